@@ -1,0 +1,3 @@
+"""dbtune: MySQL/MariaDB performance analysis, proven on a disposable server."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from dbtune.cli import main
+
+main()
