@@ -1,0 +1,1 @@
+"""Workloads: the marketplace fixture (data + weighted query templates) and the replay engine."""
