@@ -1,0 +1,314 @@
+"""The ``local`` backend: a mysqld/mariadbd from this machine in a fresh temp directory.
+
+Layout of one sandbox (``/tmp/dbtune-sandbox-XXXX/``): ``data/`` (datadir, holds
+``slow.log``), ``tmp/``, ``mysqld.sock``, ``mysqld.pid``, ``error.log``, ``console.log``.
+The server runs with ``--no-defaults`` (no /etc/mysql config is read), listens on a free
+port of 127.0.0.1 only, and root gets a random password. :meth:`LocalSandbox.stop` kills
+the process and removes the whole directory, whatever state the server is in.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+import pymysql
+
+from dbtune.sandbox.dsn import ConnectionSpec
+from dbtune.sandbox.errors import BackendUnavailable, ServerStartError
+from dbtune.sandbox.server import Server, describe
+
+SERVER_BINARIES = ("mariadbd", "mysqld")
+EXTRA_DIRS = ("/usr/sbin", "/usr/local/sbin", "/usr/local/mysql/bin")
+LOG_TAIL_LINES = 20
+INSTALL_HINT = "install one (apt-get install mariadb-server) or start Docker"
+
+
+def find_server_binary() -> str | None:
+    """Path of mariadbd or mysqld on PATH or in the usual sbin directories, else None."""
+    search = os.pathsep.join([os.environ.get("PATH", ""), *EXTRA_DIRS])
+    for name in SERVER_BINARIES:
+        found = shutil.which(name, path=search)
+        if found:
+            return found
+    return None
+
+
+def binary_flavour(binary: str) -> str:
+    """ "mariadb" or "mysql", from ``<binary> --version``."""
+    result = subprocess.run(
+        [binary, "--no-defaults", "--version"], capture_output=True, text=True, timeout=30
+    )
+    return "mariadb" if "mariadb" in (result.stdout + result.stderr).lower() else "mysql"
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def tail(path: Path, lines: int = LOG_TAIL_LINES) -> str:
+    """The last ``lines`` lines of a text file ('' if it does not exist)."""
+    try:
+        text = path.read_text(errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+class LocalSandbox:
+    """One disposable mysqld/mariadbd process and its temp directory."""
+
+    def __init__(
+        self,
+        *,
+        long_query_time: float = 0.0,
+        buffer_pool_size: str = "256M",
+        server_args: Sequence[str] = (),
+        binary: str | None = None,
+        detached: bool = False,
+        startup_timeout: float = 60.0,
+    ) -> None:
+        self.binary = binary or find_server_binary()
+        if self.binary is None:
+            raise BackendUnavailable(
+                f"no mariadbd or mysqld found on PATH or in /usr/sbin: {INSTALL_HINT}"
+            )
+        self.flavour = binary_flavour(self.binary)
+        self.long_query_time = long_query_time
+        self.buffer_pool_size = buffer_pool_size
+        self.server_args = list(server_args)
+        self.detached = detached
+        self.startup_timeout = startup_timeout
+        self.root: Path | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+        self.server: Server | None = None
+
+    @property
+    def datadir(self) -> Path:
+        assert self.root is not None
+        return self.root / "data"
+
+    def start(self) -> Server:
+        """Initialise a datadir, start the server, wait until it answers; return it."""
+        self.root = Path(tempfile.mkdtemp(prefix="dbtune-sandbox-"))
+        (self.root / "tmp").mkdir()
+        self._initialise()
+        for _attempt in range(3):  # a free port can be taken between probe and bind
+            port = free_port()
+            self._launch(port)
+            try:
+                self.server = self._wait_and_configure(port)
+                return self.server
+            except ServerStartError:
+                if "already in use" not in tail(self.root / "error.log", 5):
+                    raise
+                self._kill()
+        raise ServerStartError(f"no free port for the sandbox server\n{self._logs()}")
+
+    def stop(self) -> None:
+        """Kill the server (if any) and remove the temp directory; safe to call twice."""
+        self._kill()
+        if self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+            self.root = None
+
+    def _initialise(self) -> None:
+        user = ["--user=root"] if os.geteuid() == 0 else []
+        if self.flavour == "mariadb":
+            install_db = shutil.which(
+                "mariadb-install-db", path=f"{Path(self.binary).parent}:/usr/bin:/usr/local/bin"
+            ) or shutil.which("mysql_install_db")
+            if install_db is None:
+                raise BackendUnavailable(f"mariadb-install-db not found: {INSTALL_HINT}")
+            command = [
+                install_db,
+                "--no-defaults",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+                f"--datadir={self.datadir}",
+                *user,
+            ]
+        else:
+            command = [
+                self.binary,
+                "--no-defaults",
+                "--initialize-insecure",
+                f"--datadir={self.datadir}",
+                *user,
+            ]
+        result = subprocess.run(command, capture_output=True, text=True, timeout=300)
+        if result.returncode != 0:
+            output = "\n".join((result.stdout + result.stderr).splitlines()[-LOG_TAIL_LINES:])
+            raise ServerStartError(
+                f"{Path(command[0]).name} failed (exit {result.returncode}):\n{output}"
+            )
+
+    def command(self, port: int) -> list[str]:
+        """The full server command line (``--no-defaults`` first, as mysqld requires)."""
+        assert self.root is not None
+        args = [
+            self.binary,
+            "--no-defaults",
+            f"--datadir={self.datadir}",
+            f"--tmpdir={self.root / 'tmp'}",
+            f"--socket={self.root / 'mysqld.sock'}",
+            f"--pid-file={self.root / 'mysqld.pid'}",
+            f"--log-error={self.root / 'error.log'}",
+            f"--port={port}",
+            "--bind-address=127.0.0.1",
+            "--skip-name-resolve",
+            "--skip-log-bin",
+            "--local-infile=1",
+            "--slow-query-log=1",
+            f"--slow-query-log-file={self.datadir / 'slow.log'}",
+            f"--long-query-time={self.long_query_time}",
+            "--performance-schema=ON",
+            "--performance-schema-consumer-events-statements-history-long=ON",
+            f"--innodb-buffer-pool-size={self.buffer_pool_size}",
+            "--innodb-flush-log-at-trx-commit=2",
+            "--innodb-buffer-pool-dump-at-shutdown=0",
+            "--innodb-buffer-pool-load-at-startup=0",
+        ]
+        if self.flavour == "mariadb":
+            args += ["--log-slow-verbosity=query_plan,explain", "--innodb-log-file-size=16M"]
+        else:
+            args += ["--log-slow-extra=ON", "--mysqlx=OFF"]
+        if os.geteuid() == 0:
+            args.append("--user=root")
+        return args + self.server_args
+
+    def _launch(self, port: int) -> None:
+        assert self.root is not None
+        with open(self.root / "console.log", "ab") as console:
+            self.process = subprocess.Popen(
+                self.command(port),
+                stdin=subprocess.DEVNULL,
+                stdout=console,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                preexec_fn=None if self.detached else _die_with_parent,
+            )
+
+    def _wait_and_configure(self, port: int) -> Server:
+        assert self.root is not None and self.process is not None
+        sock = str(self.root / "mysqld.sock")
+        deadline = time.monotonic() + self.startup_timeout
+        while True:
+            if self.process.poll() is not None:
+                raise ServerStartError(
+                    f"{Path(self.binary).name} exited with code {self.process.returncode} "
+                    f"during startup\n{self._logs()}"
+                )
+            try:
+                connection = pymysql.connect(
+                    unix_socket=sock, user="root", password="", connect_timeout=2, autocommit=True
+                )
+                break
+            except pymysql.err.MySQLError:
+                if time.monotonic() > deadline:
+                    raise ServerStartError(
+                        f"{Path(self.binary).name} did not answer within "
+                        f"{self.startup_timeout:.0f}s\n{self._logs()}"
+                    ) from None
+                time.sleep(0.1)
+        password = secrets.token_urlsafe(18)
+        with connection:
+            flavour, version = describe(connection)
+            with connection.cursor() as cursor:
+                cursor.execute("ALTER USER 'root'@'localhost' IDENTIFIED BY %s", (password,))
+                cursor.execute(
+                    "CREATE USER IF NOT EXISTS 'root'@'127.0.0.1' IDENTIFIED BY %s", (password,)
+                )
+                cursor.execute("ALTER USER 'root'@'127.0.0.1' IDENTIFIED BY %s", (password,))
+                cursor.execute(
+                    "GRANT ALL PRIVILEGES ON *.* TO 'root'@'127.0.0.1' WITH GRANT OPTION"
+                )
+        spec = ConnectionSpec(host="127.0.0.1", port=port, user="root", password=password)
+        return Server(
+            spec=spec,
+            flavour=flavour,
+            version=version,
+            backend="local",
+            disposable=True,
+            slow_log_path=str(self.datadir / "slow.log"),
+            datadir=str(self.datadir),
+            socket=sock,
+        )
+
+    def _logs(self) -> str:
+        assert self.root is not None
+        parts = [
+            f"--- {name} (last lines) ---\n{text}"
+            for name in ("error.log", "console.log")
+            if (text := tail(self.root / name))
+        ]
+        return "\n".join(parts) or "(the server wrote no log)"
+
+    def _kill(self) -> None:
+        if self.process is None:
+            return
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+
+@contextmanager
+def start_local(**options: object) -> Iterator[Server]:
+    """Context manager: a LocalSandbox (options as its constructor), always torn down."""
+    sandbox = LocalSandbox(**options)  # type: ignore[arg-type]
+    try:
+        with _sigterm_raises():
+            yield sandbox.start()
+    finally:
+        sandbox.stop()
+
+
+@contextmanager
+def _sigterm_raises() -> Iterator[None]:
+    """While inside, SIGTERM raises SystemExit so ``finally`` blocks (teardown) still run.
+
+    Only when called from the main thread and nobody else handles SIGTERM.
+    """
+    import threading
+
+    install = (
+        threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
+    )
+    if install:
+        signal.signal(signal.SIGTERM, _exit_on_signal)
+    try:
+        yield
+    finally:
+        if install:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _exit_on_signal(signum: int, _frame: object) -> None:
+    raise SystemExit(128 + signum)
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: get SIGKILL if the parent dies (Linux prctl)."""
+    if sys.platform.startswith("linux"):
+        pr_set_pdeathsig = 1
+        ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGKILL)
