@@ -1,0 +1,235 @@
+"""Three-star candidate indexes, one small rule at a time.
+
+A :class:`Need` is what one query class wants from one table (equality, range, ORDER BY,
+GROUP BY, columns read); a :class:`TableInfo` is what dbtune knows about that table (rows,
+column cardinalities and widths, primary key, existing indexes). Each rule in
+:data:`CANDIDATE_RULES` maps ``(need, info)`` to a few column tuples; :func:`candidates`
+runs them all, then :func:`shared_prefix_variants` adds orders that let one index serve
+several classes through its left prefix.
+
+>>> info = TableInfo("t", rows=1e6, ndv={"a": 10, "b": 1e5}, widths={"a": 4, "b": 4, "c": 5},
+...                  pk=("id",))
+>>> need = Need("q1", "t", eq=("a", "b"), order=(("c", "ASC"),), limit=10)
+>>> three_star(need, info)
+[('b', 'a', 'c')]
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+#: a column wider than this (bytes) is not appended just to cover a query
+MAX_COVER_WIDTH = 16
+#: at most this many columns are appended to cover a query
+MAX_COVER_COLUMNS = 3
+#: InnoDB's limit on a composite index
+MAX_INDEX_COLUMNS = 16
+#: InnoDB's key length limit (DYNAMIC row format), bytes
+MAX_KEY_BYTES = 3072
+#: rows assumed when the catalog has no row count (DDL without statistics)
+DEFAULT_ROWS = 100_000.0
+
+
+@dataclass(frozen=True)
+class Need:
+    """What one query class asks of one table (from its access pattern)."""
+
+    class_id: str
+    table: str
+    kind: str = "select"
+    #: equality columns: =, <=>, IN, IS NULL, and join columns (order is irrelevant)
+    eq: tuple[str, ...] = ()
+    #: IN-list sizes for the equality columns that are IN lists
+    in_lists: Mapping[str, int] = field(default_factory=dict)
+    ranges: tuple[str, ...] = ()
+    #: ORDER BY (column, "ASC"|"DESC"), only when the index could deliver it
+    order: tuple[tuple[str, str], ...] = ()
+    group: tuple[str, ...] = ()
+    #: every column the statement touches on this table; None = all (SELECT *)
+    reads: frozenset[str] | None = None
+    limit: int | None = None
+    #: share of the workload's total time spent in this class on this table
+    weight: float = 0.0
+
+
+@dataclass
+class TableInfo:
+    """The statistics the estimator needs about one table."""
+
+    name: str
+    rows: float = DEFAULT_ROWS
+    ndv: dict[str, float] = field(default_factory=dict)
+    #: average stored bytes per column; None = not indexable without a prefix (TEXT, BLOB, JSON)
+    widths: dict[str, int | None] = field(default_factory=dict)
+    pk: tuple[str, ...] = ()
+    #: visible BTREE indexes: (name, columns, prefix-length per column or None)
+    existing: list[tuple[str, tuple[str, ...], tuple[int | None, ...]]] = field(
+        default_factory=list
+    )
+    schema: str | None = None
+
+    def cardinality(self, column: str) -> float:
+        """Distinct values of ``column``: the catalog's, else a guess from type and name."""
+        known = self.ndv.get(column)
+        if known:
+            return max(1.0, min(float(known), self.rows or 1.0))
+        if len(self.pk) == 1 and column == self.pk[0]:
+            return max(1.0, self.rows)
+        return max(1.0, min(guess_ndv(column, self.widths.get(column)), self.rows or 1.0))
+
+    def width(self, column: str) -> int:
+        """Bytes an index entry spends on ``column`` (unknown columns count 8)."""
+        return self.widths.get(column) or 8
+
+
+_LOW_CARDINALITY = re.compile(r"(^|_)(status|state|type|kind|flag|marketplace|channel|level)$|"
+                              r"^(is|has)_", re.I)
+_HIGH_CARDINALITY = re.compile(r"(^|_)(token|uuid|guid|email|sku|hash|external_id|code)$", re.I)
+
+
+def guess_ndv(column: str, width: int | None) -> float:
+    """A cardinality guess when no statistics exist: flags and statuses low, tokens unique.
+
+    >>> guess_ndv("status", 1), guess_ndv("customer_id", 8), guess_ndv("token", 40)
+    (5.0, 1000.0, inf)
+    """
+    if _LOW_CARDINALITY.search(column) or width == 1:
+        return 5.0
+    if _HIGH_CARDINALITY.search(column):
+        return float("inf")
+    return 1000.0
+
+
+# ----------------------------------------------------------------------------- rules
+def _star1(need: Need, info: TableInfo) -> list[str]:
+    """Equality columns, most selective (highest cardinality) first."""
+    return sorted(need.eq, key=lambda c: (-info.cardinality(c), c))
+
+
+def _order_tail(need: Need) -> list[str] | None:
+    """The ORDER BY columns an index after the equality columns could deliver, or None."""
+    rest = [(c, d) for c, d in need.order if c not in need.eq]
+    if not rest or len({d for _, d in rest}) > 1:
+        return None
+    if any(need.in_lists.get(c, 1) > 1 for c in need.eq):
+        return None  # several IN values: rows arrive in several ranges, the sort stays
+    return [c for c, _ in rest]
+
+
+def _best_range(need: Need, info: TableInfo) -> str | None:
+    ranges = [c for c in need.ranges if c not in need.eq]
+    return max(ranges, key=lambda c: (info.cardinality(c), c)) if ranges else None
+
+
+def _cover(need: Need, info: TableInfo, columns: list[str]) -> list[str]:
+    """Append the remaining columns the statement touches when they are few and narrow."""
+    if need.reads is None or need.kind != "select":
+        return columns
+    missing = sorted(need.reads - set(columns) - set(info.pk))
+    if not missing or len(missing) > MAX_COVER_COLUMNS:
+        return columns
+    if any((info.widths.get(c) or MAX_COVER_WIDTH + 1) > MAX_COVER_WIDTH for c in missing):
+        return columns
+    return columns + missing
+
+
+def three_star(need: Need, info: TableInfo) -> list[tuple[str, ...]]:
+    """Equality columns, then ORDER BY (when it avoids the sort) or the best range, then cover."""
+    columns = _star1(need, info)
+    tail = _order_tail(need)
+    if tail is not None:
+        columns += [c for c in tail if c not in columns]
+    elif (best := _best_range(need, info)) is not None:
+        columns.append(best)
+    elif need.group and not need.order:
+        columns += sorted(c for c in need.group if c not in columns)
+    return [tuple(_cover(need, info, columns))] if columns else []
+
+
+def range_instead_of_order(need: Need, info: TableInfo) -> list[tuple[str, ...]]:
+    """The other side of the three-star dilemma: equality + range even when ORDER BY exists."""
+    best = _best_range(need, info)
+    if best is None or _order_tail(need) is None:
+        return []
+    return [tuple(_cover(need, info, [*_star1(need, info), best]))]
+
+
+def without_cover(need: Need, info: TableInfo) -> list[tuple[str, ...]]:
+    """The three-star index without its covering columns (cheaper, often enough)."""
+    columns = _star1(need, info)
+    tail = _order_tail(need)
+    if tail is not None:
+        columns += [c for c in tail if c not in columns]
+    elif (best := _best_range(need, info)) is not None:
+        columns.append(best)
+    return [tuple(columns)] if columns else []
+
+
+def equality_only(need: Need, info: TableInfo) -> list[tuple[str, ...]]:
+    """Only the equality columns: the narrowest index that still filters."""
+    return [tuple(_star1(need, info))] if need.eq else []
+
+
+CandidateRule = Callable[[Need, TableInfo], list[tuple[str, ...]]]
+
+#: the candidate rules, run in this order for every (class, table) need
+CANDIDATE_RULES: tuple[CandidateRule, ...] = (
+    three_star,
+    range_instead_of_order,
+    without_cover,
+    equality_only,
+)
+
+
+def shared_prefix_variants(
+    columns: tuple[str, ...], need: Need, leads: Iterable[frozenset[str]], info: TableInfo
+) -> list[tuple[str, ...]]:
+    """Reorder a candidate's equality block so another class's equality set leads it.
+
+    An index (a, b, c) serves ``a = ?`` through its left prefix; (b, a, c) does not. When one
+    class filters on {a} and another on {a, b}, the variant with ``a`` first serves both.
+    Equality columns can be reordered freely without losing anything for their own class.
+    """
+    k = 0
+    while k < len(columns) and columns[k] in need.eq:
+        k += 1
+    block = set(columns[:k])
+    variants = []
+    for lead in leads:
+        if lead and lead < block:
+            head = sorted(lead, key=lambda c: (-info.cardinality(c), c))
+            tail = sorted(block - lead, key=lambda c: (-info.cardinality(c), c))
+            variants.append((*head, *tail, *columns[k:]))
+    return variants
+
+
+def usable(columns: tuple[str, ...], info: TableInfo) -> bool:
+    """Can InnoDB build this index as plain (non-prefix) key parts?"""
+    if not columns or len(columns) > MAX_INDEX_COLUMNS or len(set(columns)) != len(columns):
+        return False
+    if any(c in info.widths and info.widths[c] is None for c in columns):
+        return False
+    return sum(info.width(c) for c in columns) <= MAX_KEY_BYTES
+
+
+def candidates(needs: Iterable[Need], info: TableInfo) -> list[tuple[str, ...]]:
+    """All candidate column tuples for one table: every rule, then shared-prefix variants."""
+    needs = list(needs)
+    leads = {frozenset(n.eq) for n in needs}
+    pool: dict[tuple[str, ...], None] = {}
+    for need in needs:
+        for rule in CANDIDATE_RULES:
+            for columns in rule(need, info):
+                pool.setdefault(_strip_pk_suffix(columns, info.pk))
+                for variant in shared_prefix_variants(columns, need, leads, info):
+                    pool.setdefault(_strip_pk_suffix(variant, info.pk))
+    return [c for c in pool if usable(c, info)]
+
+
+def _strip_pk_suffix(columns: tuple[str, ...], pk: tuple[str, ...]) -> tuple[str, ...]:
+    """InnoDB appends the primary key to every secondary index: never spell it out at the end."""
+    while columns and columns[-1] in pk and len(columns) > 1:
+        columns = columns[:-1]
+    return columns

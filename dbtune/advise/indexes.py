@@ -1,0 +1,438 @@
+"""Workload-wide index advice: ``advise_indexes(classes, catalog) -> IndexPlan``.
+
+The pipeline, each stage a plain function:
+
+1. :func:`needs_for_class` - the access pattern of each class's sample (sqlglot, once per
+   class) becomes one :class:`~dbtune.advise.candidates.Need` per table it reads, weighted by
+   the class's share of total query time; writes are counted per table.
+2. :func:`~dbtune.advise.candidates.candidates` - three-star candidates per table plus the
+   orders that let one index serve several classes through its left prefix.
+3. candidates that hygiene would call redundant with an existing index are dropped
+   (:func:`dbtune.advise.hygiene.find_hygiene` on the catalog with the candidate added).
+4. :func:`~dbtune.advise.selection.select` - greedy benefit-per-byte selection under the budget.
+5. optionally :func:`~dbtune.advise.verify.verify_plan` on a disposable server: EXPLAIN before
+   and after, keep only what the optimizer uses.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import pandas as pd
+from sqlglot import exp
+
+from dbtune.access import access_patterns
+from dbtune.advise.candidates import DEFAULT_ROWS, Need, TableInfo, candidates
+from dbtune.advise.selection import WRITE_FACTOR, Estimate, TableState, index_bytes, select
+from dbtune.catalog import Catalog, Index, Table, quote, type_width
+
+#: IN (SELECT ...) values assumed per outer row
+IN_SUBQUERY_VALUES = 10
+
+
+@dataclass
+class ClassEffect:
+    """What one index does for one query class (estimates; EXPLAIN figures when verified)."""
+
+    class_id: str
+    share: float
+    rows_before: float
+    rows_after: float
+    sql: str = ""
+    db: str | None = None
+    explain_before: dict[str, Any] | None = None
+    explain_after: dict[str, Any] | None = None
+
+
+@dataclass
+class IndexAdvice:
+    """One index to add, with its DDL, rollback, estimate and reason."""
+
+    table: str
+    schema: str | None
+    name: str
+    columns: tuple[str, ...]
+    classes: list[ClassEffect]
+    size_bytes: float
+    write_share: float
+    write_classes: list[str]
+    reason: str = ""
+    #: None: not verified; True/False: the optimizer used it on the verification server
+    verified: bool | None = None
+
+    @property
+    def ddl(self) -> str:
+        """``ALTER TABLE ... ADD INDEX ... (...), ALGORITHM=INPLACE, LOCK=NONE``."""
+        return self.add_ddl()
+
+    def add_ddl(self, *, invisible: bool = False) -> str:
+        """The ADD INDEX statement; ``invisible`` for MySQL 8 verification builds."""
+        cols = ", ".join(quote(c) for c in self.columns)
+        return (f"ALTER TABLE {qualified(self.table, self.schema)} ADD INDEX {quote(self.name)} "
+                f"({cols}){' INVISIBLE' if invisible else ''}, ALGORITHM=INPLACE, LOCK=NONE")
+
+    @property
+    def rollback_ddl(self) -> str:
+        return (f"ALTER TABLE {qualified(self.table, self.schema)} DROP INDEX {quote(self.name)}, "
+                "ALGORITHM=INPLACE, LOCK=NONE")
+
+    @property
+    def share(self) -> float:
+        """Share of total workload time spent in the classes this index helps."""
+        return sum(c.share for c in self.classes)
+
+    @property
+    def saved_share(self) -> float:
+        """Estimated share of total workload time saved (rows-examined proportional)."""
+        return sum(c.share * (1 - c.rows_after / c.rows_before)
+                   for c in self.classes if c.rows_before)
+
+    @property
+    def write_cost(self) -> float:
+        """Estimated share of workload time added to the writes on this table."""
+        return self.write_share * WRITE_FACTOR
+
+
+@dataclass
+class ClassFinding:
+    """A non-sargable shape (or an unanalysable statement) found in a class's sample."""
+
+    class_id: str
+    share: float
+    kind: str
+    table: str | None
+    column: str | None
+    message: str
+
+
+@dataclass
+class IndexPlan:
+    """The advice for a workload: indexes to add, hygiene drops, findings."""
+
+    advice: list[IndexAdvice]
+    findings: list[ClassFinding] = field(default_factory=list)
+    drops: list[Any] = field(default_factory=list)
+    #: candidates the verification server's optimizer did not use, with the reason
+    rejected: list[tuple[IndexAdvice, str]] = field(default_factory=list)
+
+    def statements(self) -> list[str]:
+        """The whole plan as DDL: new indexes first, then the hygiene drops."""
+        return [a.ddl for a in self.advice] + [d.drop_ddl for d in self.drops]
+
+    def rollback(self) -> list[str]:
+        """The statements that undo :meth:`statements`, in reverse order."""
+        return [d.rollback_ddl for d in reversed(self.drops)] + [
+            a.rollback_ddl for a in reversed(self.advice)
+        ]
+
+    def to_frame(self) -> pd.DataFrame:
+        return advice_frame(self.advice)
+
+
+def advice_frame(advice: Sequence[IndexAdvice]) -> pd.DataFrame:
+    """One row per recommended index."""
+    rows = [{
+        "table": a.table,
+        "index": a.name,
+        "columns": ", ".join(a.columns),
+        "classes": ", ".join(c.class_id for c in a.classes),
+        "share": a.share,
+        "saved_share": a.saved_share,
+        "rows_before": sum(c.rows_before for c in a.classes),
+        "rows_after": sum(c.rows_after for c in a.classes),
+        "write_cost": a.write_cost,
+        "size_mb": a.size_bytes / 2**20,
+        "verified": a.verified,
+        "ddl": a.ddl,
+        "rollback": a.rollback_ddl,
+        "reason": a.reason,
+    } for a in advice]
+    return pd.DataFrame(rows, columns=[
+        "table", "index", "columns", "classes", "share", "saved_share", "rows_before",
+        "rows_after", "write_cost", "size_mb", "verified", "ddl", "rollback", "reason"])
+
+
+# ----------------------------------------------------------------------------- identifiers
+def qualified(table: str, schema: str | None) -> str:
+    """``table`` (a catalog key, maybe "schema.name") quoted by sqlglot, schema-qualified."""
+    name = table.rpartition(".")[2] if schema else table
+    return exp.table_(name, db=schema, quoted=True).sql(dialect="mysql")
+
+
+def index_name(table: str, columns: Sequence[str], taken: Iterable[str]) -> str:
+    """``ix_<table>_<cols>``: plain characters only, at most 64, unique on its table."""
+    raw = "ix_" + "_".join([table.split(".")[-1], *columns])
+    name = re.sub(r"[^0-9A-Za-z_]+", "_", raw)
+    if len(name) > 64 or name != raw:
+        digest = hashlib.sha1(raw.encode()).hexdigest()[:8]
+        name = f"{name[:55]}_{digest}"
+    taken = {t.lower() for t in taken}
+    base, n = name, 2
+    while name.lower() in taken:
+        name = f"{base[:60]}_{n}"
+        n += 1
+    return name
+
+
+# ----------------------------------------------------------------------------- inputs
+def class_shares(classes: Sequence[Any]) -> list[float]:
+    """Each class's share of total query time: its ``share``, else from query_time sums."""
+    given = [getattr(c, "share", None) for c in classes]
+    if all(s is not None for s in given):
+        return [float(s) for s in given]
+    sums = [float((getattr(c, "metrics", None) or {}).get("query_time", {}).get("sum", 0.0))
+            for c in classes]
+    total = sum(sums) or float(sum(getattr(c, "count", 1) for c in classes)) or 1.0
+    if not any(sums):
+        sums = [float(getattr(c, "count", 1)) for c in classes]
+    return [s / total for s in sums]
+
+
+def table_info(table: Table, dropped: Iterable[str] = ()) -> TableInfo:
+    """The estimator's view of a catalog table (indexes hygiene will drop left out)."""
+    dropped = {d.lower() for d in dropped}
+    widths: dict[str, int | None] = {
+        name: None if _not_indexable(col.type) else type_width(col.type)
+        for name, col in table.columns.items()
+    }
+    existing = []
+    for idx in table.indexes:
+        if idx.primary or not idx.visible or idx.kind != "BTREE" or idx.name.lower() in dropped:
+            continue
+        n = idx.expressions.index(True) if any(idx.expressions) else len(idx.columns)
+        if n:
+            existing.append((idx.name, tuple(_spelling(table, c) for c in idx.columns[:n]),
+                             tuple(idx.prefix_lengths[:n])))
+    return TableInfo(
+        name=table.name,
+        schema=table.schema,
+        rows=float(table.rows) if table.rows is not None else DEFAULT_ROWS,
+        ndv={n: float(c.ndv) for n, c in table.columns.items() if c.ndv},
+        widths=widths,
+        pk=tuple(table.primary_key),
+        existing=existing,
+    )
+
+
+def _not_indexable(type_sql: str) -> bool:
+    base = re.match(r"\s*(\w+)", type_sql.lower())
+    return bool(base) and base.group(1) in {
+        "tinytext", "text", "mediumtext", "longtext", "tinyblob", "blob", "mediumblob",
+        "longblob", "json", "geometry", "point", "linestring", "polygon"}
+
+
+def _spelling(table: Table, column: str) -> str:
+    col = table.column(column)
+    return col.name if col else column
+
+
+def resolve_table(catalog: Catalog, name: str) -> Table | None:
+    """The catalog table an access pattern's ``db.table`` / ``table`` refers to."""
+    return catalog.table(name) or (catalog.table(name.rpartition(".")[2]) if "." in name
+                                   else None)
+
+
+def needs_for_class(
+    cls: Any, share: float, catalog: Catalog
+) -> tuple[list[Need], list[str], list[ClassFinding], str]:
+    """(needs per table read, tables written, findings, kind) for one class's sample."""
+    sql = getattr(cls, "sample", "") or ""
+    access = access_patterns(sql, default_db=getattr(cls, "sample_db", None), catalog=catalog)
+    findings = [ClassFinding(cls.id, share, f.kind, f.table, f.column, f.message)
+                for f in access.findings]
+    written = []
+    for name in access.written:
+        table = resolve_table(catalog, name)
+        if table is not None:
+            written.append(table.qualified_name)
+    needs = []
+    if access.kind in ("select", "update", "delete", "insert"):
+        for pattern in access.accesses or tuple(access.tables.values()):
+            table = resolve_table(catalog, pattern.table)
+            if table is not None:
+                needs.append(_need(cls.id, access, pattern, table))
+            else:
+                findings.append(ClassFinding(
+                    cls.id, share, "unknown_table", pattern.table, None,
+                    f"table {pattern.table} is not in the catalog: no index advice for it"))
+    return needs, written, findings, access.kind
+
+
+def _need(class_id: str, access: Any, pattern: Any, table: Table) -> Need:
+    def known(columns: Iterable[str]) -> tuple[str, ...]:
+        out = []
+        for c in columns:
+            col = table.column(c)
+            if col is not None and col.name not in out:
+                out.append(col.name)
+        return tuple(out)
+
+    equality = {**{c: 1 for c in pattern.is_null},
+                **{c: (IN_SUBQUERY_VALUES if n is None else n)
+                   for c, n in pattern.equality.items()}}
+    # a join column is an equality only when this table is the inner one of the join: it is
+    # not read first, or it has no filter of its own to be read first by
+    if not pattern.driving or not (equality or pattern.range):
+        equality = {**{j.column: 1 for j in pattern.joins}, **equality}
+    eq = known(equality)
+    sizes = {table.column(c).name: n for c, n in equality.items()
+             if n != 1 and table.column(c) is not None}
+    order = tuple((_spelling(table, c), d.upper()) for c, d in pattern.order_by)
+    if any(table.column(c) is None for c, _ in order):
+        order = ()
+    limit = pattern.limit
+    if limit is not None and access.offset and access.limit == pattern.limit:
+        limit += access.offset
+    return Need(
+        class_id=class_id,
+        table=table.qualified_name,
+        kind=access.kind,
+        eq=eq,
+        in_lists=sizes,
+        ranges=tuple(c for c in known(pattern.range) if c not in eq),
+        order=order,
+        group=known(pattern.group_by),
+        reads=None if pattern.star else frozenset(known(pattern.read)),
+        limit=limit,
+    )
+
+
+# ----------------------------------------------------------------------------- the advisor
+def advise_indexes(
+    classes: Any,
+    catalog: Catalog,
+    *,
+    max_indexes: int = 10,
+    max_per_table: int = 3,
+    budget_mb: float | None = None,
+    min_gain: float = 0.005,
+    hygiene: Sequence[Any] | None = None,
+    verify_on: Any = None,
+) -> IndexPlan:
+    """Indexes for a workload: three-star candidates per class, merged, chosen under a budget.
+
+    ``classes``: a Digest (its ranked classes are used) or query classes with ``id``,
+    ``sample``, ``sample_db``, ``count``, ``share`` (or ``metrics["query_time"]["sum"]``).
+    ``min_gain``: the least share of total query time a new index must save. ``hygiene``:
+    findings of :func:`dbtune.advise.hygiene.find_hygiene`; their drops join the plan and the
+    indexes they drop are not counted on. ``verify_on``: a disposable Server holding the
+    schema and data; candidates the optimizer does not use are moved to ``plan.rejected``.
+    """
+    classes = list(classes.ranked() if hasattr(classes, "ranked") else classes)
+    drops = list(hygiene or [])
+    dropped: dict[str, set[str]] = defaultdict(set)
+    for finding in drops:
+        dropped[finding.table].add(finding.index)
+    states: dict[str, TableState] = {}
+    findings: list[ClassFinding] = []
+    write_classes: dict[str, list[str]] = defaultdict(list)
+
+    def state(table: Table) -> TableState:
+        key = table.qualified_name
+        if key not in states:
+            gone = dropped.get(table.name, set()) | dropped.get(key, set())
+            states[key] = TableState(table_info(table, gone), [])
+        return states[key]
+
+    for cls, share in zip(classes, class_shares(classes), strict=True):
+        needs, written, class_findings, _ = needs_for_class(cls, share, catalog)
+        findings += class_findings
+        for key in written:
+            state(catalog.table(key)).write_weight += share
+            write_classes[key].append(cls.id)
+        costs = [state(catalog.table(n.table)).baseline(n)[0].cost for n in needs]
+        for need, cost in zip(needs, costs, strict=True):
+            weighted = replace(need, weight=share * cost / sum(costs))
+            states[need.table].needs.append(weighted)
+    for key, st in states.items():
+        table = catalog.table(key)
+        st.candidates = [c for c in candidates(st.needs, st.info)
+                         if not redundant_with_existing(c, table)]
+    select(states, max_indexes=max_indexes, max_per_table=max_per_table,
+           budget_bytes=budget_mb * 2**20 if budget_mb is not None else None,
+           min_gain=min_gain)
+    advice = [a for key, st in states.items()
+              for a in _advice(st, catalog.table(key), classes, write_classes[key])]
+    advice.sort(key=lambda a: -a.saved_share)
+    plan = IndexPlan(advice=advice, findings=findings, drops=drops)
+    if verify_on is not None:
+        from dbtune.advise.verify import verify_plan
+
+        verify_plan(plan, verify_on)
+    return plan
+
+
+def redundant_with_existing(columns: tuple[str, ...], table: Table) -> bool:
+    """Would hygiene call an index on ``columns`` a duplicate or left prefix of one we have?"""
+    from dbtune.advise.hygiene import find_hygiene
+
+    probe = Index(name=index_name(table.name, columns, [i.name for i in table.indexes]),
+                  columns=list(columns))
+    trial = Catalog()
+    trial.add(replace(table, indexes=[*table.indexes, probe]))
+    return any(f.index == probe.name for f in find_hygiene(trial))
+
+
+def _advice(
+    state: TableState, table: Table, classes: Sequence[Any], writers: list[str]
+) -> list[IndexAdvice]:
+    samples = {c.id: (getattr(c, "sample", ""), getattr(c, "sample_db", None)) for c in classes}
+    taken = [i.name for i in table.indexes]
+    out = []
+    for columns in state.chosen:
+        effects: dict[str, ClassEffect] = {}
+        uses: list[tuple[Need, Estimate, Estimate]] = []
+        for need in state.needs:
+            after, via = state.best(need)
+            before = state.baseline(need)[0]
+            if via != ",".join(columns) or after.cost >= before.cost:
+                continue
+            uses.append((need, before, after))
+            sql, db = samples[need.class_id]
+            effect = effects.setdefault(need.class_id, ClassEffect(
+                need.class_id, 0.0, 0.0, 0.0, sql=sql, db=db))
+            effect.share += need.weight
+            effect.rows_before += before.rows
+            effect.rows_after += after.rows
+        if not uses:
+            continue
+        name = index_name(table.name, columns, taken)
+        taken.append(name)
+        size = table.estimate_bytes(Index(name, list(columns))) or index_bytes(columns,
+                                                                                 state.info)
+        advice = IndexAdvice(
+            table=table.name, schema=table.schema, name=name, columns=columns,
+            classes=sorted(effects.values(), key=lambda e: -e.share), size_bytes=size,
+            write_share=state.write_weight, write_classes=list(writers))
+        advice.reason = reason(advice, uses)
+        out.append(advice)
+    return out
+
+
+def reason(advice: IndexAdvice, uses: Sequence[tuple[Need, Estimate, Estimate]]) -> str:
+    """The advice in words: who it helps, how the heaviest class uses it, what it costs."""
+    need, before, after = max(uses, key=lambda u: u[0].weight)
+    columns = list(advice.columns)
+    k = 0
+    while k < len(columns) and columns[k] in need.eq:
+        k += 1
+    how = [f"equality on {', '.join(columns[:k])}"] if k else []
+    if after.sorted and need.order:
+        how.append("ORDER BY read in index order" + (", LIMIT stops early" if need.limit else ""))
+    if k < len(columns) and columns[k] in need.ranges:
+        how.append(f"range on {columns[k]}")
+    if after.covering and need.kind == "select":
+        how.append("covers the statement (no row lookups)")
+    n = len(advice.classes)
+    text = (f"{n} class{'es' if n > 1 else ''} ({advice.share:.1%} of query time); "
+            f"heaviest {need.class_id}: {'; '.join(how) or 'index scan'}; est. rows examined "
+            f"{before.rows:,.0f} -> {after.rows:,.0f} per execution")
+    if advice.write_share:
+        text += (f"; writes on {advice.table} take {advice.write_share:.1%} of query time "
+                 f"(est. +{advice.write_cost:.2%} to maintain it)")
+    return text
