@@ -1,0 +1,341 @@
+"""Access patterns of marketplace statements: each case asserts the exact extracted pattern."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import pytest
+
+from dbtune.access import AccessPattern, JoinColumn, access_patterns
+
+
+def P(table: str, **kw) -> AccessPattern:  # noqa: N802 - reads like a constructor
+    return AccessPattern(table=table, **kw)
+
+
+def J(column: str, other_table: str, other_column: str) -> JoinColumn:  # noqa: N802
+    return JoinColumn(column, other_table, other_column)
+
+
+@dataclass
+class Case:
+    sql: str
+    accesses: tuple[AccessPattern, ...]
+    findings: list[tuple[str, str | None, str | None]] = field(default_factory=list)
+    kind: str = "select"
+    limit: int | None = None
+    offset: int | None = None
+    written: tuple[str, ...] = ()
+
+
+CASES: dict[str, Case] = {
+    # -- single-table reads -------------------------------------------------------------
+    "listings by marketplace and updated_at": Case(
+        "SELECT id, sku, price FROM marketplace_listings WHERE marketplace = 'ebay' "
+        "AND updated_at >= '2024-05-01 00:00:00' ORDER BY updated_at LIMIT 500",
+        (P("marketplace_listings", equality={"marketplace": 1}, range=("updated_at",),
+           order_by=(("updated_at", "asc"),),
+           read=("id", "sku", "price", "marketplace", "updated_at"), limit=500),),
+        limit=500),
+    "sku lookup": Case(
+        "SELECT * FROM marketplace_listings WHERE sku = 'SKU-00042' AND marketplace = 'amazon'",
+        (P("marketplace_listings", equality={"sku": 1, "marketplace": 1},
+           read=("sku", "marketplace"), star=True),)),
+    "session by token": Case(
+        "SELECT user_id, expires_at FROM user_sessions WHERE token = 'a1b2c3' LIMIT 1",
+        (P("user_sessions", equality={"token": 1}, read=("user_id", "expires_at", "token"),
+           limit=1),),
+        limit=1),
+    "orders by customer newest first": Case(
+        "SELECT o.id, o.total FROM orders AS o WHERE o.customer_id = 1234 "
+        "AND o.created_at BETWEEN '2024-01-01' AND '2024-06-30' ORDER BY o.created_at DESC",
+        (P("orders", alias="o", equality={"customer_id": 1}, range=("created_at",),
+           order_by=(("created_at", "desc"),), read=("id", "total", "customer_id", "created_at")),)),
+    "audit by entity and time": Case(
+        "SELECT action, actor, created_at FROM audit_log WHERE entity_type = 'order' AND "
+        "entity_id = 991 AND created_at > NOW() - INTERVAL 30 DAY ORDER BY created_at DESC LIMIT 50",
+        (P("audit_log", equality={"entity_type": 1, "entity_id": 1}, range=("created_at",),
+           order_by=(("created_at", "desc"),),
+           read=("action", "actor", "created_at", "entity_type", "entity_id"), limit=50),),
+        limit=50),
+    "audit time range only": Case(
+        "SELECT COUNT(*) FROM audit_log WHERE created_at >= '2024-01-01' AND created_at < '2024-02-01'",
+        (P("audit_log", range=("created_at",), read=("created_at",)),)),
+    "constant on the left": Case(
+        "SELECT id FROM user_sessions WHERE '2024-05-01 10:00:00' > expires_at",
+        (P("user_sessions", range=("expires_at",), read=("id", "expires_at")),)),
+    "null-safe equality and placeholders": Case(
+        "SELECT id FROM listing_sync_jobs WHERE listing_id <=> ? AND marketplace = ?",
+        (P("listing_sync_jobs", equality={"listing_id": 1, "marketplace": 1},
+           read=("id", "listing_id", "marketplace")),)),
+    "in list size": Case(
+        "SELECT id, status FROM orders WHERE status IN ('paid', 'shipped', 'delivered') "
+        "AND marketplace = 'trendyol'",
+        (P("orders", equality={"status": 3, "marketplace": 1},
+           read=("id", "status", "marketplace")),)),
+    "row constructor in list": Case(
+        "SELECT price FROM marketplace_listings WHERE (marketplace, sku) IN "
+        "(('ebay', 'A1'), ('amazon', 'B2'))",
+        (P("marketplace_listings", equality={"marketplace": 2, "sku": 2},
+           read=("price", "marketplace", "sku")),)),
+    "or on one column is an in list": Case(
+        "SELECT id FROM orders WHERE customer_id = 7 AND (status = 'paid' OR status = 'shipped')",
+        (P("orders", equality={"customer_id": 1, "status": 2},
+           read=("id", "customer_id", "status")),)),
+    "or of ranges on one column": Case(
+        "SELECT id FROM orders WHERE created_at < '2020-01-01' OR created_at > '2025-01-01'",
+        (P("orders", range=("created_at",), read=("id", "created_at")),)),
+    "like prefix is a range": Case(
+        "SELECT id, sku FROM products WHERE sku LIKE 'ACME-%' ORDER BY sku LIMIT 20",
+        (P("products", range=("sku",), order_by=(("sku", "asc"),), read=("id", "sku"),
+           limit=20),),
+        limit=20),
+    "like with escape": Case(
+        "SELECT id FROM products WHERE title LIKE '100!%%' ESCAPE '!'",
+        (P("products", range=("title",), read=("id", "title")),)),
+    "is null": Case(
+        "SELECT id FROM listing_sync_jobs WHERE status = 'running' AND finished_at IS NULL "
+        "AND started_at IS NOT NULL",
+        (P("listing_sync_jobs", equality={"status": 1}, is_null=("finished_at",),
+           read=("id", "status", "finished_at", "started_at")),)),
+    "constant between two columns": Case(
+        "SELECT user_id FROM user_sessions WHERE '2024-05-01' BETWEEN created_at AND expires_at",
+        (P("user_sessions", range=("created_at", "expires_at"),
+           read=("user_id", "created_at", "expires_at")),)),
+    "group by report": Case(
+        "SELECT marketplace, status, COUNT(*) AS n, SUM(stock) FROM marketplace_listings "
+        "WHERE seller_id = 88 GROUP BY marketplace, status ORDER BY n DESC",
+        (P("marketplace_listings", equality={"seller_id": 1}, group_by=("marketplace", "status"),
+           read=("marketplace", "status", "stock", "seller_id")),)),
+    "group by and order by position": Case(
+        "SELECT status, COUNT(*) FROM orders WHERE created_at >= '2024-01-01' GROUP BY 1 ORDER BY 1",
+        (P("orders", range=("created_at",), order_by=(("status", "asc"),), group_by=("status",),
+           read=("status", "created_at")),)),
+    "order by select alias of a column": Case(
+        "SELECT o.created_at AS placed FROM orders o WHERE o.customer_id = 5 "
+        "ORDER BY placed DESC LIMIT 10",
+        (P("orders", alias="o", equality={"customer_id": 1}, order_by=(("created_at", "desc"),),
+           read=("created_at", "customer_id"), limit=10),),
+        limit=10),
+    "multi-column order by": Case(
+        "SELECT o.* FROM orders o WHERE o.customer_id = 3 ORDER BY o.created_at DESC, o.id DESC "
+        "LIMIT 10",
+        (P("orders", alias="o", equality={"customer_id": 1},
+           order_by=(("created_at", "desc"), ("id", "desc")),
+           read=("customer_id", "created_at", "id"), star=True, limit=10),),
+        limit=10),
+    "qualified database name": Case(
+        "SELECT email FROM shop.customers WHERE email = 'ann@example.com'",
+        (P("shop.customers", equality={"email": 1}, read=("email",)),)),
+    "use statement sets the database": Case(
+        "USE shop; SELECT id FROM orders WHERE id = 10",
+        (P("shop.orders", equality={"id": 1}, read=("id",)),)),
+    # -- joins --------------------------------------------------------------------------
+    "orders join customers": Case(
+        "SELECT o.id, c.email FROM orders o JOIN customers c ON c.id = o.customer_id "
+        "WHERE o.status = 'paid' AND c.country = 'TR' ORDER BY o.created_at DESC LIMIT 20",
+        (P("orders", alias="o", equality={"status": 1}, joins=(J("customer_id", "customers", "id"),),
+           order_by=(("created_at", "desc"),), read=("id", "customer_id", "status", "created_at"),
+           limit=20),
+         P("customers", alias="c", driving=False, equality={"country": 1},
+           joins=(J("id", "orders", "customer_id"),), read=("email", "id", "country"))),
+        limit=20),
+    "order by a joined table is not the driving table's": Case(
+        "SELECT o.id FROM orders o JOIN customers c ON c.id = o.customer_id ORDER BY c.name",
+        (P("orders", alias="o", joins=(J("customer_id", "customers", "id"),),
+           read=("id", "customer_id")),
+         P("customers", alias="c", driving=False, joins=(J("id", "orders", "customer_id"),),
+           read=("id", "name"))),),
+    "three-way join with constant in on": Case(
+        "SELECT i.quantity, l.sku FROM orders o "
+        "JOIN order_items i ON i.order_id = o.id "
+        "LEFT JOIN marketplace_listings l ON l.id = i.listing_id AND l.marketplace = 'ebay' "
+        "WHERE o.id = 77",
+        (P("orders", alias="o", equality={"id": 1}, joins=(J("id", "order_items", "order_id"),),
+           read=("id",)),
+         P("order_items", alias="i", driving=False,
+           joins=(J("order_id", "orders", "id"), J("listing_id", "marketplace_listings", "id")),
+           read=("quantity", "order_id", "listing_id")),
+         P("marketplace_listings", alias="l", driving=False, equality={"marketplace": 1},
+           joins=(J("id", "order_items", "listing_id"),), read=("sku", "id", "marketplace")))),
+    "join using": Case(
+        "SELECT * FROM orders o JOIN order_items i USING (order_id) WHERE o.customer_id = 5",
+        (P("orders", alias="o", equality={"customer_id": 1},
+           joins=(J("order_id", "order_items", "order_id"),), read=("order_id", "customer_id"),
+           star=True),
+         P("order_items", alias="i", driving=False,
+           joins=(J("order_id", "orders", "order_id"),), read=("order_id",), star=True))),
+    "comma join in where": Case(
+        "SELECT p.title FROM products p, marketplace_listings l WHERE l.product_id = p.id "
+        "AND l.seller_id = 12",
+        (P("products", alias="p", joins=(J("id", "marketplace_listings", "product_id"),),
+           read=("title", "id")),
+         P("marketplace_listings", alias="l", driving=False, equality={"seller_id": 1},
+           joins=(J("product_id", "products", "id"),), read=("product_id", "seller_id")))),
+    "self join keeps both references": Case(
+        "SELECT a.id FROM audit_log a JOIN audit_log b ON b.entity_id = a.entity_id "
+        "WHERE a.actor = 'bot' AND b.action = 'delete'",
+        (P("audit_log", alias="a", equality={"actor": 1},
+           joins=(J("entity_id", "audit_log", "entity_id"),), read=("id", "entity_id", "actor")),
+         P("audit_log", alias="b", driving=False, equality={"action": 1},
+           joins=(J("entity_id", "audit_log", "entity_id"),), read=("entity_id", "action")))),
+    "join to an expression": Case(
+        "SELECT s.id FROM user_sessions s JOIN customers c ON c.id = s.user_id + 0",
+        (P("user_sessions", alias="s", read=("id", "user_id")),
+         P("customers", alias="c", driving=False,
+           joins=(J("id", "user_sessions", "s.user_id + 0"),), read=("id",)))),
+    # -- subqueries, derived tables, CTEs, UNION ------------------------------------------
+    "in subquery": Case(
+        "SELECT id, total FROM orders WHERE id IN (SELECT order_id FROM order_items "
+        "WHERE product_id = 42)",
+        (P("orders", equality={"id": None}, read=("id", "total")),
+         P("order_items", equality={"product_id": 1}, read=("order_id", "product_id")))),
+    "scalar subquery": Case(
+        "SELECT * FROM orders WHERE id = (SELECT MAX(order_id) FROM order_items WHERE "
+        "listing_id = 9)",
+        (P("orders", equality={"id": 1}, read=("id",), star=True),
+         P("order_items", equality={"listing_id": 1}, read=("order_id", "listing_id")))),
+    "correlated not exists": Case(
+        "SELECT p.id FROM products p WHERE NOT EXISTS (SELECT 1 FROM marketplace_listings l "
+        "WHERE l.product_id = p.id AND l.marketplace = 'trendyol') AND p.category = 'toys'",
+        (P("products", alias="p", equality={"category": 1},
+           joins=(J("id", "marketplace_listings", "product_id"),), read=("id", "category")),
+         P("marketplace_listings", alias="l", equality={"marketplace": 1},
+           joins=(J("product_id", "products", "id"),), read=("product_id", "marketplace")))),
+    "derived table is merged": Case(
+        "SELECT d.sku FROM (SELECT id, sku AS s2, sku, marketplace FROM marketplace_listings "
+        "WHERE stock = 0) AS d WHERE d.marketplace = 'amazon' AND d.s2 LIKE 'X%' LIMIT 5",
+        (P("marketplace_listings", equality={"stock": 1, "marketplace": 1}, range=("sku",),
+           read=("id", "sku", "marketplace", "stock"), limit=5),),
+        limit=5),
+    "grouped cte is materialised": Case(
+        "WITH last AS (SELECT customer_id, MAX(created_at) AS m FROM orders "
+        "WHERE status = 'paid' GROUP BY customer_id) "
+        "SELECT c.email, last.m FROM customers c JOIN last ON last.customer_id = c.id "
+        "WHERE c.country = 'DE'",
+        (P("orders", equality={"status": 1}, group_by=("customer_id",),
+           read=("customer_id", "created_at", "status")),
+         P("customers", alias="c", equality={"country": 1}, read=("email", "id", "country")))),
+    "union arms": Case(
+        "SELECT sku FROM marketplace_listings WHERE marketplace = 'amazon' AND status = 'error' "
+        "UNION ALL SELECT sku FROM products WHERE category = 'books' ORDER BY sku LIMIT 50",
+        (P("marketplace_listings", equality={"marketplace": 1, "status": 1},
+           read=("sku", "marketplace", "status")),
+         P("products", equality={"category": 1}, read=("sku", "category"))),
+        limit=50),
+    "union in a derived table stays opaque": Case(
+        "SELECT u.id FROM (SELECT id FROM orders WHERE status = 'refunded' UNION "
+        "SELECT order_id FROM order_items WHERE quantity > 10) u WHERE u.id > 100",
+        (P("orders", equality={"status": 1}, read=("id", "status")),
+         P("order_items", range=("quantity",), read=("order_id", "quantity")))),
+    # -- writes -------------------------------------------------------------------------
+    "session expiry clean-up": Case(
+        "DELETE FROM user_sessions WHERE expires_at < NOW() ORDER BY expires_at LIMIT 1000",
+        (P("user_sessions", range=("expires_at",), order_by=(("expires_at", "asc"),),
+           read=("expires_at",), limit=1000),),
+        kind="delete", limit=1000, written=("user_sessions",)),
+    "update listing stock by sku": Case(
+        "UPDATE marketplace_listings SET stock = stock - 1, updated_at = NOW() "
+        "WHERE marketplace = 'ebay' AND sku = 'SKU-1'",
+        (P("marketplace_listings", equality={"marketplace": 1, "sku": 1},
+           read=("stock", "marketplace", "sku")),),
+        kind="update", written=("marketplace_listings",)),
+    "multi-table update": Case(
+        "UPDATE listing_sync_jobs j JOIN marketplace_listings l ON l.id = j.listing_id "
+        "SET j.status = 'pending' WHERE l.seller_id = 3 AND j.status = 'failed'",
+        (P("listing_sync_jobs", alias="j", equality={"status": 1},
+           joins=(J("listing_id", "marketplace_listings", "id"),),
+           read=("listing_id", "status")),
+         P("marketplace_listings", alias="l", driving=False, equality={"seller_id": 1},
+           joins=(J("id", "listing_sync_jobs", "listing_id"),), read=("id", "seller_id"))),
+        kind="update", written=("listing_sync_jobs",)),
+    "multi-table delete": Case(
+        "DELETE j FROM listing_sync_jobs j JOIN marketplace_listings l ON l.id = j.listing_id "
+        "WHERE l.status = 'paused'",
+        (P("listing_sync_jobs", alias="j", joins=(J("listing_id", "marketplace_listings", "id"),),
+           read=("listing_id",)),
+         P("marketplace_listings", alias="l", driving=False, equality={"status": 1},
+           joins=(J("id", "listing_sync_jobs", "listing_id"),), read=("id", "status"))),
+        kind="delete", written=("listing_sync_jobs",)),
+    "insert select": Case(
+        "INSERT INTO listing_sync_jobs (listing_id, marketplace, job_type, status) "
+        "SELECT id, marketplace, 'stock', 'pending' FROM marketplace_listings "
+        "WHERE synced_at < '2024-05-01' LIMIT 1000",
+        (P("marketplace_listings", range=("synced_at",), read=("id", "marketplace", "synced_at"),
+           limit=1000),),
+        kind="insert", limit=1000, written=("listing_sync_jobs",)),
+    "replace into values": Case(
+        "REPLACE INTO user_sessions (token, user_id) VALUES ('t0k', 5)",
+        (), kind="insert", written=("user_sessions",)),
+    # -- non-sargable shapes ------------------------------------------------------------
+    "function on column": Case(
+        "SELECT id FROM orders WHERE DATE(created_at) = '2024-05-01' AND customer_id = 9",
+        (P("orders", equality={"customer_id": 1}, read=("id", "created_at", "customer_id")),),
+        findings=[("function_on_column", "orders", "created_at")]),
+    "lower on column": Case(
+        "SELECT id FROM customers WHERE LOWER(email) = 'ann@example.com'",
+        (P("customers", read=("id", "email")),),
+        findings=[("function_on_column", "customers", "email")]),
+    "arithmetic on column": Case(
+        "SELECT id FROM marketplace_listings WHERE stock + 1 > 10",
+        (P("marketplace_listings", read=("id", "stock")),),
+        findings=[("function_on_column", "marketplace_listings", "stock")]),
+    "function on column in like and between": Case(
+        "SELECT id FROM audit_log WHERE UPPER(actor) LIKE 'ADM%' AND YEAR(created_at) "
+        "BETWEEN 2020 AND 2022",
+        (P("audit_log", read=("id", "actor", "created_at")),),
+        findings=[("function_on_column", "audit_log", "actor"),
+                  ("function_on_column", "audit_log", "created_at")]),
+    "leading wildcard": Case(
+        "SELECT id FROM products WHERE title LIKE '%phone%' AND brand = 'Acme'",
+        (P("products", equality={"brand": 1}, read=("id", "title", "brand")),),
+        findings=[("leading_wildcard", "products", "title")]),
+    "or across columns": Case(
+        "SELECT id FROM customers WHERE email = 'a@b.c' OR name = 'Ann'",
+        (P("customers", read=("id", "email", "name")),),
+        findings=[("or_across_columns", "customers", None)]),
+    "deep offset": Case(
+        "SELECT id, sku FROM marketplace_listings WHERE marketplace = 'ebay' ORDER BY id "
+        "LIMIT 50 OFFSET 20000",
+        (P("marketplace_listings", equality={"marketplace": 1}, order_by=(("id", "asc"),),
+           read=("id", "sku", "marketplace"), limit=50),),
+        findings=[("deep_offset", "marketplace_listings", None)], limit=50, offset=20000),
+    "mysql limit offset form under the threshold": Case(
+        "SELECT id FROM orders ORDER BY id LIMIT 900, 100",
+        (P("orders", order_by=(("id", "asc"),), read=("id",), limit=100),),
+        limit=100, offset=900),
+    "not in as the only predicate": Case(
+        "SELECT id FROM orders WHERE status NOT IN ('cancelled', 'refunded')",
+        (P("orders", read=("id", "status")),),
+        findings=[("negation_only", "orders", "status")]),
+    "not equal as the only predicate": Case(
+        "SELECT id FROM listing_sync_jobs WHERE status != 'done' AND attempts <> 0",
+        (P("listing_sync_jobs", read=("id", "status", "attempts")),),
+        findings=[("negation_only", "listing_sync_jobs", "status")]),
+    "negation next to an equality is fine": Case(
+        "SELECT id FROM orders WHERE customer_id = 4 AND status <> 'cancelled'",
+        (P("orders", equality={"customer_id": 1}, read=("id", "customer_id", "status")),)),
+    "unqualified column in a join without catalog": Case(
+        "SELECT o.id FROM orders o JOIN customers c ON c.id = o.customer_id WHERE country = 'TR'",
+        (P("orders", alias="o", joins=(J("customer_id", "customers", "id"),),
+           read=("id", "customer_id")),
+         P("customers", alias="c", driving=False, joins=(J("id", "orders", "customer_id"),),
+           read=("id",))),
+        findings=[("unresolved_column", None, "country")]),
+}
+
+
+def _findings(result) -> list[tuple[str, str | None, str | None]]:
+    return [(f.kind, f.table, f.column) for f in result.findings]
+
+
+@pytest.mark.parametrize("name", list(CASES))
+def test_marketplace_statement(name: str) -> None:
+    case = CASES[name]
+    result = access_patterns(case.sql)
+    assert result.accesses == case.accesses
+    assert _findings(result) == case.findings
+    assert (result.kind, result.limit, result.offset, result.written) == (
+        case.kind, case.limit, case.offset, case.written)
+    assert all(f.message for f in result.findings)
