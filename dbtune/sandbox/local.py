@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -272,30 +273,36 @@ class LocalSandbox:
 
 
 @contextmanager
-def start_local(**options: object) -> Iterator[Server]:
-    """Context manager: a LocalSandbox (options as its constructor), always torn down."""
-    sandbox = LocalSandbox(**options)  # type: ignore[arg-type]
+def start_local(
+    *,
+    long_query_time: float = 0.0,
+    buffer_pool_size: str = "256M",
+    server_args: Sequence[str] = (),
+) -> Iterator[Server]:
+    """Context manager: a started LocalSandbox, torn down on any exit (SIGTERM included)."""
+    sandbox = LocalSandbox(
+        long_query_time=long_query_time, buffer_pool_size=buffer_pool_size, server_args=server_args
+    )
     try:
-        with _sigterm_raises():
+        with _sigterm_interrupts():
             yield sandbox.start()
     finally:
         sandbox.stop()
 
 
 @contextmanager
-def _sigterm_raises() -> Iterator[None]:
-    """While inside, SIGTERM raises SystemExit so ``finally`` blocks (teardown) still run.
+def _sigterm_interrupts() -> Iterator[None]:
+    """While inside, SIGTERM raises KeyboardInterrupt, so teardown code still runs.
 
-    Only when called from the main thread and nobody else handles SIGTERM.
+    KeyboardInterrupt (not SystemExit) because pytest stops the session on it. Installed
+    only in the main thread and only when nobody else handles SIGTERM.
     """
-    import threading
-
     install = (
         threading.current_thread() is threading.main_thread()
         and signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     )
     if install:
-        signal.signal(signal.SIGTERM, _exit_on_signal)
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         yield
     finally:
@@ -303,8 +310,8 @@ def _sigterm_raises() -> Iterator[None]:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
 
 
-def _exit_on_signal(signum: int, _frame: object) -> None:
-    raise SystemExit(128 + signum)
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _die_with_parent() -> None:
