@@ -1,0 +1,1 @@
+"""Readers that turn server logs and statistics into dbtune.model.QueryEvent objects."""

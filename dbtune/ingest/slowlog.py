@@ -1,0 +1,441 @@
+"""Streaming slow-log reader for MySQL 5.x/8.x, MariaDB and Percona Server logs.
+
+The log is read in large blocks cut at entry boundaries, the same boundaries
+pt-query-digest uses: a line ending in ``;`` followed by a line starting with ``#``.
+Each entry's header lines (``# Time:``, ``# User@Host:``, ``# Name: value`` pairs,
+``# explain:``, ``use db;``, ``SET timestamp=N;``) are parsed and the rest is the
+statement. Server start-up banners are skipped wherever they appear; garbled entries
+are skipped with a ``file:line`` warning, and every input line is counted as part of an
+event, a banner, or a skipped entry (:class:`ScanStats`).
+
+:func:`read_events` yields :class:`~dbtune.model.QueryEvent` objects (the convenient
+slow path); :mod:`dbtune.digest` consumes :class:`Entry` batches from :class:`Scanner`.
+"""
+
+from __future__ import annotations
+
+import glob
+import gzip
+import io
+import os
+import re
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import BinaryIO
+
+from dbtune.model import InputError, QueryEvent
+
+#: Bytes read per block; entries are never split across blocks.
+BLOCK_SIZE = 8 << 20
+#: Warnings kept verbatim; later ones are only counted.
+MAX_WARNINGS = 10
+#: Attributes that are identifiers or timestamps, not metrics (pt-query-digest's
+#: --ignore-attributes plus the log_slow_extra Start/End stamps).
+NOT_METRICS = frozenset(
+    {"thread_id", "id", "timestamp", "insert_id", "last_insert_id", "schema", "start", "end",
+     "innodb_trx_id"}
+)
+
+EPOCH = datetime(1970, 1, 1)
+_US = timedelta(microseconds=1)
+
+_BOUNDARY = b";\n#"
+_BANNER = re.compile(
+    r"^(?:T[cC][pP]\s[pP]ort:\s+\d+|[/A-Za-z].*(?:mysqld|mariadbd),\sVersion.*"
+    r"(?:started\swith:|embedded\slibrary)|Time\s+Id\s+Command)",
+    re.M,
+)
+_UH = re.compile(r"# User@Host: ([^\[]+|\[[^\[]+\]).*?@ (\S*) \[(.*?)\]\s*(?:Id:\s*(\d+))?")
+_ATTR_LINE = re.compile(r"# +[A-Z][A-Za-z_]+: \S")
+# "Name: value" pairs; an empty value (MariaDB's "Schema:  QC_hit: No") stays empty.
+_PAIR = re.compile(r"(\w+):(?:[ \t]+(?!\w+:(?:\s|$))(\S+))?")
+_USE = re.compile(r"use ([^;]+)")
+_SET = re.compile(r"SET (?:last_insert_id|insert_id|timestamp)")
+_SET_TS = re.compile(r"timestamp\s*=\s*(\d+)")
+_MARIA_TIME = re.compile(r"(\d\d)(\d\d)(\d\d)\s+(\d\d?):(\d\d):(\d\d)$")
+_NUMBER = re.compile(r"-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?")
+
+
+@dataclass(slots=True)
+class Entry:
+    """One parsed slow-log entry, attributes still as the log wrote them."""
+
+    sql: str
+    time: int | None  # microseconds since 1970-01-01 in the log's clock (UTC if it said so)
+    user: str | None
+    host: str | None
+    db: str | None
+    attrs: dict[str, str]
+    explain: list[str] | None
+    line: int
+
+
+@dataclass(slots=True)
+class ScanStats:
+    """What the scanner made of its input.
+
+    Every line is counted once: in an event, a banner or blank line between entries, or
+    a skipped entry. ``warnings`` holds the first (source, line, reason) triples.
+    """
+
+    events: int = 0
+    skipped: int = 0
+    event_lines: int = 0
+    banner_lines: int = 0
+    skipped_lines: int = 0
+    bytes_read: int = 0
+    warnings: list[tuple[str, int, str]] = field(default_factory=list)
+    warnings_total: int = 0
+
+    @property
+    def lines(self) -> int:
+        return self.event_lines + self.banner_lines + self.skipped_lines
+
+    def merge(self, other: ScanStats) -> None:
+        """Add ``other`` (read after this one) into these stats."""
+        self.events += other.events
+        self.skipped += other.skipped
+        self.event_lines += other.event_lines
+        self.banner_lines += other.banner_lines
+        self.skipped_lines += other.skipped_lines
+        self.bytes_read += other.bytes_read
+        room = MAX_WARNINGS - len(self.warnings)
+        self.warnings.extend(other.warnings[: max(room, 0)])
+        self.warnings_total += other.warnings_total
+
+
+def time_us(text: str) -> int | None:
+    """Microseconds since the epoch of a ``# Time:`` value, or None if unreadable.
+
+    ISO times (MySQL 5.7+) with ``Z`` or an offset are converted to UTC; MariaDB's and
+    MySQL 5.5's ``YYMMDD H:MM:SS`` carry no zone and are taken as written.
+    """
+    try:
+        if len(text) >= 19 and text[4] == "-":
+            stamp = datetime.fromisoformat(text)
+            if stamp.tzinfo is not None:
+                stamp = stamp.astimezone(timezone.utc).replace(tzinfo=None)
+        else:
+            m = _MARIA_TIME.match(text)
+            if m is None:
+                return None
+            yy, mo, dd, hh, mi, ss = map(int, m.groups())
+            stamp = datetime(2000 + yy, mo, dd, hh, mi, ss)
+    except ValueError:
+        return None
+    return (stamp - EPOCH) // _US
+
+
+def us_to_datetime(us: int) -> datetime:
+    """The naive datetime of a :func:`time_us` value."""
+    return EPOCH + timedelta(microseconds=us)
+
+
+class Scanner:
+    """Parses the blocks of one input in order, keeping line numbers and the last time."""
+
+    def __init__(self, source: str, first_line: int = 1) -> None:
+        self.source = source
+        self.line = first_line
+        self.last_time: int | None = None
+        self.stats = ScanStats()
+        self._times: dict[str, int | None] = {}
+
+    def scan(self, text: str, final: bool = False) -> list[Entry]:
+        """Entries of ``text``, which starts at an entry boundary and ends at one (or EOF)."""
+        out: list[Entry] = []
+        pieces = text.split(";\n#")
+        banners = _BANNER.search(text) is not None
+        last = len(pieces) - 1
+        for i, piece in enumerate(pieces):
+            lines = piece.split("\n")
+            if i:
+                lines[0] = "#" + lines[0]
+            start = self.line
+            if i == last:
+                if lines[-1] == "":
+                    lines.pop()
+                blank = 0
+                while lines and not lines[-1].strip():
+                    lines.pop()
+                    blank += 1
+                self.stats.banner_lines += blank
+                self.line += blank
+                if not lines:
+                    continue
+                if lines[-1].endswith(";"):
+                    lines[-1] = lines[-1][:-1]
+            self.line += len(lines)
+            if banners and _BANNER.search(piece):
+                self._scan_with_banners(lines, start, out)
+            else:
+                self._entry(lines, start, out)
+        return out
+
+    def _scan_with_banners(self, lines: list[str], start: int, out: list[Entry]) -> None:
+        """Drop banner lines; a '#' line after a banner or a ';' line starts a new entry."""
+        segment: list[str] = []
+        seg_start = start
+        boundary = True
+        for n, line in enumerate(lines, start):
+            if _BANNER.match(line):
+                self.stats.banner_lines += 1
+                boundary = True
+                continue
+            if boundary and line.startswith("#") and segment:
+                self._entry(segment, seg_start, out)
+                segment = []
+            if not segment:
+                seg_start = n
+            segment.append(line)
+            boundary = line.endswith(";")
+        if segment:
+            self._entry(segment, seg_start, out)
+
+    def _skip(self, line: int, count: int, reason: str) -> None:
+        stats = self.stats
+        stats.skipped += 1
+        stats.skipped_lines += count
+        stats.warnings_total += 1
+        if len(stats.warnings) < MAX_WARNINGS:
+            stats.warnings.append((self.source, line, reason))
+
+    def _entry(self, lines: list[str], start: int, out: list[Entry]) -> None:
+        """Parse one entry's lines (a stale partial header before it is skipped)."""
+        first = 0
+        n = len(lines)
+        i = 0
+        time_text = user = host = db = admin = set_line = None
+        attrs: dict[str, str] = {}
+        explain: list[str] | None = None
+        while i < n:
+            line = lines[i]
+            if line[:1] == "#":
+                if line.startswith("# Time:"):
+                    if time_text is not None or user is not None or attrs:
+                        self._skip(start + first, i - first, "entry without a statement")
+                        first, user, host, db, admin, set_line, attrs, explain = (
+                            i, None, None, None, None, None, {}, None)
+                    time_text = line[7:].strip()
+                elif line.startswith("# User@Host:"):
+                    if user is not None or attrs:
+                        self._skip(start + first, i - first, "entry without a statement")
+                        first, time_text, db, admin, set_line, attrs, explain = (
+                            i, None, None, None, None, {}, None)
+                    m = _UH.match(line)
+                    if m is None:
+                        user = ""
+                    else:
+                        user = m.group(1)
+                        host = m.group(2) or m.group(3)
+                        if m.group(4):
+                            attrs["Id"] = m.group(4)
+                elif line.startswith("# administrator command:"):
+                    admin = line[2:].strip().rstrip(";")
+                elif line.startswith("# explain:"):
+                    if explain is None:
+                        explain = []
+                    explain.append(line[10:].strip())
+                elif _ATTR_LINE.match(line):
+                    for name, value in _PAIR.findall(line):
+                        attrs[name] = value
+            elif line.startswith("use "):
+                if db is None:
+                    m = _USE.match(line)
+                    db = m.group(1).strip().strip("`") if m else None
+            elif line.startswith("SET ") and _SET.match(line):
+                if set_line is None:
+                    set_line = line
+            else:
+                break
+            i += 1
+        count = n - first
+        if i < n:
+            sql = "\n".join(lines[i:]) if i + 1 < n else lines[i]
+        elif admin is not None:
+            sql = admin
+        else:
+            self._skip(start + first, count, "entry without a statement")
+            return
+        if "Query_time" not in attrs or not _NUMBER.fullmatch(attrs["Query_time"]):
+            self._skip(start + first, count, "entry without a valid Query_time")
+            return
+        when = None
+        if time_text is not None:
+            when = self._times.get(time_text, -1)
+            if when == -1:
+                if len(self._times) > 100_000:
+                    self._times.clear()
+                when = self._times[time_text] = time_us(time_text)
+        if when is None:
+            when = self.last_time
+        if when is None and set_line is not None:
+            m = _SET_TS.search(set_line)
+            when = int(m.group(1)) * 1_000_000 if m else None
+        if when is not None:
+            self.last_time = when
+        if db is None:
+            db = attrs.get("Schema") or None
+        self.stats.events += 1
+        self.stats.event_lines += count
+        out.append(Entry(sql, when, user, host, db, attrs, explain, start + i))
+
+
+def expand_paths(paths: str | os.PathLike | list) -> list[str]:
+    """Input names in order: globs expanded (sorted), ``-`` for stdin; missing -> InputError."""
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    out: list[str] = []
+    for item in paths:
+        name = os.fspath(item)
+        if name == "-" or os.path.exists(name):
+            out.append(name)
+            continue
+        matches = sorted(glob.glob(name)) if glob.has_magic(name) else []
+        if not matches:
+            raise InputError(f"{name}: no such file")
+        out.extend(matches)
+    if not out:
+        raise InputError("no slow log given")
+    return out
+
+
+def open_input(name: str) -> BinaryIO:
+    """A binary stream of one input: stdin for ``-``, gzip-decoded if it starts gzipped."""
+    if name == "-":
+        return sys.stdin.buffer
+    try:
+        raw = open(name, "rb")  # noqa: SIM115 - returned to the caller
+    except OSError as exc:
+        raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    if Path(name).is_dir():
+        raw.close()
+        raise InputError(f"{name}: is a directory")
+    if raw.peek(2)[:2] == b"\x1f\x8b":
+        return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
+    return raw
+
+
+def iter_blocks(
+    stream: BinaryIO, limit: int | None = None, block_size: int = BLOCK_SIZE
+) -> Iterator[tuple[str, int]]:
+    """(text, raw bytes read) blocks of ``stream``, each cut after a ``;\\n`` before ``#``.
+
+    The stream must be positioned on an entry boundary; ``limit`` bounds the bytes read
+    (the caller ends it on a boundary too). CRLF line ends become LF.
+    """
+    buffer = b""
+    pending = 0
+    left = limit
+    while True:
+        size = block_size if left is None else min(block_size, left)
+        chunk = stream.read(size) if size > 0 else b""
+        if not chunk:
+            break
+        if chunk.endswith(b"\r") and (left is None or left > len(chunk)):
+            chunk += stream.read(1)
+        if left is not None:
+            left -= len(chunk)
+        pending += len(chunk)
+        if b"\r" in chunk:
+            chunk = chunk.replace(b"\r\n", b"\n")
+        buffer += chunk
+        cut = buffer.rfind(_BOUNDARY)
+        if cut < 0:
+            continue
+        yield buffer[: cut + 2].decode("utf-8", "surrogateescape"), pending
+        buffer = buffer[cut + 2 :]
+        pending = 0
+    if buffer or pending:
+        yield buffer.decode("utf-8", "surrogateescape"), pending
+
+
+def read_events(
+    paths: str | os.PathLike | list, *, stats: ScanStats | None = None
+) -> Iterator[QueryEvent]:
+    """Every event of the given slow logs, in order, as QueryEvent objects.
+
+    ``stats``, if given, receives the counts and warnings of the whole read.
+    """
+    total = stats if stats is not None else ScanStats()
+    for name in expand_paths(paths):
+        scanner = Scanner(name)
+        with _closing(open_input(name)) as stream:
+            for text, raw in iter_blocks(stream):
+                scanner.stats.bytes_read += raw
+                entries = scanner.scan(text)
+                check_is_slowlog(scanner)
+                for entry in entries:
+                    yield to_event(entry, name)
+        check_is_slowlog(scanner, final=True)
+        total.merge(scanner.stats)
+
+
+def check_is_slowlog(scanner: Scanner, final: bool = False) -> None:
+    """Raise InputError when an input has lines but no event and no server banner."""
+    stats = scanner.stats
+    if stats.events or stats.banner_lines or not stats.lines:
+        return
+    if final or stats.lines > 1000:
+        raise InputError(
+            f"{scanner.source}: not a slow log (no '# Query_time:' entry in "
+            f"{stats.lines} lines)"
+        )
+
+
+class _closing:
+    """Close a stream unless it is stdin."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+
+    def __enter__(self) -> BinaryIO:
+        return self.stream
+
+    def __exit__(self, *exc: object) -> None:
+        if self.stream is not sys.stdin.buffer and not isinstance(self.stream, io.TextIOBase):
+            self.stream.close()
+
+
+def metric_value(raw: str) -> float | None:
+    """A slow-log attribute value as a number: numbers as such, Yes/No as 1/0, else None."""
+    if raw == "Yes":
+        return 1.0
+    if raw == "No":
+        return 0.0
+    return float(raw) if _NUMBER.fullmatch(raw) else None
+
+
+def to_event(entry: Entry, source: str) -> QueryEvent:
+    """The QueryEvent of one entry: core metrics, other numbers in extra, the rest in flags."""
+    extra: dict[str, float] = {}
+    flags: dict[str, str] = {}
+    for name, raw in entry.attrs.items():
+        key = name.lower()
+        value = None if key in NOT_METRICS else metric_value(raw)
+        if value is None:
+            flags[key] = raw
+        else:
+            extra[key] = value
+    if "id" in flags:
+        flags["thread_id"] = flags.pop("id")
+    if entry.explain:
+        flags["explain"] = "\n".join(entry.explain)
+    return QueryEvent(
+        sql=entry.sql,
+        query_time=extra.pop("query_time"),
+        lock_time=extra.pop("lock_time", 0.0),
+        rows_sent=int(extra.pop("rows_sent", 0)),
+        rows_examined=int(extra.pop("rows_examined", 0)),
+        time=None if entry.time is None else us_to_datetime(entry.time),
+        user=entry.user,
+        host=entry.host,
+        db=entry.db,
+        extra=extra,
+        flags=flags,
+        source=source,
+        line=entry.line,
+    )
