@@ -145,7 +145,7 @@ def three_star(need: Need, info: TableInfo) -> list[tuple[str, ...]]:
         columns.append(best)
     elif need.group and not need.order:
         columns += sorted(c for c in need.group if c not in columns)
-    return [tuple(_cover(need, info, columns))] if columns else []
+    return _finish(_cover(need, info, columns), info)
 
 
 def range_instead_of_order(need: Need, info: TableInfo) -> list[tuple[str, ...]]:
@@ -153,7 +153,7 @@ def range_instead_of_order(need: Need, info: TableInfo) -> list[tuple[str, ...]]
     best = _best_range(need, info)
     if best is None or _order_tail(need) is None:
         return []
-    return [tuple(_cover(need, info, [*_star1(need, info), best]))]
+    return _finish(_cover(need, info, [*_star1(need, info), best]), info)
 
 
 def without_cover(need: Need, info: TableInfo) -> list[tuple[str, ...]]:
@@ -164,12 +164,12 @@ def without_cover(need: Need, info: TableInfo) -> list[tuple[str, ...]]:
         columns += [c for c in tail if c not in columns]
     elif (best := _best_range(need, info)) is not None:
         columns.append(best)
-    return [tuple(columns)] if columns else []
+    return _finish(columns, info)
 
 
 def equality_only(need: Need, info: TableInfo) -> list[tuple[str, ...]]:
     """Only the equality columns: the narrowest index that still filters."""
-    return [tuple(_star1(need, info))] if need.eq else []
+    return _finish(_star1(need, info), info)
 
 
 CandidateRule = Callable[[Need, TableInfo], list[tuple[str, ...]]]
@@ -222,7 +222,7 @@ def candidates(needs: Iterable[Need], info: TableInfo) -> list[tuple[str, ...]]:
     for need in needs:
         for rule in CANDIDATE_RULES:
             for columns in rule(need, info):
-                pool.setdefault(_strip_pk_suffix(columns, info.pk))
+                pool.setdefault(columns)
                 for variant in shared_prefix_variants(columns, need, leads, info):
                     pool.setdefault(_strip_pk_suffix(variant, info.pk))
     return [c for c in pool if usable(c, info)]
@@ -230,6 +230,12 @@ def candidates(needs: Iterable[Need], info: TableInfo) -> list[tuple[str, ...]]:
 
 def _strip_pk_suffix(columns: tuple[str, ...], pk: tuple[str, ...]) -> tuple[str, ...]:
     """InnoDB appends the primary key to every secondary index: never spell it out at the end."""
-    while columns and columns[-1] in pk and len(columns) > 1:
+    while columns and columns[-1] in pk:
         columns = columns[:-1]
     return columns
+
+
+def _finish(columns: list[str], info: TableInfo) -> list[tuple[str, ...]]:
+    """A rule's result: the columns without a trailing primary key, or nothing."""
+    stripped = _strip_pk_suffix(tuple(columns), info.pk)
+    return [stripped] if stripped else []

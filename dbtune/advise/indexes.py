@@ -233,14 +233,19 @@ def _spelling(table: Table, column: str) -> str:
 
 def resolve_table(catalog: Catalog, name: str) -> Table | None:
     """The catalog table an access pattern's ``db.table`` / ``table`` refers to."""
+    if name in catalog.tables:
+        return catalog.tables[name]
     return catalog.table(name) or (catalog.table(name.rpartition(".")[2]) if "." in name
                                    else None)
 
 
 def needs_for_class(
     cls: Any, share: float, catalog: Catalog
-) -> tuple[list[Need], list[str], list[ClassFinding], str]:
-    """(needs per table read, tables written, findings, kind) for one class's sample."""
+) -> tuple[list[tuple[Need, Table]], list[Table], list[ClassFinding], str]:
+    """((need, table) per table read, tables written, findings, kind) for one class's sample.
+
+    ``Need.table`` is the table's ``qualified_name``.
+    """
     sql = getattr(cls, "sample", "") or ""
     access = access_patterns(sql, default_db=getattr(cls, "sample_db", None), catalog=catalog)
     findings = [ClassFinding(cls.id, share, f.kind, f.table, f.column, f.message)
@@ -249,13 +254,13 @@ def needs_for_class(
     for name in access.written:
         table = resolve_table(catalog, name)
         if table is not None:
-            written.append(table.qualified_name)
+            written.append(table)
     needs = []
     if access.kind in ("select", "update", "delete", "insert"):
         for pattern in access.accesses or tuple(access.tables.values()):
             table = resolve_table(catalog, pattern.table)
             if table is not None:
-                needs.append(_need(cls.id, access, pattern, table))
+                needs.append((_need(cls.id, access, pattern, table), table))
             else:
                 findings.append(ClassFinding(
                     cls.id, share, "unknown_table", pattern.table, None,
@@ -329,6 +334,7 @@ def advise_indexes(
     for finding in drops:
         dropped[finding.table].add(finding.index)
     states: dict[str, TableState] = {}
+    tables: dict[str, Table] = {}
     findings: list[ClassFinding] = []
     write_classes: dict[str, list[str]] = defaultdict(list)
 
@@ -336,28 +342,26 @@ def advise_indexes(
         key = table.qualified_name
         if key not in states:
             gone = dropped.get(table.name, set()) | dropped.get(key, set())
-            states[key] = TableState(table_info(table, gone), [])
+            states[key], tables[key] = TableState(table_info(table, gone), []), table
         return states[key]
 
     for cls, share in zip(classes, class_shares(classes), strict=True):
         needs, written, class_findings, _ = needs_for_class(cls, share, catalog)
         findings += class_findings
-        for key in written:
-            state(catalog.table(key)).write_weight += share
-            write_classes[key].append(cls.id)
-        costs = [state(catalog.table(n.table)).baseline(n)[0].cost for n in needs]
-        for need, cost in zip(needs, costs, strict=True):
-            weighted = replace(need, weight=share * cost / sum(costs))
-            states[need.table].needs.append(weighted)
+        for table in written:
+            state(table).write_weight += share
+            write_classes[table.qualified_name].append(cls.id)
+        costs = [state(table).baseline(need)[0].cost for need, table in needs]
+        for (need, _), cost in zip(needs, costs, strict=True):
+            states[need.table].needs.append(replace(need, weight=share * cost / sum(costs)))
     for key, st in states.items():
-        table = catalog.table(key)
         st.candidates = [c for c in candidates(st.needs, st.info)
-                         if not redundant_with_existing(c, table)]
+                         if not redundant_with_existing(c, tables[key])]
     select(states, max_indexes=max_indexes, max_per_table=max_per_table,
            budget_bytes=budget_mb * 2**20 if budget_mb is not None else None,
            min_gain=min_gain)
     advice = [a for key, st in states.items()
-              for a in _advice(st, catalog.table(key), classes, write_classes[key])]
+              for a in _advice(st, tables[key], classes, write_classes[key])]
     advice.sort(key=lambda a: -a.saved_share)
     plan = IndexPlan(advice=advice, findings=findings, drops=drops)
     if verify_on is not None:

@@ -195,7 +195,12 @@ def select(
     budget_bytes: float | None = None,
     min_gain: float = 0.005,
 ) -> list[Step]:
-    """Greedy Extend-style selection; fills ``TableState.chosen`` and returns the steps taken."""
+    """Greedy Extend-style selection; fills ``TableState.chosen`` and returns the steps taken.
+
+    With a byte budget each step is the best net benefit per byte (Extend); with only count
+    limits, the best net benefit (ranking per byte there would spend the few allowed indexes
+    on small tables). Either way a step that gains less than ``min_gain`` is never taken.
+    """
     steps: list[Step] = []
     used_bytes = 0.0
     while True:
@@ -213,7 +218,10 @@ def select(
         ]
         if not options:
             return steps
-        step = max(options, key=lambda s: (s.ratio, s.gain, s.add))
+        if budget_bytes is None:  # only counts limit us: take the biggest gain
+            step = max(options, key=lambda s: (s.gain, s.ratio, s.add))
+        else:  # bytes are the scarce resource: benefit per byte, as Extend does
+            step = max(options, key=lambda s: (s.ratio, s.gain, s.add))
         state = tables[step.table]
         if step.replaces is not None:
             state.chosen.remove(step.replaces)

@@ -1,0 +1,327 @@
+"""dbtune.advise.indexes: candidates per shape, merging, budget, hygiene, verification."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pytest
+import sqlglot
+
+from dbtune.advise.candidates import Need, TableInfo, candidates, three_star
+from dbtune.advise.indexes import (
+    advice_frame,
+    advise_indexes,
+    index_name,
+    needs_for_class,
+    table_info,
+)
+from dbtune.advise.selection import TableState, estimate, select
+from dbtune.catalog import Catalog
+
+SCHEMA = """
+CREATE TABLE marketplace_listings (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+  marketplace ENUM('ebay','trendyol','amazon') NOT NULL,
+  sku VARCHAR(40) NOT NULL,
+  product_id BIGINT UNSIGNED NOT NULL,
+  seller_id INT UNSIGNED NOT NULL,
+  price DECIMAL(10,2) NOT NULL,
+  stock INT NOT NULL,
+  status ENUM('active','paused','out_of_stock','error') NOT NULL,
+  title VARCHAR(200) NOT NULL,
+  updated_at DATETIME NOT NULL,
+  PRIMARY KEY (id)
+);
+CREATE TABLE orders (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+  customer_id BIGINT UNSIGNED NOT NULL,
+  status ENUM('pending','paid','shipped') NOT NULL,
+  total DECIMAL(12,2) NOT NULL,
+  created_at DATETIME NOT NULL,
+  note TEXT NULL,
+  PRIMARY KEY (id)
+);
+CREATE TABLE order_items (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+  order_id BIGINT UNSIGNED NOT NULL,
+  listing_id BIGINT UNSIGNED NOT NULL,
+  quantity SMALLINT UNSIGNED NOT NULL,
+  PRIMARY KEY (id)
+);
+CREATE TABLE audit_log (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+  entity_type VARCHAR(32) NOT NULL,
+  entity_id BIGINT UNSIGNED NOT NULL,
+  action VARCHAR(32) NOT NULL,
+  created_at DATETIME NOT NULL,
+  payload TEXT NULL,
+  PRIMARY KEY (id)
+);
+"""
+ROWS = {"marketplace_listings": 300_000, "orders": 200_000, "order_items": 600_000,
+        "audit_log": 2_000_000}
+NDV = {("marketplace_listings", "marketplace"): 3, ("marketplace_listings", "sku"): 250_000,
+       ("marketplace_listings", "seller_id"): 2_000, ("marketplace_listings", "status"): 4,
+       ("marketplace_listings", "product_id"): 100_000,
+       ("orders", "customer_id"): 50_000, ("orders", "status"): 3,
+       ("order_items", "order_id"): 200_000, ("order_items", "listing_id"): 250_000,
+       ("audit_log", "entity_type"): 5, ("audit_log", "entity_id"): 400_000}
+
+
+def catalog(extra: str = "") -> Catalog:
+    cat = Catalog.from_ddl(SCHEMA + extra, rows=ROWS)
+    for (table, column), ndv in NDV.items():
+        cat.tables[table].columns[column].ndv = ndv
+    return cat
+
+
+@dataclass
+class Klass:
+    """A query class as a digest hands it over (only the fields the advisor reads)."""
+
+    id: str
+    sample: str
+    share: float
+    sample_db: str | None = None
+    count: int = 100
+    metrics: dict = field(default_factory=dict)
+
+
+def only_candidate(sql: str, table: str, cat: Catalog | None = None) -> tuple[str, ...]:
+    """The three-star candidate of a one-class workload on ``table``."""
+    cat = cat or catalog()
+    needs, _, _, _ = needs_for_class(Klass("q", sql, 1.0), 1.0, cat)
+    (need,) = [n for n, _ in needs if n.table == table]
+    (columns,) = three_star(need, table_info(cat.tables[table]))
+    return columns
+
+
+# ----------------------------------------------------------------------------- shapes
+def test_equality_most_selective_first() -> None:
+    sql = "SELECT * FROM marketplace_listings WHERE marketplace = 'ebay' AND sku = 'A-1'"
+    assert only_candidate(sql, "marketplace_listings") == ("sku", "marketplace")
+
+
+def test_equality_then_order_by_when_it_avoids_the_sort() -> None:
+    sql = ("SELECT * FROM audit_log WHERE entity_type = 'order' AND entity_id = 5 "
+           "ORDER BY created_at DESC LIMIT 50")
+    assert only_candidate(sql, "audit_log") == ("entity_id", "entity_type", "created_at")
+
+
+def test_equality_then_range() -> None:
+    sql = "SELECT * FROM orders WHERE customer_id = 7 AND created_at >= '2024-01-01'"
+    assert only_candidate(sql, "orders") == ("customer_id", "created_at")
+
+
+def test_in_list_keeps_the_sort_so_the_range_wins() -> None:
+    sql = ("SELECT * FROM orders WHERE status IN ('paid', 'shipped') "
+           "AND created_at > '2024-01-01' ORDER BY total DESC LIMIT 10")
+    assert only_candidate(sql, "orders") == ("status", "created_at")
+    need = Need("q", "orders", eq=("status",), in_lists={"status": 2},
+                order=(("created_at", "ASC"),), limit=10)
+    info = table_info(catalog().tables["orders"])
+    assert not estimate(need, ("status", "created_at"), info).sorted
+    assert estimate(need, ("status", "created_at"), info).rows > 10
+
+
+def test_join_column_indexed_on_the_inner_table_only() -> None:
+    sql = ("SELECT oi.quantity, l.sku FROM order_items oi "
+           "JOIN marketplace_listings l ON l.id = oi.listing_id WHERE oi.order_id = 99")
+    assert only_candidate(sql, "order_items")[0] == "order_id"
+    sql = ("SELECT o.total FROM order_items oi JOIN orders o ON o.id = oi.order_id "
+           "WHERE oi.listing_id = 5")
+    assert only_candidate(sql, "order_items")[0] == "listing_id"
+    sql = ("SELECT o.id, i.quantity FROM orders o JOIN order_items i ON i.order_id = o.id "
+           "WHERE o.customer_id = 7")
+    assert only_candidate(sql, "order_items") == ("order_id", "quantity")
+
+
+def test_covering_columns_appended_when_few_and_narrow() -> None:
+    sql = "SELECT price, stock FROM marketplace_listings WHERE seller_id = 9"
+    assert only_candidate(sql, "marketplace_listings") == ("seller_id", "price", "stock")
+    wide = "SELECT title, price FROM marketplace_listings WHERE seller_id = 9"
+    assert only_candidate(wide, "marketplace_listings") == ("seller_id",)
+    star = "SELECT * FROM marketplace_listings WHERE seller_id = 9"
+    assert only_candidate(star, "marketplace_listings") == ("seller_id",)
+
+
+def test_group_by_columns_follow_the_equality() -> None:
+    sql = ("SELECT seller_id, COUNT(*) FROM marketplace_listings WHERE marketplace = 'ebay' "
+           "GROUP BY seller_id")
+    assert only_candidate(sql, "marketplace_listings") == ("marketplace", "seller_id")
+
+
+def test_primary_key_is_never_spelled_out_at_the_end() -> None:
+    sql = "SELECT id FROM orders WHERE customer_id = 7 ORDER BY id DESC LIMIT 5"
+    assert only_candidate(sql, "orders") == ("customer_id",)
+    need = Need("q", "orders", eq=("customer_id",), order=(("id", "DESC"),), limit=5)
+    est = estimate(need, ("customer_id",), table_info(catalog().tables["orders"]))
+    # InnoDB's implicit PK suffix delivers the order: no filesort, 200,000 / 50,000 rows
+    assert est.sorted and not est.unsorted and est.rows == 4
+
+
+def test_non_sargable_shapes_are_findings_not_indexes() -> None:
+    cat = catalog()
+    plan = advise_indexes([
+        Klass("date", "SELECT * FROM orders WHERE DATE(created_at) = '2024-01-01'", 0.5),
+        Klass("like", "SELECT * FROM marketplace_listings WHERE sku LIKE '%-X'", 0.5),
+    ], cat)
+    assert plan.advice == []
+    kinds = {(f.class_id, f.kind, f.column) for f in plan.findings}
+    assert ("date", "function_on_column", "created_at") in kinds
+    assert ("like", "leading_wildcard", "sku") in kinds
+
+
+# ----------------------------------------------------------------------------- workload
+def test_one_index_serves_several_classes_through_its_left_prefix() -> None:
+    plan = advise_indexes([
+        Klass("by_seller", "SELECT * FROM marketplace_listings WHERE seller_id = 3", 0.3),
+        Klass("by_seller_status", "SELECT * FROM marketplace_listings "
+              "WHERE status = 'active' AND seller_id = 3 ORDER BY updated_at LIMIT 20", 0.3),
+    ], catalog())
+    assert [a.columns for a in plan.advice] == [("seller_id", "status", "updated_at")]
+    assert {c.class_id for c in plan.advice[0].classes} == {"by_seller", "by_seller_status"}
+
+
+def test_shared_prefix_variant_puts_the_common_equality_first() -> None:
+    info = table_info(catalog().tables["marketplace_listings"])
+    needs = [Need("a", "marketplace_listings", eq=("marketplace",), weight=0.5),
+             Need("b", "marketplace_listings", eq=("marketplace", "seller_id"), weight=0.5)]
+    pool = candidates(needs, info)
+    assert ("seller_id", "marketplace") in pool and ("marketplace", "seller_id") in pool
+    state = TableState(info, needs, candidates=pool)
+    select({"marketplace_listings": state})
+    assert state.chosen == [("marketplace", "seller_id")]
+
+
+def test_skips_what_an_existing_index_already_serves() -> None:
+    cat = catalog("CREATE INDEX ix_cust ON orders (customer_id, created_at);")
+    plan = advise_indexes([Klass("o", "SELECT * FROM orders WHERE customer_id = 7 "
+                                      "ORDER BY created_at DESC LIMIT 20", 1.0)], cat)
+    assert plan.advice == []
+
+
+def test_never_a_duplicate_or_left_prefix_of_an_existing_index() -> None:
+    cat = catalog("CREATE INDEX ix_wide ON orders (customer_id, status, total);")
+    # (customer_id) alone would be a left prefix of ix_wide: hygiene calls it redundant
+    plan = advise_indexes([Klass("o", "SELECT id FROM orders WHERE customer_id = 7", 1.0)], cat)
+    assert plan.advice == []
+    # an extension of an existing index is fine (and the plan names what it supersedes)
+    plan = advise_indexes([Klass("o", "SELECT * FROM orders WHERE customer_id = 7 "
+                                      "AND status = 'paid' AND total > 5 "
+                                      "AND created_at > '2024-01-01'", 1.0)], cat)
+    for advice in plan.advice:
+        existing = [tuple(i.columns) for i in cat.tables["orders"].indexes]
+        assert all(advice.columns != e[: len(advice.columns)] for e in existing)
+
+
+def test_budget_limits_count_per_table_and_size() -> None:
+    classes = [
+        Klass("audit", "SELECT * FROM audit_log WHERE entity_type = 'o' AND entity_id = 1", 0.4),
+        Klass("sku", "SELECT * FROM marketplace_listings WHERE sku = 'x'", 0.3),
+        Klass("seller", "SELECT * FROM marketplace_listings WHERE seller_id = 2", 0.2),
+        Klass("cust", "SELECT * FROM orders WHERE customer_id = 2", 0.1),
+    ]
+    full = advise_indexes(classes, catalog())
+    assert len(full.advice) == 4
+    one = advise_indexes(classes, catalog(), max_indexes=1)
+    assert [a.table for a in one.advice] == ["audit_log"]  # count-limited: the biggest gain
+    per_table = advise_indexes(classes, catalog(), max_per_table=1)
+    assert sum(a.table == "marketplace_listings" for a in per_table.advice) == 1
+    assert {c.class_id for c in per_table.advice[0].classes} <= {"audit", "sku"}
+    # byte budget: benefit per byte - 20% of the time for a 4-byte key on 300k rows beats
+    # 40% for a 2M-row index that would not fit anyway
+    sizes = {a.classes[0].class_id: a.size_bytes for a in full.advice}
+    budget = advise_indexes(classes, catalog(), budget_mb=(sizes["seller"] + sizes["cust"])
+                            / 2**20)
+    assert [a.classes[0].class_id for a in budget.advice] == ["seller", "cust"]
+    assert advise_indexes(classes, catalog(), budget_mb=0.001).advice == []
+
+
+def test_min_gain_stops_the_search_and_writes_count_against() -> None:
+    classes = [Klass("cust", "SELECT * FROM orders WHERE customer_id = 2", 0.004)]
+    assert advise_indexes(classes, catalog()).advice == []  # 0.4% of time < min_gain 0.5%
+    assert len(advise_indexes(classes, catalog(), min_gain=0.001).advice) == 1
+    # the same read next to a write-heavy workload on that table is not worth an index
+    writes = [Klass(f"ins{i}", f"INSERT INTO orders (customer_id, status, total, created_at) "
+                    f"VALUES ({i}, 'paid', 1, NOW())", 0.2) for i in range(5)]
+    light = [Klass("cust", "SELECT * FROM orders WHERE customer_id = 2", 0.05)]
+    assert len(advise_indexes(light, catalog(), min_gain=0.01).advice) == 1
+    assert advise_indexes(light + writes, catalog(), min_gain=0.01).advice == []
+
+
+def test_advice_carries_ddl_rollback_estimates_and_reason() -> None:
+    plan = advise_indexes([
+        Klass("sync", "SELECT id, price FROM marketplace_listings WHERE marketplace = 'ebay' "
+              "AND updated_at > '2024-01-01' ORDER BY updated_at LIMIT 100", 0.6),
+        Klass("write", "UPDATE marketplace_listings SET price = 1 WHERE id = 5", 0.1),
+    ], catalog())
+    (advice,) = plan.advice
+    assert advice.columns == ("marketplace", "updated_at", "price")
+    assert advice.ddl == ("ALTER TABLE `marketplace_listings` ADD INDEX "
+                          "`ix_marketplace_listings_marketplace_updated_at_price` "
+                          "(`marketplace`, `updated_at`, `price`), ALGORITHM=INPLACE, LOCK=NONE")
+    assert advice.rollback_ddl.startswith("ALTER TABLE `marketplace_listings` DROP INDEX `ix_")
+    (effect,) = advice.classes
+    assert effect.rows_before == 300_000 and effect.rows_after == 100
+    assert advice.write_classes == ["write"] and advice.write_cost > 0
+    assert "ORDER BY read in index order" in advice.reason and "300,000 -> 100" in advice.reason
+    frame = advice_frame(plan.advice)
+    assert list(frame["index"]) == [advice.name] and frame.loc[0, "share"] == pytest.approx(0.6)
+    assert plan.statements() == [advice.ddl] and plan.rollback() == [advice.rollback_ddl]
+
+
+def test_takes_shares_from_query_time_when_classes_have_none() -> None:
+    @dataclass
+    class Bare:
+        id: str
+        sample: str
+        metrics: dict
+        sample_db: str | None = None
+        count: int = 1
+
+    plan = advise_indexes([
+        Bare("a", "SELECT * FROM orders WHERE customer_id = 1", {"query_time": {"sum": 9.0}}),
+        Bare("b", "SELECT * FROM orders WHERE id = 1", {"query_time": {"sum": 1.0}}),
+    ], catalog())
+    assert plan.advice[0].share == pytest.approx(0.9)
+
+
+# ----------------------------------------------------------------------------- identifiers
+HOSTILE = "x`; DROP TABLE y; --"
+
+
+def test_hostile_identifiers_stay_one_statement() -> None:
+    ddl = (f"CREATE TABLE `{HOSTILE.replace('`', '``')}` (id INT PRIMARY KEY, "
+           f"`{HOSTILE.replace('`', '``')}c` INT, b INT)")
+    cat = Catalog.from_ddl(ddl)
+    cat.tables[HOSTILE].rows = 100_000
+    sql = f"SELECT * FROM `{HOSTILE.replace('`', '``')}` WHERE `{HOSTILE.replace('`', '``')}c` = 3"
+    plan = advise_indexes([Klass("h", sql, 1.0)], cat)
+    (advice,) = plan.advice
+    for statement in (advice.ddl, advice.rollback_ddl):
+        assert len(sqlglot.parse(statement, read="mysql")) == 1, statement
+        assert statement.startswith("ALTER TABLE `x``; DROP TABLE y; --` ")
+    assert advice.name.isidentifier() and len(advice.name) <= 64
+
+
+def test_index_names_are_plain_short_and_unique() -> None:
+    long = [f"column_number_{i}" for i in range(8)]
+    name = index_name("t", long, [])
+    assert len(name) <= 64 and name.startswith("ix_t_column_number_0")
+    assert index_name("t", ["a"], ["ix_t_a"]) == "ix_t_a_2"
+    assert index_name("t", ["a"], ["IX_T_A", "ix_t_a_2"]) == "ix_t_a_3"
+
+
+# ----------------------------------------------------------------------------- estimator
+def test_estimate_three_star_beats_partial_indexes() -> None:
+    info = TableInfo("t", rows=1e6, ndv={"a": 100, "b": 1e4},
+                     widths={"a": 4, "b": 4, "c": 5, "d": 4}, pk=("id",))
+    need = Need("q", "t", eq=("a",), ranges=("c",), order=(("c", "ASC"),), limit=10,
+                reads=frozenset({"a", "c", "d"}))
+    full = estimate(need, (), info)
+    one = estimate(need, ("a",), info)
+    two = estimate(need, ("a", "c"), info)
+    three = estimate(need, ("a", "c", "d"), info)
+    assert full.cost > one.cost > two.cost > three.cost
+    assert two.sorted and three.covering and not two.covering
