@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 import pytest
 
@@ -51,16 +53,19 @@ CASES: dict[str, Case] = {
         "SELECT o.id, o.total FROM orders AS o WHERE o.customer_id = 1234 "
         "AND o.created_at BETWEEN '2024-01-01' AND '2024-06-30' ORDER BY o.created_at DESC",
         (P("orders", alias="o", equality={"customer_id": 1}, range=("created_at",),
-           order_by=(("created_at", "desc"),), read=("id", "total", "customer_id", "created_at")),)),
+           order_by=(("created_at", "desc"),),
+           read=("id", "total", "customer_id", "created_at")),)),
     "audit by entity and time": Case(
         "SELECT action, actor, created_at FROM audit_log WHERE entity_type = 'order' AND "
-        "entity_id = 991 AND created_at > NOW() - INTERVAL 30 DAY ORDER BY created_at DESC LIMIT 50",
+        "entity_id = 991 AND created_at > NOW() - INTERVAL 30 DAY "
+        "ORDER BY created_at DESC LIMIT 50",
         (P("audit_log", equality={"entity_type": 1, "entity_id": 1}, range=("created_at",),
            order_by=(("created_at", "desc"),),
            read=("action", "actor", "created_at", "entity_type", "entity_id"), limit=50),),
         limit=50),
     "audit time range only": Case(
-        "SELECT COUNT(*) FROM audit_log WHERE created_at >= '2024-01-01' AND created_at < '2024-02-01'",
+        "SELECT COUNT(*) FROM audit_log "
+        "WHERE created_at >= '2024-01-01' AND created_at < '2024-02-01'",
         (P("audit_log", range=("created_at",), read=("created_at",)),)),
     "constant on the left": Case(
         "SELECT id FROM user_sessions WHERE '2024-05-01 10:00:00' > expires_at",
@@ -109,7 +114,8 @@ CASES: dict[str, Case] = {
         (P("marketplace_listings", equality={"seller_id": 1}, group_by=("marketplace", "status"),
            read=("marketplace", "status", "stock", "seller_id")),)),
     "group by and order by position": Case(
-        "SELECT status, COUNT(*) FROM orders WHERE created_at >= '2024-01-01' GROUP BY 1 ORDER BY 1",
+        "SELECT status, COUNT(*) FROM orders WHERE created_at >= '2024-01-01' "
+        "GROUP BY 1 ORDER BY 1",
         (P("orders", range=("created_at",), order_by=(("status", "asc"),), group_by=("status",),
            read=("status", "created_at")),)),
     "order by select alias of a column": Case(
@@ -135,7 +141,8 @@ CASES: dict[str, Case] = {
     "orders join customers": Case(
         "SELECT o.id, c.email FROM orders o JOIN customers c ON c.id = o.customer_id "
         "WHERE o.status = 'paid' AND c.country = 'TR' ORDER BY o.created_at DESC LIMIT 20",
-        (P("orders", alias="o", equality={"status": 1}, joins=(J("customer_id", "customers", "id"),),
+        (P("orders", alias="o", equality={"status": 1},
+           joins=(J("customer_id", "customers", "id"),),
            order_by=(("created_at", "desc"),), read=("id", "customer_id", "status", "created_at"),
            limit=20),
          P("customers", alias="c", driving=False, equality={"country": 1},
@@ -339,3 +346,148 @@ def test_marketplace_statement(name: str) -> None:
     assert (result.kind, result.limit, result.offset, result.written) == (
         case.kind, case.limit, case.offset, case.written)
     assert all(f.message for f in result.findings)
+
+
+class TinyCatalog:
+    """A test double with the two members of dbtune.catalog.Catalog that access uses."""
+
+    def __init__(self, tables: dict[str, dict[str, str]]) -> None:
+        self.tables = {name: SimpleNamespace(columns={c: SimpleNamespace(type=t)
+                                                      for c, t in cols.items()})
+                       for name, cols in tables.items()}
+
+    def column_type(self, table: str, column: str) -> str | None:
+        tbl = self.tables.get(table)
+        cols = {c.lower(): col.type for c, col in tbl.columns.items()} if tbl else {}
+        return cols.get(column.lower())
+
+
+@pytest.fixture(scope="module")
+def catalog() -> TinyCatalog:
+    return TinyCatalog({
+        "customers": {"id": "bigint unsigned", "email": "varchar(120)", "name": "varchar(120)",
+                      "country": "char(2)"},
+        "orders": {"id": "bigint unsigned", "customer_id": "bigint unsigned",
+                   "status": "enum('paid','shipped')", "created_at": "datetime"},
+        "marketplace_listings": {"id": "bigint unsigned", "sku": "varchar(40)",
+                                 "external_id": "varchar(40)", "stock": "int"},
+    })
+
+
+def test_string_column_compared_to_number_is_not_indexed(catalog) -> None:
+    sql = "SELECT id FROM customers WHERE email = 12345 AND country = 'TR'"
+    result = access_patterns(sql, catalog=catalog)
+    assert result.tables["customers"].equality == {"country": 1}
+    assert _findings(result) == [("implicit_conversion", "customers", "email")]
+    assert "12345" in result.findings[0].message and "varchar(120)" in result.findings[0].message
+    # without a catalog the type is unknown: no finding, the column counts as equality
+    plain = access_patterns(sql)
+    assert plain.tables["customers"].equality == {"email": 1, "country": 1}
+    assert plain.findings == []
+
+
+def test_in_list_of_numbers_on_string_column(catalog) -> None:
+    result = access_patterns("SELECT id FROM marketplace_listings WHERE sku IN (1001, 1002)",
+                             catalog=catalog)
+    assert result.tables["marketplace_listings"].equality == {}
+    assert _findings(result) == [("implicit_conversion", "marketplace_listings", "sku")]
+
+
+def test_number_column_compared_to_string_is_fine(catalog) -> None:
+    result = access_patterns("SELECT id FROM orders WHERE customer_id = '42' AND id IN ('7')",
+                             catalog=catalog)
+    assert result.tables["orders"].equality == {"customer_id": 1, "id": 1}
+    assert result.findings == []
+
+
+def test_join_of_string_and_number_columns(catalog) -> None:
+    result = access_patterns(
+        "SELECT o.id FROM orders o JOIN marketplace_listings l ON l.external_id = o.id",
+        catalog=catalog)
+    assert result.tables["orders"].joins == (J("id", "marketplace_listings", "external_id"),)
+    assert result.tables["marketplace_listings"].joins == ()
+    assert _findings(result) == [("implicit_conversion", "marketplace_listings", "external_id")]
+
+
+def test_catalog_resolves_unqualified_columns_in_a_join(catalog) -> None:
+    sql = ("SELECT o.id, email FROM orders o JOIN customers c ON c.id = o.customer_id "
+           "WHERE country = 'TR' AND Status = 'paid' ORDER BY created_at DESC")
+    result = access_patterns(sql, catalog=catalog)
+    assert result.findings == []
+    assert result.tables["customers"].equality == {"country": 1}
+    assert result.tables["customers"].read == ("email", "id", "country")
+    # the catalog's spelling wins: Status -> status
+    assert result.tables["orders"].equality == {"status": 1}
+    assert result.tables["orders"].order_by == (("created_at", "desc"),)
+
+
+def test_catalog_resolves_correlated_column_to_the_outer_table(catalog) -> None:
+    sql = ("SELECT c.id FROM customers c WHERE EXISTS (SELECT 1 FROM orders "
+           "WHERE customer_id = c.id AND country = 'TR')")
+    result = access_patterns(sql, catalog=catalog)
+    assert result.accesses == (
+        P("customers", alias="c", equality={"country": 1},
+          joins=(J("id", "orders", "customer_id"),), read=("id", "country")),
+        P("orders", joins=(J("customer_id", "customers", "id"),), read=("customer_id",)),
+    )
+    assert result.findings == []
+
+
+def test_default_db_qualifies_tables_and_catalog_still_applies(catalog) -> None:
+    result = access_patterns("SELECT id FROM customers WHERE email = 7", default_db="shop",
+                             catalog=catalog)
+    assert list(result.tables) == ["shop.customers"]
+    assert _findings(result) == [("implicit_conversion", "shop.customers", "email")]
+
+
+@pytest.mark.parametrize("sql", [
+    "", "   ", "SELEC id FROM orders", "SELECT * FROM orders WHERE (", "SELECT 'unterminated",
+    "SELECT 1; SELECT 2", "\x00\xff garbage", "orders.id = 5", "SELECT * FROM",
+])
+def test_unparsable_statements_never_raise(sql: str) -> None:
+    result = access_patterns(sql)
+    assert result.kind == "other"
+    assert result.tables == {}
+    assert [f.kind for f in result.findings] == ["unparsable"]
+    assert "\n" not in result.findings[0].message
+
+
+@pytest.mark.parametrize("sql", ["SHOW TABLES", "SET NAMES utf8mb4", "COMMIT",
+                                 "SELECT @@version", "SELECT NOW()"])
+def test_statements_without_tables(sql: str) -> None:
+    result = access_patterns(sql)
+    assert (result.tables, result.findings) == ({}, [])
+    assert result.kind == ("select" if sql.startswith("SELECT") else "other")
+
+
+def test_tables_maps_a_repeated_table_to_its_first_reference() -> None:
+    result = access_patterns(CASES["self join keeps both references"].sql)
+    assert list(result.tables) == ["audit_log"]
+    assert result.tables["audit_log"] is result.accesses[0]
+    assert result.accesses[1].alias == "b"
+
+
+def test_results_are_cached_per_statement_and_catalog(catalog) -> None:
+    sql = "SELECT id FROM customers WHERE email = 99"
+    first = access_patterns(sql)
+    assert access_patterns(sql) is first
+    with_catalog = access_patterns(sql, catalog=catalog)
+    assert with_catalog is not first
+    assert [f.kind for f in with_catalog.findings] == ["implicit_conversion"]
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        first.kind = "update"  # type: ignore[misc]
+
+
+def test_fast_enough_for_once_per_class() -> None:
+    statements = [case.sql for case in CASES.values()]
+    started = time.perf_counter()
+    for round_ in range(3):  # a comment makes each text new: no cache hits
+        for sql in statements:
+            access_patterns(f"{sql} /* {round_} */")
+    per_statement_ms = (time.perf_counter() - started) * 1000 / (3 * len(statements))
+    assert per_statement_ms < 15, f"{per_statement_ms:.1f} ms per statement"
+    started = time.perf_counter()
+    for sql in statements:
+        access_patterns(f"{sql} /* 0 */")
+    cached_ms = (time.perf_counter() - started) * 1000 / len(statements)
+    assert cached_ms < 0.1, f"{cached_ms:.3f} ms per cached statement"

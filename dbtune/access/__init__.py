@@ -72,13 +72,19 @@ def _analyse(sql: str, default_db: str | None, catalog: Any) -> StatementAccess:
     except SqlglotError as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return _unparsable(f"sqlglot cannot parse the statement: {first}")
+    if not parsed:
+        return _unparsable("empty statement")
+    if any(isinstance(s, (exp.Condition, exp.Alias)) for s in parsed):
+        return _unparsable("not an SQL statement (sqlglot read it as a bare expression)")
     statements = []
     for statement in parsed:
         if isinstance(statement, exp.Use):
             default_db = statement.this.name if statement.this else default_db
         elif not isinstance(statement, exp.Set):
             statements.append(statement)
-    if len(statements) != 1:
+    if not statements:  # only USE / SET
+        return StatementAccess(kind="other")
+    if len(statements) > 1:
         return _unparsable(f"expected one statement, found {len(statements)}")
     statement = statements[0]
     if isinstance(statement, exp.Command):

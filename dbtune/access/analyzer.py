@@ -195,8 +195,8 @@ class Analyzer:
             block.joins.append(join)
         block.select = list(node.expressions)
         for item in node.expressions:
-            if isinstance(item, exp.Star):
-                block.star = True
+            if isinstance(item, exp.Star) or isinstance(item.this, exp.Star):
+                block.star = True  # SELECT * / SELECT t.*: any column name may come through
             elif item.alias_or_name:
                 block.projections.setdefault(item.alias_or_name.lower(), item.unalias())
         block.mergeable = not (
@@ -209,6 +209,8 @@ class Analyzer:
     def add_source(self, block: _Block, node: exp.Expression,
                    ctes: dict[str, _Block | None]) -> None:
         if isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier):
+            if node.name.lower() == "dual" and not node.db:
+                return
             alias = node.alias or node.name
             if not node.db and node.name in ctes:
                 block.sources[alias] = _Source(block=ctes[node.name])

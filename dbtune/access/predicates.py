@@ -88,16 +88,20 @@ def join_facts(left: Ref, right: Ref) -> list[Fact]:
     return [("join", left, right[0].table, right[1]), ("join", right, left[0].table, left[1])]
 
 
-def _check_join_types(ctx: Analyzer, left: Ref, right: Ref) -> None:
+def _join(ctx: Analyzer, left: Ref, right: Ref) -> list[Fact]:
+    """Join edges for ``left = right``, without the string side of a string = number join."""
+    edges = join_facts(left, right)
     types = (ctx.column_type(left), ctx.column_type(right))
     if None in types:
-        return
-    for (ref, mine), other in ((left, types[0]), types[1]), ((right, types[1]), types[0]):
+        return edges
+    for edge, mine, other in ((edges[0], types[0], types[1]), (edges[1], types[1], types[0])):
         if _STRING_TYPE.match(mine) and _NUMERIC_TYPE.match(other):
-            acc, column = ref
+            acc, column = edge[1]
             ctx.finding("implicit_conversion", f"join compares {acc.table}.{column} ({mine}) with "
-                        f"a {other} column: the string side is converted and its index is not "
-                        "used", acc.table, column)
+                        f"a {other} column: every value is converted, its index is not used",
+                        acc.table, column)
+            edges.remove(edge)
+    return edges
 
 
 def _compare(ctx: Analyzer, block: _Block, left: exp.Expression, right: exp.Expression,
@@ -114,8 +118,7 @@ def _compare(ctx: Analyzer, block: _Block, left: exp.Expression, right: exp.Expr
                 return []
             return [("eq", ref, 1)] if op == "eq" else [("range", ref)]
         if kind_b == "col" and value_b[0] is not ref[0]:
-            _check_join_types(ctx, ref, value_b)
-            return join_facts(ref, value_b) if op == "eq" else []
+            return _join(ctx, ref, value_b) if op == "eq" else []
         if kind_b == "expr" and op == "eq":
             others = [r for r in value_b if r[0] is not ref[0]]
             if others:
