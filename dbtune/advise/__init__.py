@@ -1,0 +1,1 @@
+"""Advice: index hygiene (:mod:`dbtune.advise.hygiene`), index and partition advice."""
