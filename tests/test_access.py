@@ -452,6 +452,16 @@ def test_unparsable_statements_never_raise(sql: str) -> None:
     assert "\n" not in result.findings[0].message
 
 
+def test_pathological_statements_stay_bounded() -> None:
+    nested = access_patterns("SELECT * FROM t WHERE " + "(" * 300 + "a = 1" + ")" * 300)
+    assert [f.kind for f in nested.findings] == ["unparsable"]
+    wide = access_patterns("SELECT id FROM t WHERE "
+                           + " OR ".join(f"c{i} = {i}" for i in range(200)))
+    assert [f.kind for f in wide.findings] == ["or_across_columns"]
+    assert wide.findings[0].message.startswith("OR across different columns (t.c0, t.c1, t.c2, "
+                                               "t.c3 and 196 more)")
+
+
 @pytest.mark.parametrize("sql", ["SHOW TABLES", "SET NAMES utf8mb4", "COMMIT",
                                  "SELECT @@version", "SELECT NOW()"])
 def test_statements_without_tables(sql: str) -> None:

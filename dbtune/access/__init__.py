@@ -10,6 +10,7 @@ index advisor::
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import OrderedDict
 from typing import Any
@@ -67,11 +68,18 @@ def _unparsable(reason: str) -> StatementAccess:
 
 def _analyse(sql: str, default_db: str | None, catalog: Any) -> StatementAccess:
     text = _REPLACE.sub("INSERT", sql, count=1)  # sqlglot parses REPLACE INTO as a Command
+    logger = logging.getLogger("sqlglot")
+    level = logger.level
+    logger.setLevel(logging.ERROR)  # "falling back to parsing as a Command": reported below
     try:
         parsed = [s for s in sqlglot.parse(text, read="mysql") if s is not None]
-    except SqlglotError as exc:
+    except (SqlglotError, ValueError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return _unparsable(f"sqlglot cannot parse the statement: {first}")
+    except RecursionError:
+        return _unparsable("statement nested too deeply to parse")
+    finally:
+        logger.setLevel(level)
     if not parsed:
         return _unparsable("empty statement")
     if any(isinstance(s, (exp.Condition, exp.Alias)) for s in parsed):
@@ -91,4 +99,7 @@ def _analyse(sql: str, default_db: str | None, catalog: Any) -> StatementAccess:
         if str(statement.this).lower().startswith(_DML_WORDS):
             return _unparsable(f"sqlglot does not understand this {statement.this} statement")
         return StatementAccess(kind="other")
-    return Analyzer(catalog, default_db).statement(statement)
+    try:
+        return Analyzer(catalog, default_db).statement(statement)
+    except RecursionError:
+        return _unparsable("statement nested too deeply to analyse")

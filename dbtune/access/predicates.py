@@ -215,7 +215,9 @@ def _or(ctx: Analyzer, block: _Block, node: exp.Or) -> list[Fact]:
         return [("range", ref)]
     if len(refs) > 1:
         tables = {r[0].table for r in refs.values()}
-        names = ", ".join(f"{acc.table}.{column}" for acc, column in refs.values())
+        names = ", ".join(f"{acc.table}.{column}" for acc, column in list(refs.values())[:4])
+        if len(refs) > 4:
+            names += f" and {len(refs) - 4} more"
         ctx.finding("or_across_columns", f"OR across different columns ({names}): one index "
                     "cannot serve it; rewrite as UNION of two indexed queries, or rely on "
                     "index_merge", tables.pop() if len(tables) == 1 else None, None)
