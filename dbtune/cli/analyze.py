@@ -1,0 +1,79 @@
+"""`dbtune analyze ...`: which query classes cost the most, and why."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from dbtune.cli.common import emit, fail, format_options, parse_when
+from dbtune.model import InputError
+
+MAX_WARNINGS_SHOWN = 10
+
+
+@click.group()
+def analyze() -> None:
+    """Digest query activity from slow logs or performance_schema."""
+
+
+def order_key(value: str) -> str:
+    """Validate METRIC:STAT (or 'count') for --order-by."""
+    from dbtune.model import STATS
+
+    if value == "count":
+        return value
+    metric, _, stat = value.partition(":")
+    if not metric or stat not in STATS:
+        raise click.BadParameter(f"expected METRIC:STAT with STAT in {', '.join(STATS)}, "
+                                 f"e.g. query_time:sum, rows_examined:max, or 'count'")
+    return value
+
+
+@analyze.command("slowlog")
+@click.argument("paths", nargs=-1, required=True)
+@click.option("--top", type=int, default=20, show_default=True,
+              help="Show the N costliest classes (0 for all).")
+@click.option("--order-by", default="query_time:sum", show_default=True,
+              callback=lambda ctx, param, value: order_key(value),
+              help="Rank by METRIC:STAT (query_time:sum, rows_examined:p95, ...) or count.")
+@click.option("--since", help="Only events at or after this time (ISO, or 12h / 7d ago).")
+@click.option("--until", help="Only events before this time (ISO, or 12h / 7d ago).")
+@click.option("--database", help="Only events in this database.")
+@click.option("--user", help="Only events of this user.")
+@click.option("--host", help="Only events from this client host.")
+@click.option("--min-count", type=int, default=1, show_default=True,
+              help="Hide classes seen fewer times.")
+@click.option("--jobs", "-j", type=int, default=None,
+              help="Worker processes (default: one per core for large plain files).")
+@click.option("--details", type=int, default=5, show_default=True,
+              help="Per-class detail blocks after the profile (table/markdown).")
+@format_options
+def slowlog(paths: tuple[str, ...], top: int, order_by: str, since: str | None,
+            until: str | None, database: str | None, user: str | None, host: str | None,
+            min_count: int, jobs: int | None, details: int, fmt: str,
+            output: Path | None) -> None:
+    """Digest slow-query logs: PATHS are files, globs, .gz files, or - for stdin."""
+    from dbtune.digest import digest_slowlog
+    from dbtune.report.slowlog import render_digest
+
+    try:
+        digest = digest_slowlog(list(paths), since=parse_when(since), until=parse_when(until),
+                                database=database, user=user, host=host, jobs=jobs,
+                                progress=sys.stderr.isatty())
+    except InputError as exc:
+        fail(str(exc))
+    report_warnings(digest.summary)
+    classes = digest.ranked(order_by=order_by, top=top or None, min_count=min_count)
+    emit(render_digest(digest, classes, fmt, order_by=order_by, details=details), output)
+
+
+def report_warnings(summary: dict) -> None:
+    """The first few skipped entries, one line each, then how many more."""
+    warnings = summary.get("warnings", [])
+    for line in warnings[:MAX_WARNINGS_SHOWN]:
+        click.echo(f"dbtune: warning: {line}", err=True)
+    hidden = summary.get("skipped", 0) - min(len(warnings), MAX_WARNINGS_SHOWN)
+    if hidden > 0:
+        click.echo(f"dbtune: warning: ... {hidden} more skipped entries not shown", err=True)

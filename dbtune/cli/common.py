@@ -1,0 +1,60 @@
+"""Options and output handling shared by dbtune's commands."""
+
+from __future__ import annotations
+
+import re
+import sys
+from collections.abc import Callable
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from dbtune.report import FORMATS
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+RELATIVE_TIME = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
+UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def format_options(function: F) -> F:
+    """--format and --output, as every report command takes them."""
+    function = click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+                            help="Write the report to FILE instead of standard output.")(function)
+    return click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
+                        show_default=True, help="Report format.")(function)
+
+
+def emit(text: str, output: Path | None) -> None:
+    """Write a report to FILE (atomically, never half-written) or to standard output."""
+    if output is None:
+        click.echo(text, nl=False)
+        return
+    partial = output.with_name(output.name + ".partial")
+    partial.write_text(text, encoding="utf-8")
+    partial.replace(output)
+    click.echo(f"dbtune: report written to {output}", err=True)
+
+
+def fail(message: str, status: int = 2) -> None:
+    """One clear line on stderr and the exit status; never a traceback."""
+    click.echo(f"dbtune: error: {message}", err=True)
+    sys.exit(status)
+
+
+def parse_when(value: str | None, now: datetime | None = None) -> datetime | None:
+    """A point in time: ISO date/datetime, or a duration ago such as 90m, 12h, 7d."""
+    if value is None:
+        return None
+    match = RELATIVE_TIME.match(value.strip())
+    if match:
+        ago = timedelta(seconds=float(match.group(1)) * UNIT_SECONDS[match.group(2)])
+        return (now or datetime.now()) - ago
+    try:
+        return datetime.fromisoformat(value.strip())
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is neither an ISO date/time (2026-11-26 14:00) nor a duration (12h, 7d)"
+        ) from None

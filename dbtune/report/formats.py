@@ -1,0 +1,49 @@
+"""Generic renderers shared by every report: a list of flat dict rows -> text."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
+
+from tabulate import tabulate
+
+FORMATS = ("table", "markdown", "json", "csv")
+
+
+def json_default(value: Any) -> Any:
+    """JSON encoder hook for the types dbtune's reports hold."""
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    if isinstance(value, set | frozenset | tuple):
+        return sorted(value)
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    raise TypeError(f"cannot encode {type(value).__name__} as JSON")
+
+
+def to_json(document: Any) -> str:
+    """Serialise a report document with stable key order and ISO datetimes."""
+    return json.dumps(document, indent=2, default=json_default, ensure_ascii=False) + "\n"
+
+
+def render_rows(rows: Sequence[dict[str, Any]], fmt: str, *, floatfmt: str = ".3g") -> str:
+    """Render flat rows as a text table, a Markdown table, CSV or JSON."""
+    if fmt == "json":
+        return to_json(list(rows))
+    if fmt == "csv":
+        out = io.StringIO()
+        if rows:
+            writer = csv.DictWriter(out, fieldnames=list(rows[0]), lineterminator="\n")
+            writer.writeheader()
+            writer.writerows(rows)
+        return out.getvalue()
+    if fmt not in ("table", "markdown"):
+        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    tablefmt = "github" if fmt == "markdown" else "simple"
+    if not rows:
+        return "(no rows)\n"
+    return tabulate(rows, headers="keys", tablefmt=tablefmt, floatfmt=floatfmt) + "\n"
