@@ -192,6 +192,16 @@ CASES: dict[str, Case] = {
         (P("user_sessions", alias="s", read=("id", "user_id")),
          P("customers", alias="c", driving=False,
            joins=(J("id", "user_sessions", "s.user_id + 0"),), read=("id",)))),
+    "anti-join is null is not an index filter": Case(
+        "SELECT p.id FROM products p LEFT JOIN marketplace_listings l ON l.product_id = p.id "
+        "AND l.marketplace = 'amazon' WHERE l.id IS NULL AND p.category = 'toys'",
+        (P("products", alias="p", equality={"category": 1},
+           joins=(J("id", "marketplace_listings", "product_id"),), read=("id", "category")),
+         P("marketplace_listings", alias="l", driving=False, equality={"marketplace": 1},
+           joins=(J("product_id", "products", "id"),), read=("product_id", "marketplace", "id")))),
+    "mysql select options and index hints": Case(
+        "SELECT SQL_NO_CACHE id FROM orders FORCE INDEX (PRIMARY) WHERE id = 1 FOR UPDATE",
+        (P("orders", equality={"id": 1}, read=("id",)),)),
     # -- subqueries, derived tables, CTEs, UNION ------------------------------------------
     "in subquery": Case(
         "SELECT id, total FROM orders WHERE id IN (SELECT order_id FROM order_items "
@@ -275,6 +285,11 @@ CASES: dict[str, Case] = {
     "replace into values": Case(
         "REPLACE INTO user_sessions (token, user_id) VALUES ('t0k', 5)",
         (), kind="insert", written=("user_sessions",)),
+    "replace after a comment": Case(
+        "/* app:sync */ REPLACE INTO listing_sync_jobs (listing_id, status) "
+        "SELECT id, 'pending' FROM marketplace_listings WHERE seller_id = 9",
+        (P("marketplace_listings", equality={"seller_id": 1}, read=("id", "seller_id")),),
+        kind="insert", written=("listing_sync_jobs",)),
     # -- non-sargable shapes ------------------------------------------------------------
     "function on column": Case(
         "SELECT id FROM orders WHERE DATE(created_at) = '2024-05-01' AND customer_id = 9",

@@ -36,7 +36,7 @@ __all__ = [
 _CACHE_SIZE = 4096
 #: (sql, default_db, id(catalog)) -> (catalog, result); holding the catalog keeps its id unique
 _cache: OrderedDict[tuple[str, str | None, int], tuple[Any, StatementAccess]] = OrderedDict()
-_REPLACE = re.compile(r"^\s*REPLACE\b", re.IGNORECASE)
+_REPLACE = re.compile(r"^((?:\s*/\*.*?\*/)*\s*)REPLACE\b", re.IGNORECASE | re.DOTALL)
 _DML_WORDS = ("select", "with", "insert", "update", "delete", "replace", "(")
 
 
@@ -67,7 +67,7 @@ def _unparsable(reason: str) -> StatementAccess:
 
 
 def _analyse(sql: str, default_db: str | None, catalog: Any) -> StatementAccess:
-    text = _REPLACE.sub("INSERT", sql, count=1)  # sqlglot parses REPLACE INTO as a Command
+    text = _REPLACE.sub(r"\1INSERT", sql, count=1)  # sqlglot parses REPLACE INTO as a Command
     logger = logging.getLogger("sqlglot")
     level = logger.level
     logger.setLevel(logging.ERROR)  # "falling back to parsing as a Command": reported below

@@ -62,6 +62,8 @@ class _Block:
         self.parent = parent
         self.sources: dict[str, _Source] = {}
         self.joins: list[exp.Join] = []
+        #: ids of accesses on the NULL-supplying side of a LEFT JOIN
+        self.outer: set[int] = set()
         self.select: list[exp.Expression] = []
         #: output column name (lower case) -> its expression, for derived tables and aliases
         self.projections: dict[str, exp.Expression] = {}
@@ -191,8 +193,12 @@ class Analyzer:
         if node.args.get("from_"):
             self.add_source(block, node.args["from_"].this, ctes)
         for join in node.args.get("joins") or []:
+            known = set(block.sources)
             self.add_source(block, join.this, ctes)
             block.joins.append(join)
+            if join.side == "LEFT":
+                block.outer.update(id(s.access) for a, s in block.sources.items()
+                                   if a not in known and s.access is not None)
         block.select = list(node.expressions)
         for item in node.expressions:
             if isinstance(item, exp.Star) or isinstance(item.this, exp.Star):
@@ -276,7 +282,9 @@ class Analyzer:
                 self.using(block, join, column.name)
         if node.args.get("where") is not None:
             self.visit(block, node.args["where"].this, ctes)
-            self.apply(predicates.facts(self, block, node.args["where"].this))
+            facts = predicates.facts(self, block, node.args["where"].this)
+            # b.col IS NULL after LEFT JOIN b is the anti-join idiom: checked after the join
+            self.apply([f for f in facts if f[0] != "null" or id(f[1][0]) not in block.outer])
         group = node.args.get("group")
         if group is not None:
             for item in group.expressions:
