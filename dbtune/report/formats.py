@@ -30,8 +30,14 @@ def to_json(document: Any) -> str:
     return json.dumps(document, indent=2, default=json_default, ensure_ascii=False) + "\n"
 
 
-def render_rows(rows: Sequence[dict[str, Any]], fmt: str, *, floatfmt: str = ".3g") -> str:
-    """Render flat rows as a text table, a Markdown table, CSV or JSON."""
+def render_rows(rows: Sequence[dict[str, Any]], fmt: str, *, floatfmt: str = ",.2f",
+                preformatted: bool = False) -> str:
+    """Render flat rows as a text table, a Markdown table, CSV or JSON.
+
+    Text and Markdown tables print floats with ``floatfmt`` and integers with
+    thousands separators; CSV and JSON keep full precision. ``preformatted`` rows hold
+    numbers already written as text: printed as they are, right-aligned after the first column.
+    """
     if fmt == "json":
         return to_json(list(rows))
     if fmt == "csv":
@@ -46,4 +52,9 @@ def render_rows(rows: Sequence[dict[str, Any]], fmt: str, *, floatfmt: str = ".3
     tablefmt = "github" if fmt == "markdown" else "simple"
     if not rows:
         return "(no rows)\n"
-    return tabulate(rows, headers="keys", tablefmt=tablefmt, floatfmt=floatfmt) + "\n"
+    if preformatted:
+        colalign = ("left",) + ("right",) * (len(rows[0]) - 1)
+        return tabulate(rows, headers="keys", tablefmt=tablefmt, disable_numparse=True,
+                        colalign=colalign) + "\n"
+    return tabulate(rows, headers="keys", tablefmt=tablefmt, floatfmt=floatfmt,
+                    intfmt=",", missingval="-") + "\n"

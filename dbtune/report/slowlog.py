@@ -128,9 +128,18 @@ def flat_rows(classes: Sequence[Any]) -> list[dict[str, Any]]:
     return rows
 
 
+def metric_text(name: str, value: float | None) -> str:
+    """A metric value as a DBA reads it: seconds to the microsecond, counts whole."""
+    if value is None:
+        return "-"
+    if name.endswith(("_time", "_wait")):
+        return f"{value:,.6f}"
+    return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
+
+
 def detail_block(query_class: Any, rank: int, fmt: str) -> str:
     """Per-class statistics of every metric, and the worst sample, as pt-query-digest shows."""
-    rows = [{"metric": name, **{stat: stats[stat] for stat in STATS}}
+    rows = [{"metric": name, **{stat: metric_text(name, stats[stat]) for stat in STATS}}
             for name, stats in sorted(query_class.metrics.items(),
                                       key=lambda item: (item[0] not in CORE_METRICS, item[0]))]
     title = f"Query {rank}: {query_class.id}  {query_class.count:,} calls, " \
@@ -141,7 +150,7 @@ def detail_block(query_class: Any, rank: int, fmt: str) -> str:
     where = f"-- worst sample ({query_class.sample_source}, db {query_class.sample_db or '-'}):"
     body = f"```sql\n{where}\n{sample}\n```" if fmt == "markdown" else f"{where}\n{sample}"
     tables = f"tables: {', '.join(query_class.tables) or '-'}"
-    return "\n".join([heading, render_rows(rows, fmt, floatfmt=".6g").rstrip(), tables, body])
+    return "\n".join([heading, render_rows(rows, fmt, preformatted=True).rstrip(), tables, body])
 
 
 def render_digest(digest: Any, classes: Sequence[Any], fmt: str, *, order_by: str,
@@ -155,6 +164,6 @@ def render_digest(digest: Any, classes: Sequence[Any], fmt: str, *, order_by: st
     if fmt == "markdown":
         header = ["## dbtune slow-log digest", "", *(f"- {line[2:]}" for line in header)]
     parts = ["\n".join(header), f"Profile, ranked by {order_by}:",
-             render_rows(profile_rows(classes), fmt, floatfmt=".4g").rstrip()]
+             render_rows(profile_rows(classes), fmt).rstrip()]
     parts += [detail_block(c, rank, fmt) for rank, c in enumerate(classes[:details], 1)]
     return "\n\n".join(parts) + "\n"

@@ -1,0 +1,127 @@
+"""`dbtune analyze slowlog`: the command DBAs run every day, end to end through click."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from dbtune.cli import main
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "slowlogs"
+PERCONA = str(FIXTURES / "percona-ubuntu-5.7.19.log")
+ALL_LOGS = sorted(str(p) for p in FIXTURES.glob("*.log"))
+
+
+def run(*args: str, input: str | bytes | None = None):
+    return CliRunner().invoke(main, ["analyze", "slowlog", *args], input=input)
+
+
+def as_json(*args: str) -> dict:
+    result = run(*args, "--format", "json")
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)
+
+
+def test_json_layout_holds_the_documented_fields():
+    report = as_json(PERCONA, "--top", "0")
+    summary = report["summary"]
+    assert summary["events"] == 8 and summary["classes"] == 8 and summary["skipped"] == 0
+    first = report["classes"][0]
+    assert first["rank"] == 1 and first["count"] == 1 and first["db"] == "test"
+    assert first["fingerprint"].startswith("update test set test.state = ?")
+    assert first["id"] == "8977DE7D1089D535F28ACA32BFA820B3"
+    for metric in ("query_time", "lock_time", "rows_sent", "rows_examined"):
+        assert set(first[metric]) == {"sum", "min", "max", "mean", "p50", "p95", "p99"}
+    assert first["query_time"]["sum"] == pytest.approx(153.883481)
+    assert first["rows_examined"]["max"] == 120309968
+    assert first["metrics"]["innodb_io_r_ops"]["sum"] == 9744
+    assert first["tables"] == ["test"]
+    assert first["sample_source"].endswith("percona-ubuntu-5.7.19.log:121")
+
+
+def test_ranking_top_and_order_by():
+    by_time = as_json(*ALL_LOGS, "--top", "3")
+    sums = [c["query_time"]["sum"] for c in by_time["classes"]]
+    assert len(sums) == 3 and sums == sorted(sums, reverse=True)
+    by_count = as_json(*ALL_LOGS, "--order-by", "count", "--top", "0")
+    counts = [c["count"] for c in by_count["classes"]]
+    assert counts == sorted(counts, reverse=True)
+    assert len(counts) == by_count["summary"]["classes"]
+    by_rows = as_json(*ALL_LOGS, "--order-by", "rows_examined:max", "--top", "2")
+    assert by_rows["classes"][0]["rows_examined"]["max"] == 120309968
+
+
+def test_min_count_hides_rare_classes():
+    report = as_json(*ALL_LOGS, "--min-count", "3", "--top", "0")
+    assert report["classes"] and all(c["count"] >= 3 for c in report["classes"])
+
+
+def test_filters_by_database_and_time():
+    only_test = as_json(*ALL_LOGS, "--database", "test", "--top", "0")
+    assert only_test["summary"]["events"] > 0
+    assert all(c["dbs"] == {"test": c["count"]} for c in only_test["classes"])
+    recent = as_json(*ALL_LOGS, "--since", "2019-01-01", "--until", "2019-02-01")
+    assert 0 < recent["summary"]["events"] < as_json(*ALL_LOGS)["summary"]["events"]
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown"])
+def test_text_formats_show_summary_profile_and_details(fmt):
+    result = run(PERCONA, "--format", fmt, "--details", "1")
+    assert result.exit_code == 0, result.output
+    assert "events: 8  classes: 8  skipped entries: 0" in result.stdout
+    assert "8977DE7D1089D535F28ACA32BFA820B3" in result.stdout
+    assert "120,309,968" in result.stdout  # rows examined of the worst class, in its details
+
+
+def test_csv_has_one_row_per_class_with_every_metric():
+    result = run(PERCONA, "--format", "csv", "--top", "0")
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert len(rows) == 8
+    assert float(rows[0]["query_time_sum"]) == pytest.approx(153.883481)
+    assert "innodb_io_r_ops_p95" in rows[0]
+
+
+def test_stdin_and_output_file(tmp_path):
+    out = tmp_path / "report.json"
+    result = run("-", "--format", "json", "--output", str(out),
+                 input=Path(PERCONA).read_bytes())
+    assert result.exit_code == 0, result.output
+    assert json.loads(out.read_text())["summary"]["events"] == 8
+
+
+def test_missing_file_is_one_line_and_status_2(tmp_path):
+    result = run(str(tmp_path / "nope.log"))
+    assert result.exit_code == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("dbtune: error:") and "nope.log" in lines[0]
+
+
+def test_not_a_slow_log_is_one_line_and_status_2(tmp_path):
+    junk = tmp_path / "notes.txt"
+    junk.write_text("shopping list\neggs\nmilk\n" * 50)
+    result = run(str(junk))
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and "notes.txt" in result.stderr
+
+
+def test_garbled_entry_warns_with_file_and_line_and_run_completes(tmp_path):
+    text = Path(PERCONA).read_text()
+    broken = text.replace("# Query_time: 153.883481", "# Query_time: 1x3.88##", 1)
+    log = tmp_path / "broken.log"
+    log.write_text(broken)
+    result = run(str(log), "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["summary"]["skipped"] >= 1
+    assert f"{log}:" in result.stderr and "warning" in result.stderr
+    assert report["summary"]["events"] == 8 - report["summary"]["skipped"]
+
+
+def test_bad_order_by_is_a_usage_error():
+    result = run(PERCONA, "--order-by", "query_time:median")
+    assert result.exit_code == 2 and "METRIC:STAT" in result.output
