@@ -39,6 +39,7 @@ __all__ = [
     "Partitioning",
     "Table",
     "estimate_entry_bytes",
+    "load_catalog",
     "quote",
     "type_width",
 ]
@@ -313,6 +314,48 @@ class Catalog:
         for table in read_catalog(connection, database):
             catalog.add(table)
         return catalog
+
+
+def load_catalog(
+    schemas: list[str | Path] | tuple = (),
+    *,
+    dsn: str | None = None,
+    database: str | None = None,
+    defaults_file: str | None = None,
+) -> Catalog:
+    """A catalog from DDL files (merged in order) or from ``database`` on the server at ``dsn``.
+
+    The server is only read. Raises InputError (bad DDL, no database) or SandboxError
+    (bad DSN, cannot connect), each with a one-line message.
+    """
+    if dsn is None and not schemas:
+        raise InputError("give DDL files, or a DSN and a database")
+    if schemas:
+        catalog = Catalog()
+        for path in schemas:
+            for table in Catalog.from_ddl(Path(path)).tables.values():
+                catalog.add(table)
+        return catalog
+    import pymysql
+
+    from dbtune.sandbox.dsn import ConnectionSpec
+
+    spec = ConnectionSpec.resolve(dsn, defaults_file=defaults_file)
+    database = database or spec.database
+    if not database:
+        raise InputError(f"no database given for {spec.dsn()}: use --database")
+    connection = spec.connect()
+    try:
+        catalog = Catalog.from_server(connection, database)
+    except pymysql.err.MySQLError as exc:
+        raise InputError(
+            f"cannot read the catalog of {database!r} on {spec.dsn()}: {exc.args[-1]}"
+        ) from None
+    finally:
+        connection.close()
+    if not catalog.tables:
+        raise InputError(f"database {database!r} on {spec.dsn()} has no tables")
+    return catalog
 
 
 def _read_source(path_or_text: str | Path) -> tuple[str, str]:

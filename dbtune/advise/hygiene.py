@@ -1,0 +1,415 @@
+"""Index hygiene: duplicate, redundant and unused indexes, with safe DROP and rollback DDL.
+
+Each rule is a small function ``rule(table, indexes, usage) -> list[HygieneFinding]`` that
+looks at the indexes still standing; :func:`find_hygiene` runs :data:`RULES` in order per
+table, drops what each rule found from the standing set, and accepts a finding only when
+:func:`protection` has no objection (primary key, uniqueness, foreign keys) and the index
+that makes it redundant still stands.
+
+>>> from dbtune.catalog import Catalog
+>>> cat = Catalog.from_ddl("CREATE TABLE t (id INT PRIMARY KEY, a INT, KEY ka (a), KEY kb (a, id))")
+>>> [(f.index, f.kind, f.redundant_with) for f in find_hygiene(cat)]
+[('ka', 'left-prefix', 'kb'), ('kb', 'clustered-suffix', 'PRIMARY')]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+
+import pandas as pd
+
+from dbtune.catalog import Catalog, Index, Table, estimate_entry_bytes, quote
+
+#: (table, index) -> reads, or a DataFrame with table/index/reads columns
+#: (performance_schema names OBJECT_NAME/INDEX_NAME/COUNT_READ are accepted too).
+Usage = Mapping[tuple[str, str], int] | pd.DataFrame
+
+UNUSED_CAVEAT = (
+    "usage counters only cover the time since the server started (or they were reset): "
+    "an index used by a monthly job or a failover path looks unused; check uptime first"
+)
+
+
+@dataclass
+class HygieneFinding:
+    """One index that can go (or be shortened), with the DDL to do it and to undo it."""
+
+    table: str
+    index: str
+    kind: str  # duplicate | unique-subsumed | left-prefix | clustered-suffix | unused
+    columns: str
+    redundant_with: str | None
+    drop_sql: str
+    rollback_sql: str
+    bytes_freed: int | None
+    bytes_per_row: int
+    reason: str
+    #: the index that replaces the dropped one (clustered-suffix rule), if any
+    replacement: Index | None = field(default=None, repr=False)
+
+
+Rule = Callable[[Table, list[Index], "Usage | None"], list[HygieneFinding]]
+
+
+# ---------------------------------------------------------------------------------------------
+# Comparing indexes
+# ---------------------------------------------------------------------------------------------
+def covers(long: Index, short: Index) -> bool:
+    """True if every lookup ``short`` serves, ``long`` serves as well (left-prefix rule).
+
+    Both BTREE; ``short``'s parts lead ``long`` with the same columns and directions, equal
+    prefix lengths, except that the last part of ``short`` may be a shorter prefix of the
+    matching part of ``long`` (``a(10)`` is covered by ``a(20)`` and by ``a``).
+    """
+    n = len(short.columns)
+    if long.kind != "BTREE" or short.kind != "BTREE" or n == 0 or n > len(long.columns):
+        return False
+    for i in range(n):
+        same = (
+            short.columns[i].lower() == long.columns[i].lower()
+            and short.expressions[i] == long.expressions[i]
+            and short.descending[i] == long.descending[i]
+        )
+        if not same:
+            return False
+        mine, theirs = short.prefix_lengths[i], long.prefix_lengths[i]
+        if i < n - 1 and mine != theirs:
+            return False
+        if i == n - 1 and theirs is not None and (mine is None or mine > theirs):
+            return False
+    return True
+
+
+def _rank(index: Index) -> tuple:
+    """Which of equal indexes to keep: primary, unique, visible, then the first by name."""
+    return (not index.primary, not index.unique, not index.visible, index.name.lower())
+
+
+def _usable_instead(keeper: Index, dropped: Index) -> bool:
+    """A visible index must not be replaced by an invisible (ignored) one."""
+    return keeper.visible or not dropped.visible
+
+
+def _columns_text(index: Index) -> str:
+    return index.parts_sql()[1:-1]
+
+
+def _finding(
+    table: Table,
+    index: Index,
+    kind: str,
+    reason: str,
+    redundant_with: Index | None = None,
+    replacement: Index | None = None,
+) -> HygieneFinding:
+    name, flavour = table.sql_name(), table.flavour
+    drop = f"ALTER TABLE {name} DROP INDEX {quote(index.name)}"
+    undo = f"ALTER TABLE {name} ADD {index.to_ddl(flavour)};"
+    if replacement is not None:
+        drop += f", ADD {replacement.to_ddl(flavour)}"
+        undo = f"ALTER TABLE {name} DROP INDEX {quote(index.name)}, ADD {index.to_ddl(flavour)};"
+        freed = 0  # InnoDB stores the primary-key columns in every secondary index anyway
+    else:
+        freed = index.bytes
+    return HygieneFinding(
+        table=table.qualified_name,
+        index=index.name,
+        kind=kind,
+        columns=_columns_text(index),
+        redundant_with=redundant_with.name if redundant_with else None,
+        drop_sql=drop + ";",
+        rollback_sql=undo,
+        bytes_freed=freed,
+        bytes_per_row=estimate_entry_bytes(table, index),
+        reason=reason,
+        replacement=replacement,
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules
+# ---------------------------------------------------------------------------------------------
+def duplicate_indexes(table: Table, indexes: list[Index], usage=None) -> list[HygieneFinding]:
+    """Indexes with identical parts and the same uniqueness: keep one, drop the others.
+
+    Two UNIQUE indexes on the same parts are duplicates too (one still enforces it); a
+    PRIMARY KEY and a UNIQUE key on the same parts: the UNIQUE key goes.
+    """
+    found = []
+    for group in _groups(indexes):
+        for kind_unique in (True, False):
+            same = sorted((i for i in group if i.unique == kind_unique), key=_rank)
+            for dup in same[1:]:
+                keeper = same[0]
+                if _usable_instead(keeper, dup):
+                    found.append(
+                        _finding(
+                            table,
+                            dup,
+                            "duplicate",
+                            f"{dup.name} is a duplicate of {keeper.name}",
+                            keeper,
+                        )
+                    )
+    return found
+
+
+def unique_subsumed_indexes(table: Table, indexes: list[Index], usage=None) -> list[HygieneFinding]:
+    """A non-unique index on exactly the parts of a UNIQUE (or primary) key is redundant."""
+    found = []
+    for group in _groups(indexes):
+        uniques = sorted((i for i in group if i.unique), key=_rank)
+        for plain in (i for i in group if not i.unique):
+            keeper = next((u for u in uniques if _usable_instead(u, plain)), None)
+            if keeper is not None:
+                what = "the primary key" if keeper.primary else f"unique key {keeper.name}"
+                found.append(
+                    _finding(
+                        table,
+                        plain,
+                        "unique-subsumed",
+                        f"{plain.name} has the same columns as {what}",
+                        keeper,
+                    )
+                )
+    return found
+
+
+def left_prefix_indexes(table: Table, indexes: list[Index], usage=None) -> list[HygieneFinding]:
+    """A non-unique BTREE index that is a left prefix of another (prefix lengths considered)."""
+    found = []
+    for short in indexes:
+        if short.unique or short.kind != "BTREE":
+            continue
+        longer = [
+            i
+            for i in indexes
+            if i is not short
+            and covers(i, short)
+            and i.key != short.key
+            and _usable_instead(i, short)
+        ]
+        if longer:
+            keeper = max(
+                longer,
+                key=lambda i: (
+                    len(i.columns),
+                    i.primary,
+                    i.unique,
+                    i.visible,
+                    [-ord(c) for c in i.name.lower()],
+                ),
+            )
+            found.append(
+                _finding(
+                    table,
+                    short,
+                    "left-prefix",
+                    f"{short.name} is a left prefix of {keeper.name}",
+                    keeper,
+                )
+            )
+    return found
+
+
+def clustered_suffix_indexes(
+    table: Table, indexes: list[Index], usage=None
+) -> list[HygieneFinding]:
+    """InnoDB: a secondary index ending in the primary-key columns equals itself without them.
+
+    Every InnoDB secondary index already carries the clustered key, so ``(a, id)`` with
+    ``PRIMARY KEY (id)`` is ``(a)``; the fix shortens it (no space saved, clearer DDL).
+    UNIQUE indexes are left alone.
+    """
+    clustered = table.clustered_index
+    if not table.is_innodb or clustered is None:
+        return []
+    tail = clustered.columns
+    found = []
+    for index in indexes:
+        n = len(index.columns) - len(tail)
+        if index is clustered or index.unique or index.kind != "BTREE" or n < 1:
+            continue
+        suffix = Index(
+            index.name,
+            index.columns[n:],
+            index.prefix_lengths[n:],
+            expressions=index.expressions[n:],
+        )
+        if (
+            [c.lower() for c in suffix.columns] != [c.lower() for c in tail]
+            or any(p is not None for p in suffix.prefix_lengths)
+            or any(suffix.expressions)
+        ):
+            continue
+        shorter = replace(
+            index,
+            columns=index.columns[:n],
+            prefix_lengths=index.prefix_lengths[:n],
+            descending=index.descending[:n],
+            expressions=index.expressions[:n],
+            bytes=None,
+        )
+        found.append(
+            _finding(
+                table,
+                index,
+                "clustered-suffix",
+                f"{index.name} ends with the clustered index columns "
+                f"({', '.join(tail)}), which InnoDB appends to every secondary "
+                f"index: same as {_columns_text(shorter)}",
+                clustered,
+                shorter,
+            )
+        )
+    return found
+
+
+def unused_indexes(table: Table, indexes: list[Index], usage=None) -> list[HygieneFinding]:
+    """Non-unique indexes the usage data saw zero reads of (absent from the data: unknown)."""
+    if usage is None:
+        return []
+    reads = _usage_lookup(usage)
+    found = []
+    for index in indexes:
+        if index.primary or index.unique:
+            continue
+        count = reads.get((table.qualified_name.lower(), index.name.lower()))
+        if count is None:
+            count = reads.get((table.name.lower(), index.name.lower()))
+        if count == 0:
+            found.append(
+                _finding(
+                    table,
+                    index,
+                    "unused",
+                    f"{index.name} had no reads in the usage data; {UNUSED_CAVEAT}",
+                )
+            )
+    return found
+
+
+#: Applied in this order; each rule sees only the indexes the earlier ones left standing.
+RULES: list[Rule] = [
+    duplicate_indexes,
+    unique_subsumed_indexes,
+    left_prefix_indexes,
+    clustered_suffix_indexes,
+    unused_indexes,
+]
+
+
+def _groups(indexes: list[Index]) -> list[list[Index]]:
+    groups: dict[tuple, list[Index]] = {}
+    for index in indexes:
+        groups.setdefault(index.key, []).append(index)
+    return [g for g in groups.values() if len(g) > 1]
+
+
+def _usage_lookup(usage: Usage) -> dict[tuple[str, str], int]:
+    if isinstance(usage, pd.DataFrame):
+        frame = usage.rename(columns=str.lower).rename(
+            columns={
+                "object_name": "table",
+                "index_name": "index",
+                "count_read": "reads",
+                "count_star": "reads",
+            }
+        )
+        if "object_schema" in frame and "table" in frame:
+            frame = frame.assign(table=frame["object_schema"] + "." + frame["table"])
+        pairs = zip(frame["table"], frame["index"], frame["reads"], strict=True)
+    else:
+        pairs = ((t, i, r) for (t, i), r in usage.items())
+    return {(str(t).lower(), str(i).lower()): int(r) for t, i, r in pairs if i is not None}
+
+
+# ---------------------------------------------------------------------------------------------
+# Guarantees and composition
+# ---------------------------------------------------------------------------------------------
+def protection(catalog: Catalog, table: Table, index: Index, others: list[Index]) -> str | None:
+    """Why ``index`` must stay when only ``others`` remain, or None if it may go.
+
+    Never dropped: the primary key; a UNIQUE index unless an identical unique one remains;
+    the only index that serves a foreign key of this table, or the referenced columns of a
+    foreign key pointing at this table.
+    """
+    if index.primary:
+        return "it is the primary key"
+    if index.unique and not any(o.unique and o.key == index.key for o in others):
+        return "it enforces a UNIQUE constraint"
+    for name, columns in _fk_column_sets(catalog, table):
+        if _serves(index, columns) and not any(_serves(o, columns) for o in others):
+            return f"foreign key {name} needs it"
+    return None
+
+
+def _serves(index: Index, columns: list[str]) -> bool:
+    n = len(columns)
+    return (
+        index.kind == "BTREE"
+        and len(index.columns) >= n
+        and [c.lower() for c in index.columns[:n]] == [c.lower() for c in columns]
+        and all(p is None for p in index.prefix_lengths[:n])
+        and not any(index.expressions[:n])
+    )
+
+
+def _fk_column_sets(catalog: Catalog, table: Table) -> list[tuple[str, list[str]]]:
+    sets = [(fk.name, fk.columns) for fk in table.foreign_keys]
+    for child in catalog.tables.values():
+        for fk in child.foreign_keys:
+            same_schema = (
+                fk.ref_schema is None
+                or table.schema is None
+                or (fk.ref_schema.lower() == table.schema.lower())
+            )
+            if fk.ref_table.lower() == table.name.lower() and same_schema:
+                sets.append((fk.name, fk.ref_columns))
+    return sets
+
+
+def find_hygiene(
+    catalog: Catalog, usage: Usage | None = None, rules: list[Rule] | None = None
+) -> list[HygieneFinding]:
+    """Every hygiene finding of a catalog, rules applied in order, guarantees enforced."""
+    findings = []
+    for table in catalog.tables.values():
+        standing = list(table.indexes)
+        for rule in rules or RULES:
+            for finding in rule(table, standing, usage):
+                index = table.index(finding.index)
+                keeper = table.index(finding.redundant_with) if finding.redundant_with else None
+                if index not in standing or (keeper is not None and keeper not in standing):
+                    continue
+                others = [i for i in standing if i is not index]
+                if finding.replacement is not None:
+                    others.append(finding.replacement)
+                if protection(catalog, table, index, others) is None:
+                    standing = (
+                        others
+                        if finding.replacement is None
+                        else [finding.replacement if i is index else i for i in standing]
+                    )
+                    findings.append(finding)
+    return findings
+
+
+def hygiene_frame(findings: list[HygieneFinding]) -> pd.DataFrame:
+    """One row per finding: table, index, kind, columns, redundant_with, bytes, reason, DDL."""
+    columns = [
+        "table",
+        "index",
+        "kind",
+        "columns",
+        "redundant_with",
+        "bytes_freed",
+        "bytes_per_row",
+        "reason",
+        "drop_sql",
+        "rollback_sql",
+    ]
+    return pd.DataFrame(
+        [{c: getattr(f, c) for c in columns} for f in findings], columns=columns
+    ).astype({"bytes_freed": "Int64"})

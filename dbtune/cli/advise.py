@@ -1,0 +1,59 @@
+"""`dbtune advise ...`: advice commands (thin wrappers over dbtune.advise)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from dbtune.cli.common import emit, fail, format_options
+
+
+@click.group()
+def advise() -> None:
+    """Advice on indexes: what to drop (hygiene), what to add."""
+
+
+@advise.command()
+@click.option(
+    "--schema",
+    "schemas",
+    multiple=True,
+    metavar="FILE",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="DDL file (CREATE TABLE ...); repeat for several.",
+)
+@click.option("--dsn", help="mysql://user@host:port/db of a server to read (read-only).")
+@click.option("--database", help="Schema to read on the --dsn server.")
+@click.option(
+    "--defaults-file",
+    type=click.Path(dir_okay=False),
+    help="MySQL option file with credentials for --dsn.",
+)
+@format_options
+def hygiene(
+    schemas: tuple[Path, ...],
+    dsn: str | None,
+    database: str | None,
+    defaults_file: str | None,
+    fmt: str,
+    output: Path | None,
+) -> None:
+    """Duplicate, redundant and unused indexes, with DROP and rollback DDL."""
+    from dbtune.advise.hygiene import find_hygiene, hygiene_frame
+    from dbtune.catalog import load_catalog
+    from dbtune.model import InputError
+    from dbtune.report import render_rows
+    from dbtune.sandbox.errors import SandboxError
+
+    if bool(schemas) == bool(dsn):
+        fail("give either --schema FILE... or --dsn DSN --database DB")
+    try:
+        catalog = load_catalog(schemas, dsn=dsn, database=database, defaults_file=defaults_file)
+    except (InputError, SandboxError) as exc:
+        fail(str(exc))
+    frame = hygiene_frame(find_hygiene(catalog))
+    if fmt in ("table", "markdown"):
+        frame = frame.drop(columns=["bytes_per_row", "rollback_sql"])
+    rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    emit(render_rows(rows, fmt), output)
