@@ -5,11 +5,11 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass, field
-from types import SimpleNamespace
 
 import pytest
 
 from dbtune.access import AccessPattern, JoinColumn, access_patterns
+from dbtune.catalog import Catalog
 
 
 def P(table: str, **kw) -> AccessPattern:  # noqa: N802 - reads like a constructor
@@ -363,30 +363,24 @@ def test_marketplace_statement(name: str) -> None:
     assert all(f.message for f in result.findings)
 
 
-class TinyCatalog:
-    """A test double with the two members of dbtune.catalog.Catalog that access uses."""
-
-    def __init__(self, tables: dict[str, dict[str, str]]) -> None:
-        self.tables = {name: SimpleNamespace(columns={c: SimpleNamespace(type=t)
-                                                      for c, t in cols.items()})
-                       for name, cols in tables.items()}
-
-    def column_type(self, table: str, column: str) -> str | None:
-        tbl = self.tables.get(table)
-        cols = {c.lower(): col.type for c, col in tbl.columns.items()} if tbl else {}
-        return cols.get(column.lower())
+SCHEMA = """
+CREATE TABLE customers (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT, email VARCHAR(120) NOT NULL,
+  name VARCHAR(120) NOT NULL, country CHAR(2) NOT NULL, created_at DATETIME NOT NULL,
+  PRIMARY KEY (id)) ENGINE=InnoDB;
+CREATE TABLE orders (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT, customer_id BIGINT UNSIGNED NOT NULL,
+  status ENUM('pending','paid','shipped') NOT NULL, total DECIMAL(12,2) NOT NULL,
+  created_at DATETIME NOT NULL, PRIMARY KEY (id)) ENGINE=InnoDB;
+CREATE TABLE marketplace_listings (
+  id BIGINT UNSIGNED NOT NULL AUTO_INCREMENT, sku VARCHAR(40) NOT NULL,
+  external_id VARCHAR(40) NOT NULL, stock INT NOT NULL, PRIMARY KEY (id)) ENGINE=InnoDB;
+"""
 
 
 @pytest.fixture(scope="module")
-def catalog() -> TinyCatalog:
-    return TinyCatalog({
-        "customers": {"id": "bigint unsigned", "email": "varchar(120)", "name": "varchar(120)",
-                      "country": "char(2)"},
-        "orders": {"id": "bigint unsigned", "customer_id": "bigint unsigned",
-                   "status": "enum('paid','shipped')", "created_at": "datetime"},
-        "marketplace_listings": {"id": "bigint unsigned", "sku": "varchar(40)",
-                                 "external_id": "varchar(40)", "stock": "int"},
-    })
+def catalog() -> Catalog:
+    return Catalog.from_ddl(SCHEMA)
 
 
 def test_string_column_compared_to_number_is_not_indexed(catalog) -> None:
@@ -426,14 +420,19 @@ def test_join_of_string_and_number_columns(catalog) -> None:
 
 def test_catalog_resolves_unqualified_columns_in_a_join(catalog) -> None:
     sql = ("SELECT o.id, email FROM orders o JOIN customers c ON c.id = o.customer_id "
-           "WHERE country = 'TR' AND Status = 'paid' ORDER BY created_at DESC")
+           "WHERE country = 'TR' AND Status = 'paid' ORDER BY total DESC")
     result = access_patterns(sql, catalog=catalog)
     assert result.findings == []
     assert result.tables["customers"].equality == {"country": 1}
     assert result.tables["customers"].read == ("email", "id", "country")
     # the catalog's spelling wins: Status -> status
     assert result.tables["orders"].equality == {"status": 1}
-    assert result.tables["orders"].order_by == (("created_at", "desc"),)
+    assert result.tables["orders"].order_by == (("total", "desc"),)
+    # created_at is in both tables: the catalog cannot tell, so it stays unresolved
+    both = access_patterns(sql.replace("ORDER BY total", "ORDER BY created_at"), catalog=catalog)
+    assert _findings(both) == [("unresolved_column", None, "created_at")]
+    assert "orders, customers" in both.findings[0].message
+    assert both.tables["orders"].order_by == ()
 
 
 def test_catalog_resolves_correlated_column_to_the_outer_table(catalog) -> None:
