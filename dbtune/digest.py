@@ -497,7 +497,56 @@ def _iso(value: datetime | None) -> str | None:
     return None if value is None else value.isoformat()
 
 
-class Digest:
+class ClassSet:
+    """Ranked query classes and a summary: what every source of classes reports.
+
+    Slow-log digests and performance_schema snapshots both are ClassSets, so they rank,
+    tabulate and render the same way.
+    """
+
+    @property
+    def classes(self) -> list[QueryClass]:
+        raise NotImplementedError
+
+    @property
+    def summary(self) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def ranked(self, order_by: str = "query_time:sum", top: int | None = None,
+               min_count: int = 1) -> list[QueryClass]:
+        """Classes sorted by ``metric:stat`` (or ``count``) descending, at least min_count."""
+        if order_by == "count":
+            def value(c: QueryClass) -> float:
+                return c.count
+        else:
+            metric, _, stat = order_by.partition(":")
+            stat = stat or "sum"
+            if stat not in STATS:
+                raise ValueError(f"unknown statistic {stat!r} in {order_by!r}")
+
+            def value(c: QueryClass) -> float:
+                found = c.metrics.get(metric, {}).get(stat)
+                return -math.inf if found is None else found
+        chosen = [c for c in self.classes if c.count >= min_count]
+        chosen.sort(key=lambda c: (-value(c), c.id))
+        return chosen if top is None else chosen[:top]
+
+    def to_frame(self):
+        """One row per class ranked by query time: the columns documented in the module."""
+        import pandas as pd
+
+        rows = []
+        for c in self.classes:
+            row = {k: v for k, v in c.to_dict().items() if k != "metrics"}
+            row["first_seen"], row["last_seen"] = c.first_seen, c.last_seen
+            for metric, stats in c.metrics.items():
+                for stat in STATS:
+                    row[f"{metric}_{stat}"] = stats.get(stat)
+            rows.append(row)
+        return pd.DataFrame(rows)
+
+
+class Digest(ClassSet):
     """The digest of one or more slow logs: summary, classes, merge, DataFrame."""
 
     def __init__(self, state: _State) -> None:
@@ -540,24 +589,6 @@ class Digest:
             "bytes_read": stats.bytes_read,
         }
 
-    def ranked(self, order_by: str = "query_time:sum", top: int | None = None,
-               min_count: int = 1) -> list[QueryClass]:
-        """Classes sorted by ``metric:stat`` (or ``count``) descending, at least min_count."""
-        if order_by == "count":
-            def value(c: QueryClass) -> float:
-                return c.count
-        else:
-            metric, _, stat = order_by.partition(":")
-            stat = stat or "sum"
-            if stat not in STATS:
-                raise ValueError(f"unknown statistic {stat!r} in {order_by!r}")
-
-            def value(c: QueryClass) -> float:
-                return c.metrics.get(metric, {}).get(stat, -math.inf)
-        chosen = [c for c in self.classes if c.count >= min_count]
-        chosen.sort(key=lambda c: (-value(c), c.id))
-        return chosen if top is None else chosen[:top]
-
     def merge(self, other: Digest) -> Digest:
         """A new digest of this log followed by ``other``'s (exact)."""
         import copy
@@ -565,20 +596,6 @@ class Digest:
         state = copy.deepcopy(self._state)
         _merge(state, copy.deepcopy(other._state))
         return Digest(state)
-
-    def to_frame(self):
-        """One row per class ranked by query time: the columns documented in the module."""
-        import pandas as pd
-
-        rows = []
-        for c in self.classes:
-            row = {k: v for k, v in c.to_dict().items() if k != "metrics"}
-            row["first_seen"], row["last_seen"] = c.first_seen, c.last_seen
-            for metric, stats in c.metrics.items():
-                for stat in STATS:
-                    row[f"{metric}_{stat}"] = stats[stat]
-            rows.append(row)
-        return pd.DataFrame(rows)
 
     def _build(self) -> list[QueryClass]:
         from dbtune.fingerprint import class_id
