@@ -335,6 +335,10 @@ CASES: dict[str, Case] = {
         "SELECT id FROM listing_sync_jobs WHERE status != 'done' AND attempts <> 0",
         (P("listing_sync_jobs", read=("id", "status", "attempts")),),
         findings=[("negation_only", "listing_sync_jobs", "status")]),
+    "not like and not between as the only predicates": Case(
+        "SELECT id FROM products WHERE sku NOT LIKE 'TEST-%' AND base_price NOT BETWEEN 1 AND 5",
+        (P("products", read=("id", "sku", "base_price")),),
+        findings=[("negation_only", "products", "sku")]),
     "negation next to an equality is fine": Case(
         "SELECT id FROM orders WHERE customer_id = 4 AND status <> 'cancelled'",
         (P("orders", equality={"customer_id": 1}, read=("id", "customer_id", "status")),)),

@@ -117,9 +117,9 @@ class Analyzer:
         for acc in self.accesses:
             if acc.negated and not (acc.equality or acc.range or acc.is_null or acc.joins):
                 cols = ", ".join(acc.negated)
-                self.finding("negation_only", f"only NOT IN / != predicates on {acc.table} "
-                             f"({cols}): an index cannot narrow a negation, the table is "
-                             "scanned", acc.table, next(iter(acc.negated)))
+                self.finding("negation_only", f"only negated predicates (!=, NOT IN, NOT LIKE) "
+                             f"on {acc.table} ({cols}): an index cannot narrow a negation, the "
+                             "table is scanned", acc.table, next(iter(acc.negated)))
         patterns = tuple(acc.freeze() for acc in self.accesses)
         tables: dict[str, AccessPattern] = {}
         for pattern in patterns:

@@ -233,6 +233,8 @@ def facts(ctx: Analyzer, block: _Block, node: exp.Expression) -> list[Fact]:
         return _or(ctx, block, node)
     if isinstance(node, exp.Not):
         return _negation(ctx, block, node.this)
+    if node.args.get("negate"):  # sqlglot reads `a NOT LIKE 'x'` as Like(negate=True)
+        return _negation(ctx, block, node)
     if isinstance(node, exp.NEQ):
         return _negation(ctx, block, node)
     if isinstance(node, (exp.EQ, exp.NullSafeEQ)):
