@@ -96,6 +96,23 @@ CASES: dict[str, Case] = {
         (P("products", range=("sku",), order_by=(("sku", "asc"),), read=("id", "sku"),
            limit=20),),
         limit=20),
+    "keyset pagination with a row constructor": Case(
+        "SELECT id, action FROM audit_log WHERE entity_type = 'order' AND (created_at, id) < "
+        "('2024-05-01 10:00:00', 99123) ORDER BY created_at DESC, id DESC LIMIT 100",
+        (P("audit_log", equality={"entity_type": 1}, range=("created_at",),
+           order_by=(("created_at", "desc"), ("id", "desc")),
+           read=("id", "action", "entity_type", "created_at"), limit=100),),
+        limit=100),
+    "row constructor equality": Case(
+        "SELECT stock FROM marketplace_listings WHERE (marketplace, sku) = ('ebay', 'E-1')",
+        (P("marketplace_listings", equality={"marketplace": 1, "sku": 1},
+           read=("stock", "marketplace", "sku")),)),
+    "null-safe null, any and like binary": Case(
+        "SELECT id FROM listing_sync_jobs WHERE error <=> NULL AND listing_id = ANY "
+        "(SELECT id FROM marketplace_listings WHERE seller_id = 4) AND job_type LIKE BINARY 'st%'",
+        (P("listing_sync_jobs", equality={"listing_id": None}, range=("job_type",),
+           is_null=("error",), read=("id", "error", "listing_id", "job_type")),
+         P("marketplace_listings", equality={"seller_id": 1}, read=("id", "seller_id")))),
     "like with escape": Case(
         "SELECT id FROM products WHERE title LIKE '100!%%' ESCAPE '!'",
         (P("products", range=("title",), read=("id", "title")),)),

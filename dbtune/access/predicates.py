@@ -106,6 +106,13 @@ def _join(ctx: Analyzer, left: Ref, right: Ref) -> list[Fact]:
 
 def _compare(ctx: Analyzer, block: _Block, left: exp.Expression, right: exp.Expression,
              op: str) -> list[Fact]:
+    left, right = _unwrap(left), _unwrap(right)
+    if (isinstance(left, exp.Tuple) and isinstance(right, exp.Tuple)
+            and len(left.expressions) == len(right.expressions)):
+        pairs = list(zip(left.expressions, right.expressions, strict=True))
+        if op == "eq":  # (a, b) = (1, 2) is a = 1 AND b = 2
+            return [f for a, b in pairs for f in _compare(ctx, block, a, b, op)]
+        return _compare(ctx, block, *pairs[0], op)  # (a, b) > (1, 2): a range on a
     rank = {"col": 0, "expr": 1, "const": 2, "none": 3}
     sides = sorted([(_side(ctx, block, left), left), (_side(ctx, block, right), right)],
                    key=lambda s: rank[s[0][0]])
@@ -116,6 +123,10 @@ def _compare(ctx: Analyzer, block: _Block, left: exp.Expression, right: exp.Expr
         if kind_b == "const":
             if _converts(ctx, ref, [node_b]):
                 return []
+            if op == "eq" and isinstance(_unwrap(node_b), exp.Null):
+                return [("null", ref)]  # col <=> NULL
+            if op == "eq" and isinstance(_unwrap(node_b), exp.Any):
+                return [("eq", ref, None)]  # col = ANY (SELECT ...)
             return [("eq", ref, 1)] if op == "eq" else [("range", ref)]
         if kind_b == "col" and value_b[0] is not ref[0]:
             return _join(ctx, ref, value_b) if op == "eq" else []
@@ -169,6 +180,8 @@ def _between(ctx: Analyzer, block: _Block, node: exp.Between) -> list[Fact]:
 def _like(ctx: Analyzer, block: _Block, node: exp.Like) -> list[Fact]:
     kind, value = _side(ctx, block, node.this)
     pattern = _unwrap(node.expression)
+    if isinstance(pattern, exp.Cast):  # LIKE BINARY 'x%'
+        pattern = pattern.this
     if not (isinstance(pattern, exp.Literal) and pattern.is_string):
         return []
     if kind == "expr":
