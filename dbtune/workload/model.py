@@ -118,6 +118,7 @@ class Distributions:
 
     def __init__(self, scale: float) -> None:
         self.sizes = Sizes(scale)
+        self._entities: dict[str, Zipf] = {}
 
     @cached_property
     def products(self) -> Zipf:
@@ -133,8 +134,10 @@ class Distributions:
 
     def entity(self, entity_type: str) -> Zipf:
         """Popularity of the ids of one audit_log entity_type."""
-        exponent = {"listing": 1.05, "product": 1.05, "customer": 0.8}.get(entity_type, 0.6)
-        return Zipf(self.sizes.entity_count(entity_type), exponent)
+        if entity_type not in self._entities:
+            exponent = {"listing": 1.05, "product": 1.05, "customer": 0.8}.get(entity_type, 0.6)
+            self._entities[entity_type] = Zipf(self.sizes.entity_count(entity_type), exponent)
+        return self._entities[entity_type]
 
 
 def listing_id(product_id: int | np.ndarray, marketplace_index: int | np.ndarray):

@@ -1,0 +1,135 @@
+"""`dbtune workload load|run`: load a fixture and replay its workload on a server."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+from collections.abc import Iterator
+
+import click
+
+from dbtune.cli.common import fail
+
+FIXTURES = ("marketplace",)
+
+
+def target_options(function):
+    """--dsn, --defaults-file, --disposable and --database, as both commands take them."""
+    for option in reversed((
+        click.option("--dsn", envvar="DBTUNE_DSN",
+                     help="Server to use (mysql://user@host:port/); default: the sandbox "
+                          "started by `dbtune sandbox up`."),
+        click.option("--defaults-file", type=click.Path(dir_okay=False),
+                     help="MySQL option file with the credentials ([client] group)."),
+        click.option("--disposable", is_flag=True,
+                     help="Declare the --dsn server disposable: it may be written to."),
+        click.option("--database", default="marketplace", show_default=True,
+                     help="Database holding the fixture."),
+    )):
+        function = option(function)
+    return function
+
+
+@contextlib.contextmanager
+def _server(dsn: str | None, defaults_file: str | None, disposable: bool) -> Iterator:
+    from dbtune.sandbox import SandboxError, start_server
+    from dbtune.sandbox.detached import status
+
+    try:
+        if dsn or defaults_file:
+            with start_server("dsn", dsn=dsn, defaults_file=defaults_file,
+                              disposable=disposable) as server:
+                yield server
+            return
+        current = status()
+    except SandboxError as exc:
+        fail(str(exc))
+    if current is None or not current.running:
+        fail("no sandbox is running: start one with `dbtune sandbox up`, or pass --dsn")
+    yield current.server
+
+
+@click.group()
+def workload() -> None:
+    """Fixtures and their workloads: load the data, replay the traffic."""
+
+
+@workload.command()
+@click.option("--fixture", type=click.Choice(FIXTURES), default="marketplace", show_default=True)
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0,
+              show_default=True, help="Size factor (1.0 is the calibrated default).")
+@click.option("--seed", type=int, default=42, show_default=True, help="Data seed.")
+@target_options
+def load(fixture: str, scale: float, seed: int, dsn: str | None, defaults_file: str | None,
+         disposable: bool, database: str) -> None:
+    """Create the fixture's tables (primary keys only) in DATABASE and fill them."""
+    from tqdm import tqdm
+
+    from dbtune.sandbox import SandboxError
+    from dbtune.workload.marketplace import LoadError, load_marketplace
+
+    with _server(dsn, defaults_file, disposable) as server:
+        try:
+            with tqdm(unit=" rows", unit_scale=True, desc=fixture, leave=False) as bar:
+                counts = load_marketplace(server, database, scale=scale, seed=seed,
+                                          on_progress=lambda table, rows: bar.update(rows))
+        except (LoadError, SandboxError) as exc:
+            fail(str(exc))
+    for table, rows in counts.items():
+        click.echo(f"{table:22}{rows:>12,}")
+    click.echo(f"loaded {sum(counts.values()):,} rows into {database} on {server.dsn()}")
+
+
+@workload.command()
+@click.option("--fixture", type=click.Choice(FIXTURES), default="marketplace", show_default=True)
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0,
+              show_default=True, help="Scale the fixture was loaded at.")
+@click.option("--count", type=click.IntRange(min=1), help="Statements to measure.")
+@click.option("--duration", type=click.FloatRange(min=0, min_open=True),
+              help="Seconds to run (instead of --count).")
+@click.option("--concurrency", "-c", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option("--warmup", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Statements run first and not measured.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Statement stream seed.")
+@click.option("--read-only", is_flag=True, help="Skip the workload's writes.")
+@click.option("--format", "fmt", type=click.Choice(("table", "csv", "json")), default="table",
+              show_default=True)
+@target_options
+def run(fixture: str, scale: float, count: int | None, duration: float | None,
+        concurrency: int, warmup: int, seed: int, read_only: bool, fmt: str, dsn: str | None,
+        defaults_file: str | None, disposable: bool, database: str) -> None:
+    """Replay the fixture's weighted query mix and report latency per template."""
+    from dbtune.sandbox import SandboxError
+    from dbtune.workload.runner import run_workload
+    from dbtune.workload.spec import marketplace_spec
+
+    if (count is None) == (duration is None):
+        fail("give exactly one of --count N or --duration SECONDS")
+    with _server(dsn, defaults_file, disposable) as server:
+        try:
+            with server.connect() as connection, connection.cursor() as cursor:
+                if not cursor.execute("SHOW DATABASES LIKE %s", (database,)):
+                    fail(f"database {database!r} not found on {server.dsn()}: "
+                         f"run `dbtune workload load --database {database}` first")
+            result = run_workload(server, marketplace_spec(scale), database=database,
+                                  count=count, duration=duration, concurrency=concurrency,
+                                  warmup=warmup, read_only=read_only, seed=seed)
+        except SandboxError as exc:
+            fail(str(exc))
+    frame = result.to_frame()
+    summary = {"statements": result.statements, "mean_ms": round(result.mean_ms, 3),
+               "throughput_qps": round(result.throughput, 1),
+               "elapsed_s": round(result.elapsed_s, 1), "concurrency": concurrency}
+    if fmt == "json":
+        click.echo(json.dumps({**summary, "templates": json.loads(frame.to_json(orient="records"))},
+                              indent=2))
+    elif fmt == "csv":
+        click.echo(frame.to_csv(index=False), nl=False)
+    else:
+        from tabulate import tabulate
+
+        shown = frame.drop(columns=["p99_ms"]).round(2)
+        click.echo(tabulate(shown, headers="keys", showindex=False, floatfmt=".2f"))
+        click.echo(", ".join(f"{k} {v}" for k, v in summary.items()))
+    for name, message in result.error_samples.items():
+        click.echo(f"dbtune: {result.errors[name]} error(s) in {name}: {message}", err=True)
