@@ -14,7 +14,7 @@ from pathlib import Path
 import pymysql
 import pytest
 
-from dbtune.sandbox.local import find_server_binary
+from dbtune.sandbox.datadir import find_server_binary
 
 pytestmark = [
     pytest.mark.server,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-import dbtune.sandbox.local as local
+import dbtune.sandbox.datadir as datadir
 from dbtune.sandbox import BackendUnavailable, SandboxError, resolve_backend, start_server
 from dbtune.sandbox.docker import IMAGES, docker_available, server_args
 
@@ -41,10 +41,10 @@ def test_unknown_backend() -> None:
 def test_auto_without_docker_uses_local_or_says_how_to_get_one(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
-    if local.find_server_binary() is not None:
+    if datadir.find_server_binary() is not None:
         assert resolve_backend("auto") == "local"
     monkeypatch.setenv("PATH", str(tmp_path))
-    monkeypatch.setattr(local, "EXTRA_DIRS", ())
+    monkeypatch.setattr(datadir, "EXTRA_DIRS", ())
     with pytest.raises(BackendUnavailable) as caught:
         resolve_backend("auto")
     assert "apt-get install mariadb-server" in str(caught.value)

@@ -15,7 +15,8 @@ from dbtune.sandbox import (
     require_disposable,
     start_server,
 )
-from dbtune.sandbox.local import find_server_binary, free_port
+from dbtune.sandbox.datadir import find_server_binary
+from dbtune.sandbox.local import free_port
 
 
 def test_dsn_parsing_and_masking() -> None:

@@ -15,7 +15,8 @@ import pymysql
 import pytest
 
 from dbtune.sandbox import Server, ServerStartError, start_server
-from dbtune.sandbox.local import find_server_binary
+from dbtune.sandbox.datadir import binary_version, find_server_binary, flavour_of, populate
+from dbtune.sandbox.local import sweep_orphans
 
 pytestmark = [
     pytest.mark.server,
@@ -171,6 +172,67 @@ def test_teardown_on_sigterm(tmp_path: Path) -> None:
         child.kill()
     assert not _alive(int(pid_text))
     assert not Path(datadir).parent.exists()
+
+
+def test_owner_killed_outright_leaves_nothing_behind(tmp_path: Path) -> None:
+    """kill -9 of the owning Python: the kernel kills the server, the next start sweeps."""
+    info = tmp_path / "info"
+    script = textwrap.dedent(f"""
+        import time
+        from dbtune.sandbox import start_server
+        with start_server("local") as server:
+            pid = open(server.datadir + "/../mysqld.pid").read().strip()
+            open({str(info)!r}, "w").write(pid + " " + server.datadir)
+            time.sleep(120)
+    """)
+    sandboxes = tmp_path / "sandboxes"
+    sandboxes.mkdir()
+    child = subprocess.Popen(
+        [sys.executable, "-c", script], env={**os.environ, "TMPDIR": str(sandboxes)}
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (info.exists() and info.read_text()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+    finally:
+        child.kill()
+        child.wait()
+    pid_text, datadir = info.read_text().split()
+    deadline = time.monotonic() + 10
+    while _alive(int(pid_text)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(int(pid_text))  # PR_SET_PDEATHSIG
+    assert Path(datadir).exists()
+    assert sweep_orphans(sandboxes) == [Path(datadir).parent]
+    assert list(sandboxes.iterdir()) == []
+
+
+def test_sweep_keeps_live_sandboxes(dbtune_server: Server) -> None:
+    assert dbtune_server.datadir is not None
+    root = Path(dbtune_server.datadir).parent
+    assert root not in sweep_orphans(root.parent)
+    assert root.exists()
+
+
+def test_datadir_template_is_built_once_and_copied(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    binary = find_server_binary()
+    assert binary is not None
+    version_line = binary_version(binary)
+    populate(tmp_path / "a", binary, version_line)
+    (template,) = (tmp_path / "cache" / "dbtune" / "datadirs").iterdir()
+    assert template.name.startswith(flavour_of(version_line) + "-")
+    populate(tmp_path / "b", binary, version_line)
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == sorted(
+        p.name for p in template.iterdir()
+    )
+    assert (tmp_path / "a" / "mysql").is_dir()
+    # copies, not links: a sandbox writing its datadir cannot touch another's or the template
+    inodes = {(d / "ibdata1").stat().st_ino for d in (tmp_path / "a", tmp_path / "b", template)}
+    assert len(inodes) == 3
+    assert [p.name for p in template.parent.iterdir()] == [template.name]  # no build leftovers
 
 
 def test_start_failure_shows_error_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

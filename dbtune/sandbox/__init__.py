@@ -49,8 +49,8 @@ def resolve_backend(backend: str) -> str:
         )
     if backend != "auto":
         return backend
+    from dbtune.sandbox.datadir import INSTALL_HINT, find_server_binary
     from dbtune.sandbox.docker import docker_available
-    from dbtune.sandbox.local import INSTALL_HINT, find_server_binary
 
     if docker_available():
         return "docker"

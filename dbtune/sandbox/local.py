@@ -26,32 +26,21 @@ from pathlib import Path
 
 import pymysql
 
+from dbtune.sandbox.datadir import (
+    INSTALL_HINT,
+    MARIADB_LOG_FILE_SIZE,
+    binary_version,
+    find_server_binary,
+    flavour_of,
+    populate,
+)
 from dbtune.sandbox.dsn import ConnectionSpec
 from dbtune.sandbox.errors import BackendUnavailable, ServerStartError
 from dbtune.sandbox.server import Server, describe
 
-SERVER_BINARIES = ("mariadbd", "mysqld")
-EXTRA_DIRS = ("/usr/sbin", "/usr/local/sbin", "/usr/local/mysql/bin")
 LOG_TAIL_LINES = 20
-INSTALL_HINT = "install one (apt-get install mariadb-server) or start Docker"
-
-
-def find_server_binary() -> str | None:
-    """Path of mariadbd or mysqld on PATH or in the usual sbin directories, else None."""
-    search = os.pathsep.join([os.environ.get("PATH", ""), *EXTRA_DIRS])
-    for name in SERVER_BINARIES:
-        found = shutil.which(name, path=search)
-        if found:
-            return found
-    return None
-
-
-def binary_flavour(binary: str) -> str:
-    """ "mariadb" or "mysql", from ``<binary> --version``."""
-    result = subprocess.run(
-        [binary, "--no-defaults", "--version"], capture_output=True, text=True, timeout=30
-    )
-    return "mariadb" if "mariadb" in (result.stdout + result.stderr).lower() else "mysql"
+PREFIX = "dbtune-sandbox-"
+OWNER_FILE = "owner"
 
 
 def free_port() -> int:
@@ -88,7 +77,8 @@ class LocalSandbox:
             raise BackendUnavailable(
                 f"no mariadbd or mysqld found on PATH or in /usr/sbin: {INSTALL_HINT}"
             )
-        self.flavour = binary_flavour(self.binary)
+        self.version_line = binary_version(self.binary)
+        self.flavour = flavour_of(self.version_line)
         self.long_query_time = long_query_time
         self.buffer_pool_size = buffer_pool_size
         self.server_args = list(server_args)
@@ -96,7 +86,6 @@ class LocalSandbox:
         self.startup_timeout = startup_timeout
         self.root: Path | None = None
         self.process: subprocess.Popen[bytes] | None = None
-        self.server: Server | None = None
 
     @property
     def datadir(self) -> Path:
@@ -105,15 +94,18 @@ class LocalSandbox:
 
     def start(self) -> Server:
         """Initialise a datadir, start the server, wait until it answers; return it."""
-        self.root = Path(tempfile.mkdtemp(prefix="dbtune-sandbox-"))
+        if not self.detached:
+            sweep_orphans()
+        self.root = Path(tempfile.mkdtemp(prefix=PREFIX))
+        if not self.detached:  # a detached sandbox has no owner: `sandbox down` removes it
+            (self.root / OWNER_FILE).write_text(f"{os.getpid()} {_start_time(os.getpid())}")
         (self.root / "tmp").mkdir()
-        self._initialise()
+        populate(self.datadir, self.binary, self.version_line)
         for _attempt in range(3):  # a free port can be taken between probe and bind
             port = free_port()
             self._launch(port)
             try:
-                self.server = self._wait_and_configure(port)
-                return self.server
+                return self._wait_and_configure(port)
             except ServerStartError:
                 if "already in use" not in tail(self.root / "error.log", 5):
                     raise
@@ -126,37 +118,6 @@ class LocalSandbox:
         if self.root is not None:
             shutil.rmtree(self.root, ignore_errors=True)
             self.root = None
-
-    def _initialise(self) -> None:
-        user = ["--user=root"] if os.geteuid() == 0 else []
-        if self.flavour == "mariadb":
-            install_db = shutil.which(
-                "mariadb-install-db", path=f"{Path(self.binary).parent}:/usr/bin:/usr/local/bin"
-            ) or shutil.which("mysql_install_db")
-            if install_db is None:
-                raise BackendUnavailable(f"mariadb-install-db not found: {INSTALL_HINT}")
-            command = [
-                install_db,
-                "--no-defaults",
-                "--auth-root-authentication-method=normal",
-                "--skip-test-db",
-                f"--datadir={self.datadir}",
-                *user,
-            ]
-        else:
-            command = [
-                self.binary,
-                "--no-defaults",
-                "--initialize-insecure",
-                f"--datadir={self.datadir}",
-                *user,
-            ]
-        result = subprocess.run(command, capture_output=True, text=True, timeout=300)
-        if result.returncode != 0:
-            output = "\n".join((result.stdout + result.stderr).splitlines()[-LOG_TAIL_LINES:])
-            raise ServerStartError(
-                f"{Path(command[0]).name} failed (exit {result.returncode}):\n{output}"
-            )
 
     def command(self, port: int) -> list[str]:
         """The full server command line (``--no-defaults`` first, as mysqld requires)."""
@@ -185,7 +146,10 @@ class LocalSandbox:
             "--innodb-buffer-pool-load-at-startup=0",
         ]
         if self.flavour == "mariadb":
-            args += ["--log-slow-verbosity=query_plan,explain", "--innodb-log-file-size=16M"]
+            args += [
+                "--log-slow-verbosity=query_plan,explain",
+                f"--innodb-log-file-size={MARIADB_LOG_FILE_SIZE}",
+            ]
         else:
             args += ["--log-slow-extra=ON", "--mysqlx=OFF"]
         if os.geteuid() == 0:
@@ -270,6 +234,45 @@ class LocalSandbox:
                 self.process.kill()
                 self.process.wait()
         self.process = None
+
+
+def sweep_orphans(base: str | os.PathLike[str] | None = None) -> list[Path]:
+    """Remove sandboxes whose owning process died without tearing them down (kill -9).
+
+    Looks at ``<base or tempdir>/dbtune-sandbox-*`` with an owner file naming a process
+    that no longer runs; kills a server still running there, removes the directory.
+    """
+    removed: list[Path] = []
+    if _start_time(os.getpid()) is None:  # no /proc: cannot tell live owners from dead ones
+        return removed
+    for root in Path(base or tempfile.gettempdir()).glob(PREFIX + "*"):
+        try:
+            if root.stat().st_uid != os.getuid():
+                continue
+            pid, started = (root / OWNER_FILE).read_text().split()
+            owner = int(pid)
+        except (OSError, ValueError):  # detached, being created, or not ours
+            continue
+        if _start_time(owner) == started:
+            continue
+        try:
+            server_pid = int((root / "mysqld.pid").read_text())
+            if str(root).encode() in Path(f"/proc/{server_pid}/cmdline").read_bytes():
+                os.kill(server_pid, signal.SIGKILL)
+        except (OSError, ValueError):
+            pass
+        shutil.rmtree(root, ignore_errors=True)
+        removed.append(root)
+    return removed
+
+
+def _start_time(pid: int) -> str | None:
+    """The start time of a live (non-zombie) process, None if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    return None if fields[0] in ("Z", "X") else fields[19]
 
 
 @contextmanager
