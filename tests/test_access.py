@@ -7,8 +7,10 @@ import time
 from dataclasses import dataclass, field
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
-from dbtune.access import AccessPattern, JoinColumn, access_patterns
+from dbtune.access import FINDING_KINDS, AccessPattern, JoinColumn, access_patterns
 from dbtune.catalog import Catalog
 
 
@@ -292,6 +294,12 @@ CASES: dict[str, Case] = {
          P("marketplace_listings", alias="l", driving=False, equality={"status": 1},
            joins=(J("id", "listing_sync_jobs", "listing_id"),), read=("id", "status"))),
         kind="delete", written=("listing_sync_jobs",)),
+    "delete with a cte": Case(
+        "WITH stale AS (SELECT id FROM user_sessions WHERE last_seen < '2024-01-01') "
+        "DELETE FROM user_sessions WHERE id IN (SELECT id FROM stale)",
+        (P("user_sessions", range=("last_seen",), read=("id", "last_seen")),
+         P("user_sessions", equality={"id": None}, read=("id",))),
+        kind="delete", written=("user_sessions",)),
     "insert select": Case(
         "INSERT INTO listing_sync_jobs (listing_id, marketplace, job_type, status) "
         "SELECT id, marketplace, 'stock', 'pending' FROM marketplace_listings "
@@ -536,3 +544,19 @@ def test_fast_enough_for_once_per_class() -> None:
         access_patterns(f"{sql} /* 0 */")
     cached_ms = (time.perf_counter() - started) * 1000 / len(statements)
     assert cached_ms < 0.1, f"{cached_ms:.3f} ms per cached statement"
+
+
+_WORDS = ["SELECT", "FROM", "WHERE", "AND", "OR", "NOT", "IN", "(", ")", ",", "=", "<", "LIKE",
+          "'%a'", "'a%'", "1", "?", "orders", "o", "o.id", "customer_id", "JOIN", "ON", "USING",
+          "GROUP BY", "ORDER BY", "LIMIT", "OFFSET", "UNION", "WITH", "AS", "UPDATE", "SET",
+          "DELETE", "INSERT INTO", "VALUES", "BETWEEN", "IS", "NULL", "*", "DATE(created_at)",
+          "EXISTS", "DESC", "`q`", "@v", "/*", "*/", ";", "REPLACE", "+", "!="]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.one_of(st.text(max_size=60),
+                 st.lists(st.sampled_from(_WORDS), max_size=25).map(" ".join)))
+def test_never_raises(sql: str) -> None:
+    result = access_patterns(sql)
+    assert result.kind in ("select", "insert", "update", "delete", "other")
+    assert all(f.kind in FINDING_KINDS and f.message for f in result.findings)

@@ -132,29 +132,30 @@ class Analyzer:
 
     # -- statements ----------------------------------------------------------------------
     def statement(self, node: exp.Expression) -> StatementAccess:
+        if isinstance(node, exp.Query):
+            return self.result("select", self.query(node, None, {}), ())
+        ctes = self.with_(node, {})
         if isinstance(node, exp.Insert):
             target = node.this.this if isinstance(node.this, exp.Schema) else node.this
             source = node.expression
-            root = self.query(source, None, {}) if isinstance(source, exp.Query) else None
+            root = self.query(source, None, ctes) if isinstance(source, exp.Query) else None
             return self.result("insert", root, (self.table_key(target),))
         if isinstance(node, exp.Update):
             block = _Block(None)
-            self.add_source(block, node.this, {})
+            self.add_source(block, node.this, ctes)
             if node.args.get("from_"):
-                self.add_source(block, node.args["from_"].this, {})
-            self.body(block, node, {}, [eq.expression for eq in node.expressions])
+                self.add_source(block, node.args["from_"].this, ctes)
+            self.body(block, node, ctes, [eq.expression for eq in node.expressions])
             targets = [self.resolve(block, eq.this) for eq in node.expressions
                        if isinstance(eq.this, exp.Column)]
             return self.result("update", block, self.written(block, targets))
         if isinstance(node, exp.Delete):
             block = _Block(None)
             for source in node.args.get("using") or [node.this]:
-                self.add_source(block, source, {})
-            self.body(block, node, {}, [])
+                self.add_source(block, source, ctes)
+            self.body(block, node, ctes, [])
             targets = [self.source_ref(block, t.name) for t in node.args.get("tables") or []]
             return self.result("delete", block, self.written(block, targets))
-        if isinstance(node, exp.Query):
-            return self.result("select", self.query(node, None, {}), ())
         return self.result("other", None, ())
 
     def written(self, block: _Block, refs: list[Any]) -> tuple[str, ...]:
@@ -173,12 +174,7 @@ class Analyzer:
         """Analyse a SELECT / UNION / parenthesised query; return its block."""
         if isinstance(node, exp.Subquery):
             return self.query(node.this, parent, ctes)
-        with_ = node.args.get("with_")
-        if with_ is not None:
-            ctes = dict(ctes)
-            for cte in with_.expressions:
-                ctes[cte.alias] = None  # a recursive CTE sees itself as opaque
-                ctes[cte.alias] = self.query(cte.this, None, ctes)
+        ctes = self.with_(node, ctes)
         if isinstance(node, exp.SetOperation):
             left = self.query(node.left, parent, ctes)
             self.query(node.right, parent, ctes)
@@ -211,6 +207,18 @@ class Analyzer:
         )
         self.body(block, node, ctes, list(node.expressions))
         return block
+
+    def with_(self, node: exp.Expression,
+              ctes: dict[str, _Block | None]) -> dict[str, _Block | None]:
+        """``ctes`` plus the CTEs ``node`` defines (each analysed once, here)."""
+        with_ = node.args.get("with_")
+        if with_ is None:
+            return ctes
+        ctes = dict(ctes)
+        for cte in with_.expressions:
+            ctes[cte.alias] = None  # a recursive CTE sees itself as opaque
+            ctes[cte.alias] = self.query(cte.this, None, ctes)
+        return ctes
 
     def add_source(self, block: _Block, node: exp.Expression,
                    ctes: dict[str, _Block | None]) -> None:
