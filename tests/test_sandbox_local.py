@@ -247,3 +247,17 @@ def test_start_failure_shows_error_log(tmp_path: Path, monkeypatch: pytest.Monke
     assert "error.log" in message and "[ERROR]" in message
     assert len(message.splitlines()) <= 45
     assert list(tmp_path.iterdir()) == []  # temp dir removed
+
+
+def test_too_deep_temp_dir_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    deep = tmp_path / ("d" * 100)
+    deep.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(deep))
+    with (
+        pytest.raises(ServerStartError, match="set TMPDIR to a shorter directory"),
+        start_server("local"),
+    ):
+        pytest.fail("started with an impossible socket path")
+    assert list(deep.iterdir()) == []

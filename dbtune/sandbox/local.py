@@ -1,7 +1,8 @@
 """The ``local`` backend: a mysqld/mariadbd from this machine in a fresh temp directory.
 
-Layout of one sandbox (``/tmp/dbtune-sandbox-XXXX/``): ``data/`` (datadir, holds
-``slow.log``), ``tmp/``, ``mysqld.sock``, ``mysqld.pid``, ``error.log``, ``console.log``.
+Layout of one sandbox (``$TMPDIR/dbtune-sandbox-XXXX/``): ``data/`` (datadir, holds
+``slow.log``), ``tmp/``, ``mysqld.sock``, ``mysqld.pid``, ``error.log``, ``console.log``
+and ``owner`` (pid and start time of the Python process it belongs to, for the sweep).
 The server runs with ``--no-defaults`` (no /etc/mysql config is read), listens on a free
 port of 127.0.0.1 only, and root gets a random password. :meth:`LocalSandbox.stop` kills
 the process and removes the whole directory, whatever state the server is in.
@@ -41,6 +42,7 @@ from dbtune.sandbox.server import Server, describe
 LOG_TAIL_LINES = 20
 PREFIX = "dbtune-sandbox-"
 OWNER_FILE = "owner"
+MAX_SOCKET_PATH = 107  # sun_path holds 108 bytes including the final NUL
 
 
 def free_port() -> int:
@@ -97,6 +99,11 @@ class LocalSandbox:
         if not self.detached:
             sweep_orphans()
         self.root = Path(tempfile.mkdtemp(prefix=PREFIX))
+        if len(str(self.root / "mysqld.sock")) > MAX_SOCKET_PATH:
+            raise ServerStartError(
+                f"temp directory {self.root.parent} is too deep for a unix socket path "
+                f"(max {MAX_SOCKET_PATH} characters): set TMPDIR to a shorter directory"
+            )
         if not self.detached:  # a detached sandbox has no owner: `sandbox down` removes it
             (self.root / OWNER_FILE).write_text(f"{os.getpid()} {_start_time(os.getpid())}")
         (self.root / "tmp").mkdir()
