@@ -40,6 +40,7 @@ __all__ = [
     "Table",
     "estimate_entry_bytes",
     "load_catalog",
+    "split_statements",
     "quote",
     "type_width",
 ]
@@ -266,10 +267,16 @@ class Catalog:
     def table(self, name: str) -> Table | None:
         """Look a table up by ``name`` or ``schema.name`` (backticks allowed, case-insensitive
         as a fallback)."""
-        name = name.replace("`", "")
         if name in self.tables:
             return self.tables[name]
-        schema, _, bare = name.rpartition(".")
+        if "`" in name:
+            try:
+                node = exp.to_table(name, dialect="mysql")
+            except (ParseError, TokenError):
+                return None
+            schema, bare = node.db, node.name
+        else:
+            schema, _, bare = name.rpartition(".")
         candidates = [
             t
             for t in self.tables.values()
@@ -508,6 +515,11 @@ _INT_TYPES = {
     exp.DataType.Type.UBIGINT,
 }
 _T = TokenType
+#: spatial column types sqlglot does not know: read as GEOMETRY, the type name kept
+_SPATIAL_SUBTYPES = {
+    "POINT", "LINESTRING", "POLYGON", "MULTIPOINT", "MULTILINESTRING", "MULTIPOLYGON",
+    "GEOMETRYCOLLECTION",
+}  # fmt: skip
 
 
 def normalize_type(type_sql: str | exp.DataType) -> str:
@@ -537,7 +549,7 @@ def _sql(node: exp.Expression) -> str:
 
 
 def expression_list(sql: str) -> tuple[str, list[str]]:
-    """Canonical SQL of a comma-separated expression list and the columns it uses."""
+    """Canonical SQL of a comma-separated expression list (through sqlglot) and its columns."""
     if not sql.strip():
         return "", []
     try:
@@ -551,8 +563,35 @@ def expression_list(sql: str) -> tuple[str, list[str]]:
     return ", ".join(_sql(e) for e in select.expressions), columns
 
 
-def parse_ddl(text: str, source: str = "<ddl>") -> list[Table]:
-    """The tables a DDL script leaves behind, in creation order."""
+def partition_expression(sql: str) -> tuple[str, list[str]]:
+    """A PARTITION BY expression as written, normalised token by token, and its columns.
+
+    ``to_days(`created_at`)`` and ``TO_DAYS(created_at)`` both give ``TO_DAYS(`created_at`)``
+    (sqlglot would rewrite TO_DAYS into DATEDIFF, which no DBA wrote).
+    """
+    try:
+        tokens = _DIALECT.tokenize(sql)
+    except TokenError:
+        raise ValueError(f"cannot parse expression {sql[:60]!r}") from None
+    out, columns = [], []
+    for i, tok in enumerate(tokens):
+        called = i + 1 < len(tokens) and tokens[i + 1].token_type == _T.L_PAREN
+        if tok.token_type == _T.STRING:
+            out.append("'" + tok.text.replace("'", "''") + "'")
+        elif tok.token_type in (_T.VAR, _T.IDENTIFIER) and not called:
+            out.append(quote(tok.text))
+            if tok.text not in columns:
+                columns.append(tok.text)
+        elif tok.token_type == _T.SEMICOLON:
+            raise ValueError(f"cannot parse expression {sql[:60]!r}")
+        else:
+            out.append(tok.text.upper())
+    text = " ".join(out).replace("( ", "(").replace(" )", ")").replace(" ,", ",")
+    return re.sub(r"(\w) \(", r"\1(", text), columns
+
+
+def _tokenized_statements(text: str, source: str) -> tuple[str, list[list[Token]]]:
+    """Versioned comments (``/*!50100 ...*/``) opened, then tokens split at semicolons."""
     text = _VERSIONED_COMMENT.sub(
         lambda m: " " * (m.start(1) - m.start()) + m.group(1) + "  ", text
     )
@@ -560,16 +599,26 @@ def parse_ddl(text: str, source: str = "<ddl>") -> list[Table]:
         tokens = _DIALECT.tokenize(text)
     except TokenError as exc:
         raise InputError(f"{source}: cannot tokenize DDL: {_first_line(exc)}") from None
-    reader = _DdlReader(text, source)
-    statement: list[Token] = []
+    statements: list[list[Token]] = [[]]
     for token in tokens:
         if token.token_type == _T.SEMICOLON:
-            if statement:
-                reader.statement(statement)
-            statement = []
+            statements.append([])
         else:
-            statement.append(token)
-    if statement:
+            statements[-1].append(token)
+    return text, [s for s in statements if s]
+
+
+def split_statements(text: str, source: str = "<sql>") -> list[tuple[int, str]]:
+    """(line, statement) for each statement of a script; quotes and comments respected."""
+    text, statements = _tokenized_statements(text, source)
+    return [(s[0].line, text[s[0].start : s[-1].end + 1]) for s in statements]
+
+
+def parse_ddl(text: str, source: str = "<ddl>") -> list[Table]:
+    """The tables a DDL script leaves behind, in creation order."""
+    text, statements = _tokenized_statements(text, source)
+    reader = _DdlReader(text, source)
+    for statement in statements:
         reader.statement(statement)
     return list(reader.tables.values())
 
@@ -585,6 +634,7 @@ class _DdlReader:
         self.text, self.source = text, source
         self.schema: str | None = None
         self.tables: dict[tuple[str, str], Table] = {}
+        self.spatial_types: dict[str, str] = {}
 
     # -- dispatch ---------------------------------------------------------------------------
     def statement(self, toks: list[Token]) -> None:
@@ -630,9 +680,9 @@ class _DdlReader:
         out.append(self.text[pos:end])
         return "".join(out)
 
-    @staticmethod
-    def _fixups(toks: list[Token]) -> list[tuple[int, int, str]]:
+    def _fixups(self, toks: list[Token]) -> list[tuple[int, int, str]]:
         edits = []
+        self.spatial_types: dict[str, str] = {}
         for i, tok in enumerate(toks):
             if tok.token_type in (_T.IDENTIFIER, _T.STRING):
                 continue
@@ -648,6 +698,13 @@ class _DdlReader:
                 edits.append((tok.start, tok.end + 1, "STORED"))
             elif word == "SRID" and nxt and nxt.token_type == _T.NUMBER:
                 edits.append((tok.start, nxt.end + 1, ""))
+            elif (
+                word in _SPATIAL_SUBTYPES
+                and i > 1
+                and toks[i - 2].token_type in (_T.COMMA, _T.L_PAREN)  # `name` POINT ...
+            ):
+                edits.append((tok.start, tok.end + 1, "GEOMETRY"))
+                self.spatial_types[toks[i - 1].text.lower()] = word.lower()
         return edits
 
     def _key(self, node: exp.Table) -> tuple[str, str]:
@@ -699,6 +756,7 @@ class _DdlReader:
     def _column(self, table: Table, node: exp.ColumnDef) -> None:
         kind = node.args.get("kind")
         column = Column(node.name, normalize_type(kind) if kind else "unknown")
+        column.type = self.spatial_types.get(node.name.lower(), column.type)
         for constraint in node.constraints:
             ckind = constraint.kind
             if isinstance(ckind, exp.NotNullColumnConstraint):
@@ -737,7 +795,8 @@ class _DdlReader:
             ref = node.args.get("reference")
             ref_schema = ref.this if ref else None
             ref_table = ref_schema.this if isinstance(ref_schema, exp.Schema) else ref_schema
-            fk_name = constraint or f"{table.name}_ibfk_{len(table.foreign_keys) + 1}"
+            # MariaDB and MySQL < 8.0.16 name an unnamed constraint after FOREIGN KEY's index name
+            fk_name = constraint or node.name or f"{table.name}_ibfk_{len(table.foreign_keys) + 1}"
             table.foreign_keys.append(
                 ForeignKey(
                     fk_name,
@@ -783,7 +842,7 @@ class _DdlReader:
 
     def _expression_list(self, sql: str, stmt: list[Token]) -> tuple[str, list[str]]:
         try:
-            return expression_list(sql)
+            return partition_expression(sql)
         except ValueError:
             raise self._fail(stmt, "cannot parse PARTITION BY expression") from None
 
@@ -1088,7 +1147,8 @@ def assemble(
         else:
             index.columns.append(row["COLUMN_NAME"])
             index.expressions.append(False)
-        index.prefix_lengths.append(_int(row["SUB_PART"]))
+        # SPATIAL keys report SUB_PART 32 (the MBR), not a column prefix
+        index.prefix_lengths.append(None if index.kind == "SPATIAL" else _int(row["SUB_PART"]))
         index.descending.append(row["COLLATION"] == "D")
         index.cardinality = _int(row["CARDINALITY"])
         if row["SEQ_IN_INDEX"] == 1 and row["COLUMN_NAME"] and index.cardinality is not None:
@@ -1118,7 +1178,7 @@ def assemble(
             continue
         if table.partitioning is None:
             try:
-                expression, cols = expression_list(row["PARTITION_EXPRESSION"] or "")
+                expression, cols = partition_expression(row["PARTITION_EXPRESSION"] or "")
             except ValueError:
                 expression, cols = row["PARTITION_EXPRESSION"], []
             table.partitioning = Partitioning(row["PARTITION_METHOD"], expression, cols)
