@@ -350,27 +350,20 @@ class Analyzer:
         return refs
 
     def using(self, block: _Block, join: exp.Join, column: str) -> None:
-        names = list(block.sources)
-        right = next((a for a, s in block.sources.items() if s is self._source_of(join, block)),
-                     None)
-        if right is None or names.index(right) == 0:
-            return
-        left_ref = right_ref = None
-        for alias in reversed(names[:names.index(right)]):
-            if self.has_column(block.sources[alias], column) is not False:
-                left_ref = self.from_source(block.sources[alias], column)
-                break
-        right_ref = self.from_source(block.sources[right], column)
-        if left_ref and right_ref:
-            for ref in (left_ref, right_ref):
-                ref[0].read[ref[1]] = None
-            self.apply(predicates.join_facts(left_ref, right_ref))
-
-    @staticmethod
-    def _source_of(join: exp.Join, block: _Block) -> _Source | None:
+        """``JOIN t USING (column)``: t against the nearest earlier source that has it."""
         node = join.this
         alias = node.alias or (node.name if isinstance(node, exp.Table) else "")
-        return block.lookup(alias) if alias else None
+        names = list(block.sources)
+        if alias not in names or names.index(alias) == 0:
+            return
+        earlier = [block.sources[a] for a in reversed(names[:names.index(alias)])]
+        left = next((self.from_source(s, column) for s in earlier
+                     if self.has_column(s, column) is not False), None)
+        right = self.from_source(block.sources[alias], column)
+        if left and right:
+            for ref in (left, right):
+                ref[0].read[ref[1]] = None
+            self.apply(predicates.join_facts(left, right))
 
     def visit(self, block: _Block, node: exp.Expression, ctes: dict[str, _Block | None],
               aliases: set[str] | frozenset[str] = frozenset()) -> None:
