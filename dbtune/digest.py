@@ -58,7 +58,7 @@ _COMPACT_AT = 1 << 20
 MIN_PARALLEL_BYTES = 32 << 20
 
 _PREKEY = re.compile(r"""[0-9]+|'[^'"\\\n()]*'|"[^'"\\\n()]*\"""")
-_PREKEY_UNSAFE = re.compile(r"/\*|\A\s*call\s|\Aadministrator command:", re.I)
+_PREKEY_UNSAFE = re.compile(r"\s*call\s|administrator command:", re.I)
 
 
 def prekey(sql: str) -> str:
@@ -68,7 +68,7 @@ def prekey(sql: str) -> str:
     or newlines become empty: the fingerprint turns both into ``?`` the same way.
     Statements with comments, CALL or admin commands are keyed as written.
     """
-    if _PREKEY_UNSAFE.search(sql):
+    if "/*" in sql or _PREKEY_UNSAFE.match(sql):
         return sql
     return _PREKEY.sub(_prekey_token, sql)
 

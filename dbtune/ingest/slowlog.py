@@ -43,12 +43,24 @@ EPOCH = datetime(1970, 1, 1)
 _US = timedelta(microseconds=1)
 
 _BOUNDARY = b";\n#"
+_ADMIN = ";\n# administrator command:"
+_ADMIN_BYTES = b"# administrator command:"
 _BANNER = re.compile(
     r"^(?:T[cC][pP]\s[pP]ort:\s+\d+|[/A-Za-z].*(?:mysqld|mariadbd),\sVersion.*"
     r"(?:started\swith:|embedded\slibrary)|Time\s+Id\s+Command)",
     re.M,
 )
-_UH = re.compile(r"# User@Host: ([^\[]+|\[[^\[]+\]).*?@ (\S*) \[(.*?)\]\s*(?:Id:\s*(\d+))?")
+_UH = re.compile(r"\s*([^\[]+|\[[^\[]+\]).*?@ (\S*) \[(.*?)\]\s*(?:Id:\s*(\d+))?")
+# A well-formed entry: optional Time and User@Host lines, '#' lines, use, SET timestamp.
+_HEAD = re.compile(
+    r"(?:# Time: ([^\n]*)\n)?(?:# User@Host: ([^\n]*)\n)?((?:#[^\n]*\n)*)"
+    r"(?:use ([^;\n]+);\n)?(?:SET timestamp=(\d+);\n)?"
+)
+# Over a block of '#' lines: pairs on attribute lines, ('', '') for any other line.
+_ATTRS = re.compile(
+    r"^#(?! +[A-Z][A-Za-z_]+: \S)[^\n]*|(\w+):(?:[ \t]+(?!\w+:(?:\s|$))(\S+))?", re.M
+)
+_EXPLAIN = re.compile(r"^# explain: ?([^\n]*)", re.M)
 _ATTR_LINE = re.compile(r"# +[A-Z][A-Za-z_]+: \S")
 # "Name: value" pairs; an empty value (MariaDB's "Schema:  QC_hit: No") stays empty.
 _PAIR = re.compile(r"(\w+):(?:[ \t]+(?!\w+:(?:\s|$))(\S+))?")
@@ -107,6 +119,25 @@ class ScanStats:
         self.warnings_total += other.warnings_total
 
 
+def _join_admin(pieces: list[str]) -> list[str]:
+    """Glue ``# administrator command: X;`` lines back onto the header they belong to."""
+    out: list[str] = []
+    for piece in pieces:
+        if out and piece.startswith(" administrator command:"):
+            out[-1] += ";\n#" + piece
+        else:
+            out.append(piece)
+    return out
+
+
+def _user_host(text: str) -> tuple[str, str | None, str | None]:
+    """(user, host or else IP, thread id) of a ``# User@Host:`` value."""
+    m = _UH.match(text)
+    if m is None:
+        return text.strip(), None, None
+    return m.group(1), m.group(2) or m.group(3) or None, m.group(4)
+
+
 def time_us(text: str) -> int | None:
     """Microseconds since the epoch of a ``# Time:`` value, or None if unreadable.
 
@@ -143,37 +174,98 @@ class Scanner:
         self.last_time: int | None = None
         self.stats = ScanStats()
         self._times: dict[str, int | None] = {}
+        self._users: dict[str, tuple[str, str | None, str | None]] = {}
 
-    def scan(self, text: str, final: bool = False) -> list[Entry]:
+    def scan(self, text: str) -> list[Entry]:
         """Entries of ``text``, which starts at an entry boundary and ends at one (or EOF)."""
         out: list[Entry] = []
         pieces = text.split(";\n#")
+        if _ADMIN in text:
+            pieces = _join_admin(pieces)
         banners = _BANNER.search(text) is not None
         last = len(pieces) - 1
-        for i, piece in enumerate(pieces):
-            lines = piece.split("\n")
-            if i:
-                lines[0] = "#" + lines[0]
+        for i in range(last):
+            piece = "#" + pieces[i] if i else pieces[i]
             start = self.line
-            if i == last:
-                if lines[-1] == "":
-                    lines.pop()
-                blank = 0
-                while lines and not lines[-1].strip():
-                    lines.pop()
-                    blank += 1
-                self.stats.banner_lines += blank
-                self.line += blank
-                if not lines:
-                    continue
-                if lines[-1].endswith(";"):
-                    lines[-1] = lines[-1][:-1]
-            self.line += len(lines)
-            if banners and _BANNER.search(piece):
+            self.line += piece.count("\n") + 1
+            has_banner = banners and _BANNER.search(piece) is not None
+            if not has_banner and self._fast(piece, start, out):
+                continue
+            lines = piece.split("\n")
+            if has_banner:
+                self._scan_with_banners(lines, start, out)
+            else:
+                self._entry(lines, start, out)
+        lines = pieces[last].split("\n")
+        if last:
+            lines[0] = "#" + lines[0]
+        if lines[-1] == "":
+            lines.pop()
+        blank = 0
+        while lines and not lines[-1].strip():
+            lines.pop()
+            blank += 1
+        start = self.line
+        self.line += len(lines) + blank
+        self.stats.banner_lines += blank
+        if lines:
+            if lines[-1].endswith(";"):
+                lines[-1] = lines[-1][:-1]
+            if banners and _BANNER.search(pieces[last]):
                 self._scan_with_banners(lines, start, out)
             else:
                 self._entry(lines, start, out)
         return out
+
+    def _fast(self, piece: str, start: int, out: list[Entry]) -> bool:
+        """Parse a well-formed entry with one regex; False leaves it to :meth:`_entry`."""
+        m = _HEAD.match(piece)
+        end = m.end()
+        sql = piece[end:]
+        head = m.group(3)
+        if (not sql or sql.startswith(("#", "use ", "SET ")) or "# Time:" in head
+                or "# User@Host:" in head or "# administrator command:" in head):
+            return False
+        attrs = dict(_ATTRS.findall(head))
+        attrs.pop("", None)
+        qt = attrs.get("Query_time")
+        if qt is None or not _NUMBER.fullmatch(qt):
+            return False
+        user = host = None
+        uh = m.group(2)
+        if uh is not None:
+            parsed = self._users.get(uh)
+            if parsed is None:
+                parsed = self._users[uh] = _user_host(uh)
+            user, host, thread = parsed
+            if thread is not None:
+                attrs["Id"] = thread
+        when = self._time(m.group(1), m.group(5))
+        db = m.group(4)
+        db = (attrs.get("Schema") or None) if db is None else db.strip().strip("`")
+        explain = [x.strip() for x in _EXPLAIN.findall(head)] if "# explain:" in head else None
+        self.stats.events += 1
+        self.stats.event_lines += self.line - start
+        out.append(Entry(sql, when, user, host, db, attrs, explain,
+                         start + piece.count("\n", 0, end)))
+        return True
+
+    def _time(self, time_text: str | None, set_ts: str | None) -> int | None:
+        """The event time: its ``# Time:``, else the previous event's, else SET timestamp."""
+        when = None
+        if time_text is not None:
+            when = self._times.get(time_text, -1)
+            if when == -1:
+                if len(self._times) > 100_000:
+                    self._times.clear()
+                when = self._times[time_text] = time_us(time_text.strip())
+        if when is None:
+            when = self.last_time
+        if when is None and set_ts is not None:
+            when = int(set_ts) * 1_000_000
+        if when is not None:
+            self.last_time = when
+        return when
 
     def _scan_with_banners(self, lines: list[str], start: int, out: list[Entry]) -> None:
         """Drop banner lines; a '#' line after a banner or a ';' line starts a new entry."""
@@ -185,7 +277,8 @@ class Scanner:
                 self.stats.banner_lines += 1
                 boundary = True
                 continue
-            if boundary and line.startswith("#") and segment:
+            if (boundary and line.startswith("#") and segment
+                    and not line.startswith("# administrator command:")):
                 self._entry(segment, seg_start, out)
                 segment = []
             if not segment:
@@ -225,14 +318,9 @@ class Scanner:
                         self._skip(start + first, i - first, "entry without a statement")
                         first, time_text, db, admin, set_line, attrs, explain = (
                             i, None, None, None, None, {}, None)
-                    m = _UH.match(line)
-                    if m is None:
-                        user = ""
-                    else:
-                        user = m.group(1)
-                        host = m.group(2) or m.group(3)
-                        if m.group(4):
-                            attrs["Id"] = m.group(4)
+                    user, host, thread = _user_host(line[13:])
+                    if thread is not None:
+                        attrs["Id"] = thread
                 elif line.startswith("# administrator command:"):
                     admin = line[2:].strip().rstrip(";")
                 elif line.startswith("# explain:"):
@@ -263,20 +351,11 @@ class Scanner:
         if "Query_time" not in attrs or not _NUMBER.fullmatch(attrs["Query_time"]):
             self._skip(start + first, count, "entry without a valid Query_time")
             return
-        when = None
-        if time_text is not None:
-            when = self._times.get(time_text, -1)
-            if when == -1:
-                if len(self._times) > 100_000:
-                    self._times.clear()
-                when = self._times[time_text] = time_us(time_text)
-        if when is None:
-            when = self.last_time
-        if when is None and set_line is not None:
+        set_ts = None
+        if set_line is not None:
             m = _SET_TS.search(set_line)
-            when = int(m.group(1)) * 1_000_000 if m else None
-        if when is not None:
-            self.last_time = when
+            set_ts = m.group(1) if m else None
+        when = self._time(time_text, set_ts)
         if db is None:
             db = attrs.get("Schema") or None
         self.stats.events += 1
@@ -344,6 +423,10 @@ def iter_blocks(
             chunk = chunk.replace(b"\r\n", b"\n")
         buffer += chunk
         cut = buffer.rfind(_BOUNDARY)
+        # never cut before an admin-command line, nor where one may be cut short
+        while cut >= 0 and (buffer.startswith(_ADMIN_BYTES, cut + 2)
+                            or len(buffer) - cut - 2 < len(_ADMIN_BYTES)):
+            cut = buffer.rfind(_BOUNDARY, 0, cut)
         if cut < 0:
             continue
         yield buffer[: cut + 2].decode("utf-8", "surrogateescape"), pending
