@@ -104,6 +104,15 @@ def test_dsn_backend_contract_and_disposability(dbtune_server: Server) -> None:
         with server.connect() as connection, connection.cursor() as cursor:
             cursor.execute("SELECT 1")
             assert cursor.fetchone() == (1,)
+    with dbtune_server.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("SET GLOBAL long_query_time = 0.5")
+    with (
+        start_server("dsn", dsn=dsn, disposable=True) as server,  # settings left alone
+        server.connect() as connection,
+        connection.cursor() as cursor,
+    ):
+        cursor.execute("SELECT @@global.long_query_time")
+        assert cursor.fetchone() == (0.5,)
     with start_server("dsn", dsn=dsn, disposable=True, long_query_time=0.25) as server:
         require_disposable(server, "create index idx_a")  # allowed
         with server.connect() as connection, connection.cursor() as cursor:

@@ -67,7 +67,7 @@ def start_server(
     *,
     dsn: str | None = None,
     disposable: bool = False,
-    long_query_time: float = 0.0,
+    long_query_time: float | None = None,
     buffer_pool_size: str = "256M",
     defaults_file: str | os.PathLike[str] | None = None,
     image: str | None = None,
@@ -77,14 +77,17 @@ def start_server(
 
     ``dsn``/``defaults_file``/``disposable`` apply to the dsn backend (local and docker
     servers are always disposable); ``image`` to docker; ``server_args`` are extra
-    mysqld options for local and docker.
+    mysqld options for local and docker. ``long_query_time`` defaults to 0 (log every
+    statement) on local and docker; a dsn server's settings change only when it is
+    disposable and ``long_query_time`` is given.
     """
     concrete = resolve_backend(backend)
+    slow = 0.0 if long_query_time is None else long_query_time
     if concrete == "local":
         from dbtune.sandbox.local import start_local
 
         manager = start_local(
-            long_query_time=long_query_time,
+            long_query_time=slow,
             buffer_pool_size=buffer_pool_size,
             server_args=server_args,
         )
@@ -93,7 +96,7 @@ def start_server(
 
         manager = start_docker(
             image=image or DEFAULT_IMAGE,
-            long_query_time=long_query_time,
+            long_query_time=slow,
             buffer_pool_size=buffer_pool_size,
             extra_args=server_args,
         )
@@ -102,7 +105,7 @@ def start_server(
             dsn,
             disposable=disposable,
             defaults_file=defaults_file,
-            long_query_time=long_query_time if disposable else None,
+            long_query_time=long_query_time,
         )
     with manager as server:
         yield server

@@ -193,9 +193,9 @@ def start_dsn(
 ) -> Iterator[Server]:
     """The ``dsn`` backend: an existing server, checked to answer; nothing to tear down.
 
-    Its settings are left alone unless it is disposable, in which case the slow log is
-    switched on with ``long_query_time``. ``slow_log_path``/``datadir`` are set only when
-    the server is on this machine and they are readable here.
+    Its settings are left alone unless it is disposable and ``long_query_time`` is
+    given: then the slow log is switched on with it (SET GLOBAL). ``slow_log_path`` and
+    ``datadir`` are set only when the server is on this machine and readable here.
     """
     spec = ConnectionSpec.resolve(dsn, defaults_file=defaults_file)
     if not (spec.host or spec.port or spec.socket or spec.defaults_file):
