@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable, Iterator
 
 _A = re.ASCII
 _I = re.ASCII | re.IGNORECASE
@@ -71,6 +72,8 @@ def _strip_asc(query: str) -> str:
     if found is None:
         return query
     pos = found.end()
+    if query.find("asc", pos) == -1:  # the query is lower-cased by now
+        return query
     parts = [query[:pos]]
     while (m := _ASC.match(query, pos)) is not None:
         parts.append(m.group(1))
@@ -136,14 +139,155 @@ def fingerprint(sql: str) -> str:
     query = _lc(query)
     query = _NULL.sub("?", query)
     query = _IN_VALUES.sub(r"\1(?+)", query)
-    query = _UNION.sub(r"\1 /*repeat\2*/", query)
-    query = _LIMIT.sub("limit ?", query, count=1)
-    return _strip_asc(query)
+    return _strip_asc(_limit(_union(query)))
 
 
 def fingerprint_many(sqls: list[str]) -> list[str]:
-    """Fingerprints of many statements; same results as ``[fingerprint(s) for s in sqls]``."""
-    return [fingerprint(s) for s in sqls]
+    """Fingerprints of many statements; same results as ``[fingerprint(s) for s in sqls]``.
+
+    Exact repeats are looked up in a bounded memo; the other statements are
+    fingerprinted together by ``_fingerprint_block``.
+    """
+    memo = _MEMO
+    found = [memo.get(s) for s in sqls]
+    if None not in found:
+        return found  # type: ignore[return-value]
+    todo = list(dict.fromkeys([s for s, f in zip(sqls, found, strict=True) if f is None]))
+    fresh = dict(zip(todo, _fingerprint_block(todo), strict=True))
+    if len(memo) + len(fresh) > _MEMO_MAX_ENTRIES:
+        memo.clear()
+    memo.update((s, f) for s, f in fresh.items() if len(s) <= _MEMO_MAX_CHARS)
+    return [fresh[s] if f is None else f for s, f in zip(sqls, found, strict=True)]
+
+
+_MEMO: dict[str, str] = {}
+_MEMO_MAX_ENTRIES = 50_000
+_MEMO_MAX_CHARS = 1_000
+
+# Block processing: the statements are joined into one text, each one preceded and the
+# last one followed by NUL, and the substitution chain runs once over that text. It is
+# the same chain as fingerprint() because (a) no statement holds NUL (those take the
+# single-statement path), (b) no pattern below can match NUL, so no match spans two
+# statements: `.` and `\S` become `[^\x00...]`, and NUL stands in for \A and \Z,
+# and (c) NUL is not a word character, so \b sees a statement edge as Perl does.
+# Literal-first patterns ("null(?<![0-9a-z_]null)" for "\bnull\b" on lower-cased text)
+# let the regex engine skip ahead quickly. Early returns (mysqldump, percona-toolkit,
+# administrator command, CALL, USE) are found by index and override the chain's output.
+_SEP = "\x00"
+_B_SPECIAL = re.compile(
+    r"\x00(?:(SELECT /\*!40001 SQL_NO_CACHE \*/ \* FROM `)|(administrator command: )"
+    r"|\s*((?i:call)\s+[^\s\x00]+)\()",
+    _A,
+)
+_B_MULTI_INSERT = re.compile(
+    r"\x00((?:INSERT|REPLACE)(?: IGNORE)?\s+INTO[^\x00]+?VALUES\s*\([^\x00]*?\))"
+    r"\s*,\s*\([^\x00]*",
+    _I,
+)
+_B_MLC = re.compile(r"/\*[^!\x00][^\x00]*?\*/", _A)
+_B_OLC = re.compile(r"""(?:--|#)[^'"\r\n\x00]*(?=[\r\n\x00])""", _A)
+_B_USE = re.compile(r"\x00(?i:use) [^\s\x00]+(\n?)(?=\x00)", _A)
+_B_DQ_STRING = re.compile(r'"[^\x00]*?"', _A)
+_B_SQ_STRING = re.compile(r"'[^\x00]*?'", _A)
+_B_NUMBER_LEFTOVER_REVERSED = re.compile(r"\?[xb.+-]", _A)
+_B_LEADING_SPACE = re.compile(r"\x00\s+", _A)
+_B_SQUEEZE = re.compile(r"  +", _A)
+_B_NULL = re.compile(r"null(?<![0-9a-z_]null)\b", _A)
+_B_IN = re.compile(r"in(?<![0-9a-z_]in)(?:[\s,]*\([\s?,]*\))+", _A)
+_B_VALUES = re.compile(r"value(?<![0-9a-z_]value)(s?)(?:[\s,]*\([\s?,]*\))+", _A)
+# Statements that UNION, LIMIT and ORDER BY rules could change go through those rules alone.
+_B_UNION_NEEDLE = re.compile("union", _A)
+_B_LIMIT_NEEDLE = re.compile(r"limit(?<![0-9a-z_]limit) \?(?:, ?\?| offset \?)", _A)
+_B_ORDER_BY = re.compile(r"order by (?<![0-9a-z_]order by )", _A)
+# tr[ \n\t\r\f][ ] and lc in one pass; runs of spaces are squeezed afterwards.
+_COLLAPSE_LOWER = {**_ASCII_LOWER, **{ord(c): " " for c in "\n\t\r\f"}}
+
+
+def _indexed(pattern: re.Pattern[str], text: str) -> Iterator[tuple[int, re.Match[str]]]:
+    """(statement index, match) for each match of ``pattern`` in a block text."""
+    pos = count = 0
+    for m in pattern.finditer(text):
+        count += text.count(_SEP, pos, m.start() + 1)
+        pos = m.start() + 1
+        yield count - 1, m
+
+
+def _fingerprint_block(sqls: list[str]) -> list[str]:
+    """fingerprint() of each statement, computed over the whole block at once."""
+    if not sqls:
+        return []
+    text = _SEP + _SEP.join(sqls) + _SEP
+    if text.count(_SEP) != len(sqls) + 1:
+        plain = [s for s in sqls if _SEP not in s]
+        done = dict(zip(plain, _fingerprint_block(plain), strict=True))
+        return [done[s] if s in done else fingerprint(s) for s in sqls]
+    early: dict[int, str] = {}
+    for i, m in _indexed(_B_SPECIAL, text):
+        dump, admin, call = m.groups()
+        early[i] = "mysqldump" if dump else sqls[i] if admin else _lc(call)
+    if "/*" in text:
+        for i, _ in _indexed(_PERCONA, text):
+            if early.get(i) != "mysqldump":
+                early[i] = "percona-toolkit"
+    text = _B_MULTI_INSERT.sub("\x00\\1", text)
+    if "/*" in text:
+        text = _B_MLC.sub("", text)
+    if "--" in text or "#" in text:
+        text = _B_OLC.sub("", text)
+    for i, m in _indexed(_B_USE, text):
+        early.setdefault(i, "use ?" + m.group(1))
+    if "\\" in text:
+        text = _ESCAPED_QUOTE.sub("", text)
+    if '"' in text:
+        text = _B_DQ_STRING.sub("?", text)
+    if "'" in text:
+        text = _B_SQ_STRING.sub("?", text)
+    lowered = text.lower()
+    if "true" in lowered or "false" in lowered:
+        text = _BOOLEAN.sub("?", text)
+    text = _NUMBER.sub("?", text)
+    # s/[xb.+-]\?/?/g, run on the reversed text where its pattern starts with a literal.
+    text = _B_NUMBER_LEFTOVER_REVERSED.sub("?", text[::-1])[::-1]
+    text = _B_LEADING_SPACE.sub(_SEP, text)
+    text = text.replace("\n\x00", _SEP).translate(_COLLAPSE_LOWER)
+    if "  " in text:
+        text = _B_SQUEEZE.sub(" ", text)
+    if "null" in text:
+        text = _B_NULL.sub("?", text)
+    text = _B_IN.sub("in(?+)", text)
+    if "value" in text:
+        text = _B_VALUES.sub(r"value\1(?+)", text)
+    if "union" in text:
+        text = _per_statement(text, _B_UNION_NEEDLE, _union)
+    if "limit ?" in text:
+        text = _per_statement(text, _B_LIMIT_NEEDLE, _limit)
+    if "order by " in text and "asc" in text:
+        text = _per_statement(text, _B_ORDER_BY, _strip_asc)
+    out = text[1:-1].split(_SEP)
+    for i, fp in early.items():
+        out[i] = fp
+    return out
+
+
+def _union(query: str) -> str:
+    return _UNION.sub(r"\1 /*repeat\2*/", query)
+
+
+def _limit(query: str) -> str:
+    return _LIMIT.sub("limit ?", query, count=1)
+
+
+def _per_statement(text: str, needle: re.Pattern[str], rewrite: Callable[[str], str]) -> str:
+    """Apply ``rewrite`` to each statement of a block text in which ``needle`` occurs."""
+    parts = []
+    done = 0
+    while (m := needle.search(text, done)) is not None:
+        start = text.rfind(_SEP, 0, m.start()) + 1
+        end = text.find(_SEP, m.end())
+        parts += (text[done:start], rewrite(text[start:end]))
+        done = end
+    parts.append(text[done:])
+    return "".join(parts)
 
 
 def class_id(fingerprint: str) -> str:
