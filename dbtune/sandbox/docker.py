@@ -13,6 +13,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from typing import Any
 
 from dbtune.sandbox.dsn import ConnectionSpec
 from dbtune.sandbox.errors import BackendUnavailable, ServerStartError
@@ -56,6 +57,19 @@ def server_args(image: str, long_query_time: float, buffer_pool_size: str) -> li
     return [*args, "--log-slow-extra=ON", "--mysqlx=OFF"]
 
 
+def build_container(image: str, password: str, log_dir: str, args: Sequence[str]) -> Any:
+    """The (not yet started) testcontainers MySqlContainer for ``image``."""
+    try:
+        from testcontainers.community.mysql import MySqlContainer
+    except ImportError:  # testcontainers before the "community" split
+        from testcontainers.mysql import MySqlContainer
+
+    container = MySqlContainer(image, root_password=password, password=password, dbname="dbtune")
+    container.with_volume_mapping(log_dir, CONTAINER_LOG_DIR, "rw")
+    container.with_command(" ".join(args))
+    return container
+
+
 @contextmanager
 def start_docker(
     *,
@@ -69,27 +83,19 @@ def start_docker(
         raise BackendUnavailable(
             "no Docker engine answers (is the daemon running? check `docker info`)"
         )
-    from testcontainers.mysql import MySqlContainer
-
-    log_dir = tempfile.mkdtemp(prefix="dbtune-docker-")
-    os.chmod(log_dir, 0o777)  # the server runs as uid 999 (mysql) inside the container
     password = secrets.token_urlsafe(18)
-    container = MySqlContainer(image, root_password=password, password=password, dbname="dbtune")
-    container.with_volume_mapping(log_dir, CONTAINER_LOG_DIR, "rw")
-    container.with_command(
-        " ".join(server_args(image, long_query_time, buffer_pool_size) + list(extra_args))
-    )
+    log_dir = tempfile.mkdtemp(prefix="dbtune-docker-")
+    container = None
     try:
+        os.chmod(log_dir, 0o777)  # the server runs as uid 999 (mysql) inside the container
+        args = server_args(image, long_query_time, buffer_pool_size) + list(extra_args)
+        container = build_container(image, password, log_dir, args)
         try:
             container.start()
-        except Exception as exc:
-            logs = (
-                b"".join(container.get_logs()).decode(errors="replace")
-                if container.get_wrapped_container()
-                else ""
-            )
-            last = "\n".join(logs.splitlines()[-20:])
-            raise ServerStartError(f"container {image} did not start: {exc}\n{last}") from None
+        except Exception as exc:  # docker/testcontainers raise many types; report them all
+            raise ServerStartError(
+                f"container {image} did not start: {exc}\n{_last_logs(container)}"
+            ) from None
         spec = ConnectionSpec(
             host=container.get_container_host_ip(),
             port=int(container.get_exposed_port(3306)),
@@ -108,7 +114,16 @@ def start_docker(
         )
     finally:
         try:
-            if container.get_wrapped_container() is not None:
+            if container is not None and container.get_wrapped_container() is not None:
                 container.stop()
         finally:
             shutil.rmtree(log_dir, ignore_errors=True)
+
+
+def _last_logs(container: Any, lines: int = 20) -> str:
+    """The container's last output lines ('' if it was never created)."""
+    if container.get_wrapped_container() is None:
+        return ""
+    stdout, stderr = container.get_logs()
+    text = (stdout + stderr).decode(errors="replace")
+    return "\n".join(text.splitlines()[-lines:])
