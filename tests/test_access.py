@@ -593,3 +593,59 @@ def test_marketplace_workload_templates_on_the_fixture_schema() -> None:
                                                 (("created_at", "desc"),))
     orders = results["orders_by_customer"].tables["orders"]
     assert (orders.equality, orders.range) == ({"customer_id": 1}, ("created_at",))
+
+
+EXPLAIN_TABLE = """CREATE TABLE orders (
+  id INT NOT NULL AUTO_INCREMENT, customer_id INT NOT NULL, email VARCHAR(120) NOT NULL,
+  code VARCHAR(20) NOT NULL, total DECIMAL(10,2) NOT NULL, created_at DATETIME NOT NULL,
+  PRIMARY KEY (id), KEY ix_customer_id (customer_id), KEY ix_email (email),
+  KEY ix_code (code), KEY ix_total (total), KEY ix_created_at (created_at)) ENGINE=InnoDB"""
+
+#: (WHERE clause, the indexed column it filters on)
+EXPLAIN_PREDICATES = [
+    ("customer_id = 17", "customer_id"),
+    ("customer_id + 1 = 18", "customer_id"),
+    ("email = 'user42@mail.example'", "email"),
+    ("LOWER(email) = 'user42@mail.example'", "email"),
+    ("email LIKE 'user42%'", "email"),
+    ("email LIKE '%42@mail.example'", "email"),
+    ("code = '100042'", "code"),
+    ("code = 100042", "code"),
+    ("total > 998", "total"),
+    ("total + 1 > 999", "total"),
+    ("created_at >= '2024-06-01' AND created_at < '2024-06-02'", "created_at"),
+    ("DATE(created_at) = '2024-06-01'", "created_at"),
+]
+
+
+@pytest.mark.server
+def test_agrees_with_the_optimizer_on_what_an_index_can_serve(dbtune_server,
+                                                              dbtune_database) -> None:
+    """A column is indexed by us exactly when MariaDB's EXPLAIN seeks its index."""
+    rows = [(i % 800, f"user{i}@mail.example", str(100000 + i), i % 1000 + 0.5, i)
+            for i in range(4000)]
+    with dbtune_server.connect(dbtune_database) as conn, conn.cursor() as cursor:
+        cursor.execute(EXPLAIN_TABLE)
+        cursor.executemany(
+            "INSERT INTO orders (customer_id, email, code, total, created_at) VALUES "
+            "(%s, %s, %s, %s, '2024-01-01' + INTERVAL %s HOUR)",
+            rows)
+        cursor.execute("ANALYZE TABLE orders")
+        cursor.fetchall()
+        schema = Catalog.from_server(conn, dbtune_database)
+        verdicts = []
+        for where, column in EXPLAIN_PREDICATES:
+            sql = f"SELECT * FROM orders WHERE {where}"
+            cursor.execute(f"EXPLAIN {sql}")
+            names = [d[0] for d in cursor.description]
+            plan = dict(zip(names, cursor.fetchone(), strict=True))
+            server = plan["type"] in ("const", "eq_ref", "ref", "range") and (
+                plan["key"] == f"ix_{column}")
+            ours = access_patterns(sql, catalog=schema)
+            pattern = ours.tables["orders"]
+            indexed = column in pattern.equality or column in pattern.range
+            verdicts.append((where, server, indexed, bool(ours.findings)))
+    # the table alternates a sargable predicate and its non-sargable twin
+    assert [s for _, s, _, _ in verdicts] == [True, False] * 6, verdicts
+    assert [(w, s) for w, s, _, _ in verdicts] == [(w, i) for w, _, i, _ in verdicts]
+    assert [(w, not s) for w, s, _, _ in verdicts] == [(w, f) for w, _, _, f in verdicts]
