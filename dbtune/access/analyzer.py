@@ -146,27 +146,25 @@ class Analyzer:
             if node.args.get("from_"):
                 self.add_source(block, node.args["from_"].this, ctes)
             self.body(block, node, ctes, [eq.expression for eq in node.expressions])
-            targets = [self.resolve(block, eq.this) for eq in node.expressions
-                       if isinstance(eq.this, exp.Column)]
-            return self.result("update", block, self.written(block, targets))
+            refs = [self.resolve(block, eq.this) for eq in node.expressions
+                    if isinstance(eq.this, exp.Column)]
+            return self.result("update", block, self.written(block, [r[0] for r in refs if r]))
         if isinstance(node, exp.Delete):
             block = _Block(None)
             for source in node.args.get("using") or [node.this]:
                 self.add_source(block, source, ctes)
             self.body(block, node, ctes, [])
-            targets = [self.source_ref(block, t.name) for t in node.args.get("tables") or []]
-            return self.result("delete", block, self.written(block, targets))
+            sources = [block.lookup(t.name) for t in node.args.get("tables") or []]
+            return self.result("delete", block,
+                               self.written(block, [s.access for s in sources if s and s.access]))
         return self.result("other", None, ())
 
-    def written(self, block: _Block, refs: list[Any]) -> tuple[str, ...]:
-        tables = [ref[0].table for ref in refs if ref]
-        if not tables and (first := block.driving()) is not None:
-            tables = [first.table]
-        return tuple(dict.fromkeys(tables))
-
-    def source_ref(self, block: _Block, alias: str) -> Ref | None:
-        source = block.lookup(alias)
-        return (source.access, "") if source and source.access else None
+    @staticmethod
+    def written(block: _Block, targets: list[_Access]) -> tuple[str, ...]:
+        """Tables an UPDATE/DELETE modifies: its named targets, else its first table."""
+        if not targets and (first := block.driving()) is not None:
+            targets = [first]
+        return tuple(dict.fromkeys(acc.table for acc in targets))
 
     # -- query blocks --------------------------------------------------------------------
     def query(self, node: exp.Expression, parent: _Block | None,
