@@ -292,8 +292,8 @@ def unused_indexes(table: Table, indexes: list[Index], usage=None) -> list[Hygie
 
 #: Applied in this order; each rule sees only the indexes the earlier ones left standing.
 RULES: list[Rule] = [
-    duplicate_indexes,
     unique_subsumed_indexes,
+    duplicate_indexes,
     left_prefix_indexes,
     clustered_suffix_indexes,
     unused_indexes,
@@ -373,15 +373,23 @@ def _fk_column_sets(catalog: Catalog, table: Table) -> list[tuple[str, list[str]
 def find_hygiene(
     catalog: Catalog, usage: Usage | None = None, rules: list[Rule] | None = None
 ) -> list[HygieneFinding]:
-    """Every hygiene finding of a catalog, rules applied in order, guarantees enforced."""
+    """Every hygiene finding of a catalog, rules applied in order, guarantees enforced.
+
+    An index kept because another was redundant with it is never dropped as unused (its
+    reads may be low only because the other one took them). When a kept index is itself
+    dropped as redundant, the first finding names the index that finally remains.
+    """
     findings = []
     for table in catalog.tables.values():
-        standing = list(table.indexes)
+        standing, accepted = list(table.indexes), {}
         for rule in rules or RULES:
             for finding in rule(table, standing, usage):
                 index = table.index(finding.index)
                 keeper = table.index(finding.redundant_with) if finding.redundant_with else None
                 if index not in standing or (keeper is not None and keeper not in standing):
+                    continue
+                kept_for = [f for f in accepted.values() if f.redundant_with == index.name]
+                if finding.kind == "unused" and kept_for:
                     continue
                 others = [i for i in standing if i is not index]
                 if finding.replacement is not None:
@@ -392,7 +400,12 @@ def find_hygiene(
                         if finding.replacement is None
                         else [finding.replacement if i is index else i for i in standing]
                     )
-                    findings.append(finding)
+                    for earlier in kept_for:
+                        if finding.replacement is None:
+                            earlier.redundant_with = finding.redundant_with
+                            earlier.reason += f" (dropped too: {finding.redundant_with} remains)"
+                    accepted[index.name] = finding
+        findings.extend(accepted.values())
     return findings
 
 
