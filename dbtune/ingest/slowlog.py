@@ -29,7 +29,7 @@ from typing import BinaryIO
 from dbtune.model import InputError, QueryEvent
 
 #: Bytes read per block; entries are never split across blocks.
-BLOCK_SIZE = 8 << 20
+BLOCK_SIZE = 2 << 20
 #: Warnings kept verbatim; later ones are only counted.
 MAX_WARNINGS = 10
 #: Attributes that are identifiers or timestamps, not metrics (pt-query-digest's
@@ -119,6 +119,23 @@ class ScanStats:
         self.warnings_total += other.warnings_total
 
 
+def _attributes(head: str) -> dict[str, str]:
+    """The ``Name: value`` pairs of a block of ``#`` header lines."""
+    tokens = head[1:].replace("\n#", "\n").split()
+    keys = tokens[::2]
+    if len(tokens) % 2 == 0 and all(k[-1] == ":" for k in keys):
+        return {k[:-1]: v for k, v in zip(keys, tokens[1::2], strict=True)}
+    attrs = dict(_ATTRS.findall(head))  # empty values, comment lines: the careful way
+    attrs.pop("", None)
+    return attrs
+
+
+def _has_banner(text: str) -> bool:
+    """Whether ``text`` holds a server start-up banner line (cheap test first)."""
+    return ("Version" in text or "ort:" in text or "Command" in text) and (
+        _BANNER.search(text) is not None)
+
+
 def _join_admin(pieces: list[str]) -> list[str]:
     """Glue ``# administrator command: X;`` lines back onto the header they belong to."""
     out: list[str] = []
@@ -182,13 +199,13 @@ class Scanner:
         pieces = text.split(";\n#")
         if _ADMIN in text:
             pieces = _join_admin(pieces)
-        banners = _BANNER.search(text) is not None
+        banners = _has_banner(text)
         last = len(pieces) - 1
         for i in range(last):
             piece = "#" + pieces[i] if i else pieces[i]
             start = self.line
             self.line += piece.count("\n") + 1
-            has_banner = banners and _BANNER.search(piece) is not None
+            has_banner = banners and _has_banner(piece)
             if not has_banner and self._fast(piece, start, out):
                 continue
             lines = piece.split("\n")
@@ -211,7 +228,7 @@ class Scanner:
         if lines:
             if lines[-1].endswith(";"):
                 lines[-1] = lines[-1][:-1]
-            if banners and _BANNER.search(pieces[last]):
+            if banners and _has_banner(pieces[last]):
                 self._scan_with_banners(lines, start, out)
             else:
                 self._entry(lines, start, out)
@@ -226,8 +243,8 @@ class Scanner:
         if (not sql or sql.startswith(("#", "use ", "SET ")) or "# Time:" in head
                 or "# User@Host:" in head or "# administrator command:" in head):
             return False
-        attrs = dict(_ATTRS.findall(head))
-        attrs.pop("", None)
+        cut = head.find("# explain:")
+        attrs = _attributes(head if cut < 0 else head[:cut])
         qt = attrs.get("Query_time")
         if qt is None or not _NUMBER.fullmatch(qt):
             return False
@@ -279,6 +296,8 @@ class Scanner:
                 continue
             if (boundary and line.startswith("#") and segment
                     and not line.startswith("# administrator command:")):
+                if segment[-1].endswith(";"):
+                    segment[-1] = segment[-1][:-1]
                 self._entry(segment, seg_start, out)
                 segment = []
             if not segment:
