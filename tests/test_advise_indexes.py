@@ -215,6 +215,28 @@ def test_never_a_duplicate_or_left_prefix_of_an_existing_index() -> None:
         assert all(advice.columns != e[: len(advice.columns)] for e in existing)
 
 
+def test_hygiene_drops_join_the_plan() -> None:
+    from dbtune.advise.hygiene import find_hygiene
+
+    cat = catalog("CREATE INDEX ix_c ON orders (customer_id);"
+                  "CREATE INDEX ix_c2 ON orders (customer_id);")
+    classes = [Klass("o", "SELECT * FROM orders WHERE customer_id = 7 "
+                          "ORDER BY created_at DESC LIMIT 20", 1.0)]
+    found = find_hygiene(cat)
+    assert [(f.index, f.kind) for f in found] == [("ix_c2", "duplicate")]
+    plan = advise_indexes(classes, cat, hygiene=found)
+    (advice,) = plan.advice
+    assert advice.columns == ("customer_id", "created_at")
+    # the duplicate goes, and so does ix_c: a left prefix of the new index
+    assert [(d.index, d.redundant_with) for d in plan.drops] == [
+        ("ix_c2", "ix_c"), ("ix_c", advice.name)]
+    statements = plan.statements()
+    assert statements[0] == advice.ddl and "DROP INDEX `ix_c2`" in statements[1]
+    assert plan.rollback()[-1] == advice.rollback_ddl
+    # without hygiene the plan only adds
+    assert advise_indexes(classes, cat).drops == []
+
+
 def test_budget_limits_count_per_table_and_size() -> None:
     classes = [
         Klass("audit", "SELECT * FROM audit_log WHERE entity_type = 'o' AND entity_id = 1", 0.4),
@@ -325,3 +347,115 @@ def test_estimate_three_star_beats_partial_indexes() -> None:
     three = estimate(need, ("a", "c", "d"), info)
     assert full.cost > one.cost > two.cost > three.cost
     assert two.sorted and three.covering and not two.covering
+
+
+# ----------------------------------------------------------------------------- verification
+SCALE = 0.02
+
+
+@pytest.fixture
+def marketplace(dbtune_server, dbtune_database) -> tuple[Catalog, list]:
+    """The marketplace fixture at small scale, its live catalog (with column statistics)
+    and the digest of a short replay from the server's own slow log."""
+    from dbtune.digest import digest_slowlog
+    from dbtune.workload.marketplace import load_marketplace
+    from dbtune.workload.runner import run_workload
+    from dbtune.workload.spec import marketplace_spec
+
+    load_marketplace(dbtune_server, dbtune_database, scale=SCALE)
+    with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
+        cursor.execute("SHOW TABLES")
+        for (name,) in cursor.fetchall():
+            cursor.execute(f"ANALYZE TABLE `{name}` PERSISTENT FOR ALL")
+            cursor.fetchall()
+        cat = Catalog.from_server(connection, dbtune_database)
+    run_workload(dbtune_server, marketplace_spec(SCALE), count=600, concurrency=1, seed=3,
+                 database=dbtune_database)
+    digest = digest_slowlog(dbtune_server.slow_log_path, database=dbtune_database)
+    return cat, digest.ranked()
+
+
+def indexes_on(server, database: str) -> set[tuple[str, str]]:
+    with server.connect(database) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT table_name, index_name FROM information_schema.statistics "
+                       "WHERE table_schema = %s AND index_name <> 'PRIMARY'", (database,))
+        return set(cursor.fetchall())
+
+
+@pytest.mark.server
+@pytest.mark.slow
+def test_verify_keeps_what_mariadb_uses(dbtune_server, dbtune_database, marketplace) -> None:
+    cat, classes = marketplace
+    plan = advise_indexes(classes, cat, max_indexes=20, verify_on=dbtune_server)
+    assert len(plan.advice) >= 5
+    for advice in plan.advice:
+        assert advice.verified is True
+        used = [c for c in advice.classes if c.explain_after]
+        assert used, advice.name
+        for effect in used:
+            assert effect.explain_after["key"] == advice.name
+            assert effect.explain_before["key"] != advice.name
+    leads = {(a.table, frozenset(a.columns[:2])) for a in plan.advice}
+    assert ("audit_log", frozenset({"entity_type", "entity_id"})) in leads
+    assert ("orders", frozenset({"customer_id", "created_at"})) in leads
+    assert ("user_sessions", "token") in {(a.table, a.columns[0]) for a in plan.advice}
+    # verification leaves the schema as it found it
+    assert indexes_on(dbtune_server, dbtune_database) == set()
+
+
+@pytest.mark.server
+def test_verify_rejects_an_index_the_optimizer_ignores(dbtune_server, dbtune_database) -> None:
+    from dbtune.advise.indexes import ClassEffect, IndexAdvice, IndexPlan
+    from dbtune.advise.verify import verify_plan
+
+    with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE t (id INT PRIMARY KEY, a INT, b INT)")
+        cursor.executemany("INSERT INTO t VALUES (%s, %s, %s)",
+                           [(i, i % 100, i % 7) for i in range(2000)])
+        cursor.execute("ANALYZE TABLE t")
+    sql = "SELECT * FROM t WHERE a = 5"
+    useful = IndexAdvice("t", dbtune_database, "ix_t_a", ("a",),
+                         [ClassEffect("q", 1.0, 2000, 20, sql=sql, db=dbtune_database)], 1, 0, [])
+    useless = IndexAdvice("t", dbtune_database, "ix_t_b", ("b",),
+                          [ClassEffect("q", 1.0, 2000, 20, sql=sql, db=dbtune_database)], 1, 0, [])
+    plan = IndexPlan(advice=[useful, useless])
+    verify_plan(plan, dbtune_server)
+    assert plan.advice == [useful] and useful.verified
+    assert useful.classes[0].explain_before["access_type"] == "ALL"
+    assert useful.classes[0].explain_after["access_type"] == "ref"
+    assert useful.classes[0].explain_after["rows"] < useful.classes[0].explain_before["rows"]
+    ((rejected, why),) = plan.rejected
+    assert rejected is useless and "did not use" in why
+    assert indexes_on(dbtune_server, dbtune_database) == set()
+
+
+@pytest.mark.server
+def test_verify_refuses_a_server_not_marked_disposable(dbtune_server) -> None:
+    from dataclasses import replace
+
+    from dbtune.sandbox import NotDisposableError
+
+    with pytest.raises(NotDisposableError, match="not marked disposable"):
+        advise_indexes([Klass("o", "SELECT * FROM orders WHERE customer_id = 1", 1.0)],
+                       catalog(), verify_on=replace(dbtune_server, disposable=False))
+
+
+@pytest.mark.server
+def test_hostile_names_build_and_drop_on_the_server(dbtune_server, dbtune_database) -> None:
+    quoted = "`" + HOSTILE.replace("`", "``") + "`"
+    with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE y (id INT PRIMARY KEY)")
+        cursor.execute(f"CREATE TABLE {quoted} (id INT PRIMARY KEY, c INT)")
+        cursor.executemany(f"INSERT INTO {quoted} VALUES (%s, %s)",
+                           [(i, i % 500) for i in range(3000)])
+        cursor.execute(f"ANALYZE TABLE {quoted}")
+        cat = Catalog.from_server(connection, dbtune_database)
+    plan = advise_indexes([Klass("h", f"SELECT * FROM {quoted} WHERE c = 3", 1.0,
+                                 sample_db=dbtune_database)], cat, verify_on=dbtune_server)
+    (advice,) = plan.advice
+    assert advice.verified and advice.table == HOSTILE
+    with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
+        cursor.execute(advice.ddl)
+        cursor.execute("SHOW TABLES")
+        assert {r[0] for r in cursor.fetchall()} == {"y", HOSTILE}
+        cursor.execute(advice.rollback_ddl)

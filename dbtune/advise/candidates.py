@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 #: a column wider than this (bytes) is not appended just to cover a query
 MAX_COVER_WIDTH = 16
 #: at most this many columns are appended to cover a query
-MAX_COVER_COLUMNS = 3
+MAX_COVER_COLUMNS = 2
 #: InnoDB's limit on a composite index
 MAX_INDEX_COLUMNS = 16
 #: InnoDB's key length limit (DYNAMIC row format), bytes

@@ -7,9 +7,9 @@ The pipeline, each stage a plain function:
    the class's share of total query time; writes are counted per table.
 2. :func:`~dbtune.advise.candidates.candidates` - three-star candidates per table plus the
    orders that let one index serve several classes through its left prefix.
-3. candidates that hygiene would call redundant with an existing index are dropped
-   (:func:`dbtune.advise.hygiene.find_hygiene` on the catalog with the candidate added).
-4. :func:`~dbtune.advise.selection.select` - greedy benefit-per-byte selection under the budget.
+3. candidates hygiene would call a duplicate or left prefix of an existing index are
+   dropped (:func:`dbtune.advise.hygiene.covers`).
+4. :func:`~dbtune.advise.selection.select` - greedy Extend-style selection under the budget.
 5. optionally :func:`~dbtune.advise.verify.verify_plan` on a disposable server: EXPLAIN before
    and after, keep only what the optimizer uses.
 """
@@ -28,8 +28,10 @@ from sqlglot import exp
 
 from dbtune.access import access_patterns
 from dbtune.advise.candidates import DEFAULT_ROWS, Need, TableInfo, candidates
+from dbtune.advise.hygiene import HygieneFinding, covers, find_hygiene
 from dbtune.advise.selection import WRITE_FACTOR, Estimate, TableState, index_bytes, select
 from dbtune.catalog import Catalog, Index, Table, quote, type_width
+from dbtune.parsing import parse_statement
 
 #: IN (SELECT ...) values assumed per outer row
 IN_SUBQUERY_VALUES = 10
@@ -116,17 +118,17 @@ class IndexPlan:
 
     advice: list[IndexAdvice]
     findings: list[ClassFinding] = field(default_factory=list)
-    drops: list[Any] = field(default_factory=list)
+    drops: list[HygieneFinding] = field(default_factory=list)
     #: candidates the verification server's optimizer did not use, with the reason
     rejected: list[tuple[IndexAdvice, str]] = field(default_factory=list)
 
     def statements(self) -> list[str]:
         """The whole plan as DDL: new indexes first, then the hygiene drops."""
-        return [a.ddl for a in self.advice] + [d.drop_ddl for d in self.drops]
+        return [a.ddl for a in self.advice] + [d.drop_sql.rstrip(";") for d in self.drops]
 
     def rollback(self) -> list[str]:
         """The statements that undo :meth:`statements`, in reverse order."""
-        return [d.rollback_ddl for d in reversed(self.drops)] + [
+        return [d.rollback_sql.rstrip(";") for d in reversed(self.drops)] + [
             a.rollback_ddl for a in reversed(self.advice)
         ]
 
@@ -231,10 +233,28 @@ def _spelling(table: Table, column: str) -> str:
     return col.name if col else column
 
 
+def updated_columns(sql: str) -> frozenset[str] | None:
+    """The columns an UPDATE sets (an index without them costs it nothing); None otherwise."""
+    tree = parse_statement(sql or "")
+    if not isinstance(tree, exp.Update):
+        return None
+    return frozenset(e.this.name for e in tree.expressions
+                     if isinstance(e, exp.EQ) and isinstance(e.this, exp.Column))
+
+
 def resolve_table(catalog: Catalog, name: str) -> Table | None:
-    """The catalog table an access pattern's ``db.table`` / ``table`` refers to."""
+    """The catalog table an access pattern's ``db.table`` / ``table`` refers to.
+
+    Exact names first (a name may hold backticks or dots), then the catalog's
+    case-insensitive lookup.
+    """
     if name in catalog.tables:
         return catalog.tables[name]
+    exact = [t for t in catalog.tables.values()
+             if name in (t.name, t.qualified_name)
+             or (t.schema is None and name.endswith("." + t.name))]
+    if len(exact) == 1:
+        return exact[0]
     return catalog.table(name) or (catalog.table(name.rpartition(".")[2]) if "." in name
                                    else None)
 
@@ -316,7 +336,7 @@ def advise_indexes(
     max_per_table: int = 3,
     budget_mb: float | None = None,
     min_gain: float = 0.005,
-    hygiene: Sequence[Any] | None = None,
+    hygiene: Sequence[HygieneFinding] | None = None,
     verify_on: Any = None,
 ) -> IndexPlan:
     """Indexes for a workload: three-star candidates per class, merged, chosen under a budget.
@@ -324,9 +344,11 @@ def advise_indexes(
     ``classes``: a Digest (its ranked classes are used) or query classes with ``id``,
     ``sample``, ``sample_db``, ``count``, ``share`` (or ``metrics["query_time"]["sum"]``).
     ``min_gain``: the least share of total query time a new index must save. ``hygiene``:
-    findings of :func:`dbtune.advise.hygiene.find_hygiene`; their drops join the plan and the
-    indexes they drop are not counted on. ``verify_on``: a disposable Server holding the
-    schema and data; candidates the optimizer does not use are moved to ``plan.rejected``.
+    findings of :func:`dbtune.advise.hygiene.find_hygiene`; their drops join the plan, the
+    indexes they drop are not counted on, and existing indexes the new ones make redundant
+    are dropped too (hygiene's rules on the catalog with the advice added). ``verify_on``: a
+    disposable Server holding the schema and data; candidates the optimizer does not use
+    are moved to ``plan.rejected``.
     """
     classes = list(classes.ranked() if hasattr(classes, "ranked") else classes)
     drops = list(hygiene or [])
@@ -336,7 +358,6 @@ def advise_indexes(
     states: dict[str, TableState] = {}
     tables: dict[str, Table] = {}
     findings: list[ClassFinding] = []
-    write_classes: dict[str, list[str]] = defaultdict(list)
 
     def state(table: Table) -> TableState:
         key = table.qualified_name
@@ -348,9 +369,9 @@ def advise_indexes(
     for cls, share in zip(classes, class_shares(classes), strict=True):
         needs, written, class_findings, _ = needs_for_class(cls, share, catalog)
         findings += class_findings
+        sets = updated_columns(cls.sample)
         for table in written:
-            state(table).write_weight += share
-            write_classes[table.qualified_name].append(cls.id)
+            state(table).writes.append((cls.id, share, sets))
         costs = [state(table).baseline(need)[0].cost for need, table in needs]
         for (need, _), cost in zip(needs, costs, strict=True):
             states[need.table].needs.append(replace(need, weight=share * cost / sum(costs)))
@@ -361,8 +382,10 @@ def advise_indexes(
            budget_bytes=budget_mb * 2**20 if budget_mb is not None else None,
            min_gain=min_gain)
     advice = [a for key, st in states.items()
-              for a in _advice(st, tables[key], classes, write_classes[key])]
+              for a in _advice(st, tables[key], classes)]
     advice.sort(key=lambda a: -a.saved_share)
+    if hygiene is not None:
+        drops += superseded(advice, catalog, drops)
     plan = IndexPlan(advice=advice, findings=findings, drops=drops)
     if verify_on is not None:
         from dbtune.advise.verify import verify_plan
@@ -372,18 +395,35 @@ def advise_indexes(
 
 
 def redundant_with_existing(columns: tuple[str, ...], table: Table) -> bool:
-    """Would hygiene call an index on ``columns`` a duplicate or left prefix of one we have?"""
-    from dbtune.advise.hygiene import find_hygiene
+    """Is an index on ``columns`` a duplicate or left prefix of one the table has?
 
-    probe = Index(name=index_name(table.name, columns, [i.name for i in table.indexes]),
-                  columns=list(columns))
+    Hygiene's own test (:func:`dbtune.advise.hygiene.covers`), against every index, the
+    primary key and invisible ones included (make those visible rather than duplicate them).
+    """
+    probe = Index(name="", columns=list(columns))
+    return any(covers(existing, probe) for existing in table.indexes)
+
+
+def superseded(
+    plan_advice: Sequence[IndexAdvice], catalog: Catalog, drops: Sequence[HygieneFinding] = ()
+) -> list[HygieneFinding]:
+    """Hygiene findings the new indexes cause: existing indexes they make redundant
+    (on the catalog with ``drops`` already applied)."""
     trial = Catalog()
-    trial.add(replace(table, indexes=[*table.indexes, probe]))
-    return any(f.index == probe.name for f in find_hygiene(trial))
+    names: dict[str, set[str]] = defaultdict(set)
+    for table in catalog.tables.values():
+        gone = {d.index for d in drops if d.table == table.qualified_name}
+        new = [Index(a.name, list(a.columns)) for a in plan_advice
+               if a.table == table.name and a.schema == table.schema]
+        kept = [i for i in table.indexes if i.name not in gone]
+        trial.add(replace(table, indexes=[*kept, *new]))
+        names[table.qualified_name] = {i.name for i in new}
+    return [f for f in find_hygiene(trial)
+            if f.redundant_with in names[f.table] and f.index not in names[f.table]]
 
 
 def _advice(
-    state: TableState, table: Table, classes: Sequence[Any], writers: list[str]
+    state: TableState, table: Table, classes: Sequence[Any]
 ) -> list[IndexAdvice]:
     samples = {c.id: (getattr(c, "sample", ""), getattr(c, "sample_db", None)) for c in classes}
     taken = [i.name for i in table.indexes]
@@ -412,7 +452,8 @@ def _advice(
         advice = IndexAdvice(
             table=table.name, schema=table.schema, name=name, columns=columns,
             classes=sorted(effects.values(), key=lambda e: -e.share), size_bytes=size,
-            write_share=state.write_weight, write_classes=list(writers))
+            write_share=state.write_share(columns),
+            write_classes=[c for c, _ in state.writers(columns)])
         advice.reason = reason(advice, uses)
         out.append(advice)
     return out
@@ -437,6 +478,6 @@ def reason(advice: IndexAdvice, uses: Sequence[tuple[Need, Estimate, Estimate]])
             f"heaviest {need.class_id}: {'; '.join(how) or 'index scan'}; est. rows examined "
             f"{before.rows:,.0f} -> {after.rows:,.0f} per execution")
     if advice.write_share:
-        text += (f"; writes on {advice.table} take {advice.write_share:.1%} of query time "
-                 f"(est. +{advice.write_cost:.2%} to maintain it)")
+        text += (f"; writes that maintain it take {advice.write_share:.1%} of query time "
+                 f"(est. +{advice.write_cost:.2%})")
     return text

@@ -19,12 +19,15 @@ from dataclasses import dataclass, field
 from dbtune.advise.candidates import Need, TableInfo
 from dbtune.catalog import PAGE_FILL, SECONDARY_OVERHEAD
 
-#: selectivity assumed for one range predicate (no histogram)
-RANGE_SELECTIVITY = 0.1
+#: selectivity assumed for one range predicate without a histogram: MySQL's own guess for
+#: an inequality (COND_FILTER_INEQUALITY in sql/item_cmpfunc.h)
+RANGE_SELECTIVITY = 1 / 3
 #: a secondary index that covers the statement avoids the clustered-index lookups
 COVERING_FACTOR = 0.5
 #: a filesort adds this factor to the rows it sorts
 SORT_FACTOR = 1.2
+#: gains this close (relative) count as equal; the smaller index wins
+NEAR_EQUAL = 0.02
 #: each extra index adds this fraction to the time of the writes on its table
 WRITE_FACTOR = 0.1
 
@@ -72,7 +75,11 @@ def estimate(
         used.add(column)
         i += 1
     sorted_ = _delivers_order(need, key[i:], prefixed[i:], used)
+    # predicates the index does not apply: rows read in index order until LIMIT matches
     residual = RANGE_SELECTIVITY ** len([c for c in need.ranges if c not in used])
+    for column in need.eq:
+        if column not in used:
+            residual *= min(1.0, need.in_lists.get(column, 1) / info.cardinality(column))
     if i < len(key) and key[i] in need.ranges:  # also when the same column gives the order
         rows *= RANGE_SELECTIVITY
         residual /= RANGE_SELECTIVITY
@@ -80,7 +87,7 @@ def estimate(
     if i == 0 and not (sorted_ and need.limit is not None):
         return full  # an unfiltered walk of a secondary index only pays off to stop early
     if sorted_ and need.limit is not None:
-        rows = min(rows, need.limit / max(residual, 1e-9))
+        rows = min(rows, need.limit / max(residual, 1e-12))
     covering = clustered or (
         need.kind == "select"
         and need.reads is not None
@@ -139,10 +146,23 @@ class TableState:
 
     info: TableInfo
     needs: list[Need]
-    write_weight: float = 0.0
+    #: (class id, share of workload time, columns an UPDATE sets - None for INSERT/DELETE,
+    #: which maintain every index)
+    writes: list[tuple[str, float, frozenset[str] | None]] = field(default_factory=list)
     candidates: list[tuple[str, ...]] = field(default_factory=list)
     chosen: list[tuple[str, ...]] = field(default_factory=list)
-    _baselines: dict[int, tuple[Estimate, str]] = field(default_factory=dict, repr=False)
+    _baselines: dict[int, tuple[Need, tuple[Estimate, str]]] = field(default_factory=dict,
+                                                                     repr=False)
+
+    def writers(self, columns: Sequence[str]) -> list[tuple[str, float]]:
+        """(class id, share) of the writes that must maintain an index on ``columns``."""
+        lowered = {c.lower() for c in columns}
+        return [(class_id, share) for class_id, share, sets in self.writes
+                if sets is None or {c.lower() for c in sets} & lowered]
+
+    def write_share(self, columns: Sequence[str]) -> float:
+        """Share of workload time in writes that must maintain an index on ``columns``."""
+        return sum(share for _, share in self.writers(columns))
 
     def best(
         self, need: Need, chosen: Sequence[tuple[str, ...]] | None = None
@@ -162,9 +182,10 @@ class TableState:
 
     def baseline(self, need: Need) -> tuple[Estimate, str]:
         """How ``need`` is served today, with the existing indexes only (cached)."""
-        if id(need) not in self._baselines:
-            self._baselines[id(need)] = self.best(need, ())
-        return self._baselines[id(need)]
+        cached = self._baselines.get(id(need))
+        if cached is None or cached[0] is not need:  # ids are reused once a need is freed
+            cached = self._baselines[id(need)] = (need, self.best(need, ()))
+        return cached[1]
 
     def cost(self, chosen: Sequence[tuple[str, ...]]) -> float:
         """Weighted read cost of all needs, relative to today, with ``chosen`` added."""
@@ -181,6 +202,8 @@ class Step:
     replaces: tuple[str, ...] | None
     gain: float
     bytes: float
+    #: the table's weighted read cost after the step (relative to today)
+    remaining: float = 0.0
 
     @property
     def ratio(self) -> float:
@@ -204,10 +227,10 @@ def select(
     steps: list[Step] = []
     used_bytes = 0.0
     while True:
-        # a new index must gain min_gain; widening a chosen one only needs to help at all
+        # a new index must gain min_gain; widening a chosen one a tenth of it
         options = [
-            s for t in tables.values() for s in _steps(t)
-            if s.gain >= (min_gain if s.replaces is None else min_gain * 1e-3)
+            s for key, t in tables.items() for s in _steps(key, t)
+            if s.gain >= (min_gain if s.replaces is None else min_gain / 10)
         ]
         count = sum(len(t.chosen) for t in tables.values())
         options = [
@@ -218,8 +241,12 @@ def select(
         ]
         if not options:
             return steps
-        if budget_bytes is None:  # only counts limit us: take the biggest gain
-            step = max(options, key=lambda s: (s.gain, s.ratio, s.add))
+        if budget_bytes is None:
+            # only counts limit us: the biggest gain; among near-equal gains the index that
+            # serves its classes best (three stars over one), then the smaller one
+            top = max(s.gain for s in options)
+            near = [s for s in options if s.gain >= top * (1 - NEAR_EQUAL)]
+            step = min(near, key=lambda s: (round(s.remaining, 12), -s.ratio, s.add))
         else:  # bytes are the scarce resource: benefit per byte, as Extend does
             step = max(options, key=lambda s: (s.ratio, s.gain, s.add))
         state = tables[step.table]
@@ -230,19 +257,21 @@ def select(
         steps.append(step)
 
 
-def _steps(state: TableState) -> list[Step]:
+def _steps(key: str, state: TableState) -> list[Step]:
     current = state.cost(state.chosen)
     steps = []
     for columns in state.candidates:
         if columns in state.chosen:
             continue
         size = index_bytes(columns, state.info)
-        gain = current - state.cost([*state.chosen, columns]) - state.write_weight * WRITE_FACTOR
-        steps.append(Step(state.info.name, columns, None, gain, size))
+        after = state.cost([*state.chosen, columns])
+        gain = current - after - state.write_share(columns) * WRITE_FACTOR
+        steps.append(Step(key, columns, None, gain, size, after))
         for old in state.chosen:
             if columns[: len(old)] == old:
                 widened = [c for c in state.chosen if c != old] + [columns]
-                steps.append(Step(state.info.name, columns, old,
-                                  current - state.cost(widened),
-                                  max(size - index_bytes(old, state.info), 1.0)))
+                extra = state.write_share(columns) - state.write_share(old)
+                after = state.cost(widened)
+                steps.append(Step(key, columns, old, current - after - extra * WRITE_FACTOR,
+                                  max(size - index_bytes(old, state.info), 1.0), after))
     return steps
