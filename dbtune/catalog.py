@@ -590,36 +590,62 @@ def partition_expression(sql: str) -> tuple[str, list[str]]:
     return re.sub(r"(\w) \(", r"\1(", text), columns
 
 
-def _tokenized_statements(text: str, source: str) -> tuple[str, list[list[Token]]]:
-    """Versioned comments (``/*!50100 ...*/``) opened, then tokens split at semicolons."""
-    text = _VERSIONED_COMMENT.sub(
+#: what a semicolon can hide in: quoted strings and identifiers, comments
+_SKIP_OR_SEMICOLON = re.compile(
+    r"""'(?:[^'\\]|\\.)*'|"(?:[^"\\]|\\.)*"|`[^`]*`|--(?=\s|$)[^\n]*|#[^\n]*|/\*.*?\*/|;""",
+    re.S | re.M,
+)
+_LEADING_NOISE = re.compile(r"(?:\s+|--(?=\s|$)[^\n]*|#[^\n]*|/\*.*?\*/)*", re.S | re.M)
+_DDL_VERBS = ("CREATE", "ALTER", "DROP", "USE")
+
+
+def _statement_spans(text: str) -> list[tuple[int, str]]:
+    """(line, text) of each statement, leading comments stripped; a fast scan with one regex
+    (a dump's INSERT data is never tokenised)."""
+    out, start, line = [], 0, 1
+    bounds = [m.start() for m in _SKIP_OR_SEMICOLON.finditer(text) if m.group() == ";"]
+    for stop in [*bounds, len(text)]:
+        begin = _LEADING_NOISE.match(text, start, stop).end()
+        if begin < stop:
+            line += text.count("\n", start, begin)
+            out.append((line, text[begin:stop].rstrip()))
+            line += text.count("\n", begin, stop)
+        else:
+            line += text.count("\n", start, stop)
+        start = stop + 1
+    return out
+
+
+def _open_versioned_comments(text: str) -> str:
+    """``/*!50100 PARTITION BY ... */`` -> its content (the server runs it), offsets kept."""
+    return _VERSIONED_COMMENT.sub(
         lambda m: " " * (m.start(1) - m.start()) + m.group(1) + "  ", text
     )
-    try:
-        tokens = _DIALECT.tokenize(text)
-    except TokenError as exc:
-        raise InputError(f"{source}: cannot tokenize DDL: {_first_line(exc)}") from None
-    statements: list[list[Token]] = [[]]
-    for token in tokens:
-        if token.token_type == _T.SEMICOLON:
-            statements.append([])
-        else:
-            statements[-1].append(token)
-    return text, [s for s in statements if s]
 
 
-def split_statements(text: str, source: str = "<sql>") -> list[tuple[int, str]]:
+def split_statements(text: str) -> list[tuple[int, str]]:
     """(line, statement) for each statement of a script; quotes and comments respected."""
-    text, statements = _tokenized_statements(text, source)
-    return [(s[0].line, text[s[0].start : s[-1].end + 1]) for s in statements]
+    return _statement_spans(_open_versioned_comments(text))
 
 
 def parse_ddl(text: str, source: str = "<ddl>") -> list[Table]:
-    """The tables a DDL script leaves behind, in creation order."""
-    text, statements = _tokenized_statements(text, source)
-    reader = _DdlReader(text, source)
-    for statement in statements:
-        reader.statement(statement)
+    """The tables a DDL script leaves behind, in creation order.
+
+    Only CREATE / ALTER / DROP / USE statements are tokenised and parsed.
+    """
+    reader = _DdlReader(source)
+    for line, statement in split_statements(text):
+        if statement[:6].upper().startswith(_DDL_VERBS):
+            try:
+                tokens = _DIALECT.tokenize(statement)
+            except TokenError as exc:
+                start = " ".join(statement.split())[:60]
+                raise InputError(
+                    f"{source}:{line}: cannot tokenize DDL ({_first_line(exc)}) in statement "
+                    f"{start!r}"
+                ) from None
+            if tokens:
+                reader.statement(tokens, statement, line)
     return list(reader.tables.values())
 
 
@@ -630,14 +656,16 @@ def _first_line(exc: Exception) -> str:
 class _DdlReader:
     """Applies DDL statements one by one to a dict of tables."""
 
-    def __init__(self, text: str, source: str) -> None:
-        self.text, self.source = text, source
+    def __init__(self, source: str) -> None:
+        self.source, self.text, self.line = source, "", 1
         self.schema: str | None = None
         self.tables: dict[tuple[str, str], Table] = {}
         self.spatial_types: dict[str, str] = {}
 
     # -- dispatch ---------------------------------------------------------------------------
-    def statement(self, toks: list[Token]) -> None:
+    def statement(self, toks: list[Token], text: str, line: int) -> None:
+        """Apply one statement: its tokens, its text, the line it starts on."""
+        self.text, self.line = text, line
         words = [t.text.upper() for t in toks[:5]]
         if words[0] == "USE" and len(toks) > 1:
             self.schema = toks[1].text
@@ -655,7 +683,8 @@ class _DdlReader:
     # -- parsing helpers --------------------------------------------------------------------
     def _fail(self, toks: list[Token], why: str) -> InputError:
         start = " ".join(self.text[toks[0].start : toks[-1].end + 1].split())[:60]
-        return InputError(f"{self.source}:{toks[0].line}: {why} in statement {start!r}")
+        line = self.line + toks[0].line - 1
+        return InputError(f"{self.source}:{line}: {why} in statement {start!r}")
 
     def _parse(self, toks: list[Token], sql: str) -> exp.Expression:
         try:

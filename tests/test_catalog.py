@@ -219,6 +219,24 @@ def test_vanished_table_is_skipped_with_a_warning():
     assert [t.name for t in found] == ["kept"]
 
 
+def test_ndv_from_mysql8_histograms():
+    tables = [{"TABLE_NAME": "t", "ENGINE": "InnoDB", "TABLE_ROWS": 1000, "DATA_LENGTH": 16384,
+               "INDEX_LENGTH": 0, "TABLE_COMMENT": ""}]  # fmt: skip
+    columns = [
+        {"TABLE_NAME": "t", "COLUMN_NAME": c, "COLUMN_TYPE": "int", "IS_NULLABLE": "YES",
+         "EXTRA": "", "GENERATION_EXPRESSION": ""}
+        for c in ("a", "b", "c")
+    ]  # fmt: skip
+    histograms = [  # information_schema.COLUMN_STATISTICS.HISTOGRAM, as MySQL 8 writes it
+        {"TABLE_NAME": "t", "COLUMN_NAME": "a", "HISTOGRAM": '{"buckets": [[1, 0.5], [2, 1.0]],'
+         ' "histogram-type": "singleton", "null-values": 0.0}'},
+        {"TABLE_NAME": "t", "COLUMN_NAME": "b", "HISTOGRAM": '{"buckets": [[1, 40, 0.5, 40],'
+         ' [41, 100, 1.0, 60]], "histogram-type": "equi-height"}'},
+    ]  # fmt: skip
+    (table,) = assemble("db", tables, columns, [], histograms=histograms)
+    assert [table.columns[c].ndv for c in "abc"] == [2, 100, None]
+
+
 # ---------------------------------------------------------------------------------------------
 # Live server
 # ---------------------------------------------------------------------------------------------
