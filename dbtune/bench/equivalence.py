@@ -1,0 +1,103 @@
+"""Result equivalence, as pt-upgrade checks it but per class: same reads, same rows.
+
+Each check statement runs before and after the migration; its result is reduced to a
+checksum of its rows, sorted (so a different plan returning the same rows in another order
+still matches), together with the row count. An error counts as a result (its code), so a
+statement failing after the change is a difference too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pymysql
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The reduced result of one statement: row count and checksum, or an error."""
+
+    rows: int
+    checksum: str
+
+    def describe(self) -> str:
+        if self.checksum.startswith("error "):
+            return self.checksum
+        return f"{self.rows} rows, checksum {self.checksum[:12]}"
+
+
+@dataclass
+class Difference:
+    """A class whose results changed: how many of its statements, and one example."""
+
+    name: str
+    label: str
+    statements: int
+    differing: int
+    example_sql: str
+    before: str
+    after: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"class": self.name, "label": self.label, "statements": self.statements,
+                "differing": self.differing, "example_sql": self.example_sql,
+                "before": self.before, "after": self.after}
+
+
+@dataclass
+class Equivalence:
+    """What the check compared and the classes whose results differ."""
+
+    statements: int = 0
+    classes: int = 0
+    differences: list[Difference] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"statements": self.statements, "classes": self.classes,
+                "differences": [d.to_dict() for d in self.differences]}
+
+
+def outcome(connection: Any, sql: str) -> Outcome:
+    """Run ``sql`` and reduce its result to (rows, sha1 of the sorted row representations)."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            rows = cursor.fetchall() if cursor.description else ()
+    except pymysql.err.MySQLError as exc:
+        code = exc.args[0] if exc.args else "?"
+        return Outcome(0, f"error {code}")
+    digest = hashlib.sha1()
+    for line in sorted(repr(tuple(row)) for row in rows):
+        digest.update(line.encode("utf-8", "surrogatepass"))
+        digest.update(b"\n")
+    return Outcome(len(rows), digest.hexdigest())
+
+
+def run_checks(connection: Any, statements: Sequence[tuple[str, str]]) -> list[Outcome]:
+    """The outcome of every (class name, SQL) check statement, in order."""
+    return [outcome(connection, sql) for _, sql in statements]
+
+
+def compare(statements: Sequence[tuple[str, str]], before: Sequence[Outcome],
+            after: Sequence[Outcome], labels: dict[str, str] | None = None) -> Equivalence:
+    """Compare outcomes statement by statement; one Difference per class that changed."""
+    labels = labels or {}
+    per_class: dict[str, list[tuple[str, Outcome, Outcome]]] = {}
+    for (name, sql), b, a in zip(statements, before, after, strict=True):
+        per_class.setdefault(name, []).append((sql, b, a))
+    result = Equivalence(statements=len(statements), classes=len(per_class))
+    for name, checks in per_class.items():
+        changed = [(sql, b, a) for sql, b, a in checks if b != a]
+        if changed:
+            sql, b, a = changed[0]
+            result.differences.append(Difference(
+                name, labels.get(name, name), len(checks), len(changed), sql,
+                b.describe(), a.describe()))
+    return result
