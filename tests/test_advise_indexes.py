@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pytest
 import sqlglot
@@ -459,3 +461,93 @@ def test_hostile_names_build_and_drop_on_the_server(dbtune_server, dbtune_databa
         cursor.execute("SHOW TABLES")
         assert {r[0] for r in cursor.fetchall()} == {"y", HOSTILE}
         cursor.execute(advice.rollback_ddl)
+
+
+# ----------------------------------------------------------------------------- CLI
+MARKETPLACE_SCHEMA = Path(__file__).resolve().parents[1] / "fixtures/marketplace/schema.sql"
+
+
+def slow_log(entries: list[tuple[str, float]]) -> str:
+    """A MariaDB-flavour slow log: one entry per (statement, query time)."""
+    out = []
+    for sql, seconds in entries:
+        out += ["# Time: 261126 14:00:00", "# User@Host: app[app] @ web-1 [10.0.0.1]",
+                "# Thread_id: 7  Schema: shop  QC_hit: No",
+                f"# Query_time: {seconds:.6f}  Lock_time: 0.000010  Rows_sent: 1  "
+                "Rows_examined: 250000", "use shop;", "SET timestamp=1795700000;", sql + ";"]
+    return "\n".join(out) + "\n"
+
+
+@pytest.fixture
+def workload_log(tmp_path: Path) -> Path:
+    path = tmp_path / "slow.log"
+    path.write_text(slow_log(
+        [("SELECT id, user_id, expires_at FROM user_sessions WHERE token = 'a1'", 0.08)] * 5
+        + [("SELECT id, action FROM audit_log WHERE entity_type = 'order' AND entity_id = 9 "
+            "ORDER BY created_at DESC LIMIT 50", 0.3)] * 3
+        + [("SELECT * FROM orders WHERE DATE(created_at) = '2026-01-01'", 0.2)]
+        + [("INSERT INTO audit_log (entity_type, entity_id, action, actor, created_at) "
+            "VALUES ('order', 1, 'paid', 'api', NOW())", 0.001)] * 10))
+    return path
+
+
+def run_cli(*args: str) -> tuple[int, str, str]:
+    from click.testing import CliRunner
+
+    from dbtune.cli.advise_indexes import indexes
+
+    result = CliRunner().invoke(indexes, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_cli_table_and_json(workload_log: Path) -> None:
+    code, out, err = run_cli("--slowlog", str(workload_log), "--schema", str(MARKETPLACE_SCHEMA))
+    assert code == 0, err
+    assert "ALTER TABLE `user_sessions` ADD INDEX `ix_user_sessions_token" in out
+    assert "ALTER TABLE `audit_log` ADD INDEX" in out and "Roll back" in out
+    assert "function_on_column" in out  # DATE(created_at): reported, not indexed
+    code, out, err = run_cli("--slowlog", str(workload_log), "--schema",
+                             str(MARKETPLACE_SCHEMA), "--format", "json")
+    assert code == 0, err
+    document = json.loads(out)
+    tables = {a["table"] for a in document["advice"]}
+    assert tables == {"user_sessions", "audit_log"}
+    assert document["statements"] == [a["ddl"] for a in document["advice"]]
+    audit = next(a for a in document["advice"] if a["table"] == "audit_log")
+    assert audit["write_classes"] and audit["write_cost"] > 0
+    assert [f["kind"] for f in document["findings"]] == ["function_on_column"]
+
+
+def test_cli_bad_input_is_one_line(workload_log: Path, tmp_path: Path) -> None:
+    code, _, err = run_cli("--schema", str(MARKETPLACE_SCHEMA))
+    assert code == 2 and err.count("\n") == 1 and "--slowlog" in err
+    code, _, err = run_cli("--slowlog", str(workload_log))
+    assert code == 2 and err.count("\n") == 1 and "--schema" in err
+    code, _, err = run_cli("--slowlog", str(tmp_path / "missing.log"), "--schema",
+                           str(MARKETPLACE_SCHEMA))
+    assert code == 2 and err.count("\n") == 1 and "missing.log" in err
+    code, _, err = run_cli("--slowlog", str(workload_log), "--schema", str(tmp_path / "no.sql"))
+    assert code == 2 and err.count("\n") == 1 and "no.sql" in err
+    code, _, err = run_cli("--slowlog", str(workload_log), "--dsn", "mysql://root@127.0.0.1:1/x",
+                           "--verify")
+    assert code == 2 and "--disposable" in err
+
+
+@pytest.mark.server
+def test_cli_verify_on_a_disposable_dsn(dbtune_server, dbtune_database, tmp_path: Path) -> None:
+    with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE t (id INT PRIMARY KEY, a INT, b INT)")
+        cursor.executemany("INSERT INTO t VALUES (%s, %s, %s)",
+                           [(i, i % 300, i % 7) for i in range(3000)])
+        cursor.execute("ANALYZE TABLE t")
+    log = tmp_path / "slow.log"
+    log.write_text(slow_log([("SELECT b FROM t WHERE a = 5", 0.05)] * 3).replace(
+        "shop", dbtune_database))
+    dsn = dbtune_server.dsn(reveal_password=True) + dbtune_database
+    code, out, err = run_cli("--slowlog", str(log), "--dsn", dsn, "--disposable", "--verify",
+                             "--format", "json")
+    assert code == 0, err
+    (advice,) = json.loads(out)["advice"]
+    assert advice["columns"] == ["a", "b"] and advice["verified"] is True
+    assert advice["classes"][0]["explain_after"]["key"] == advice["index"]
+    assert dbtune_server.password not in out + err or not dbtune_server.password

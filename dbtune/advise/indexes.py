@@ -20,7 +20,7 @@ import hashlib
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 import pandas as pd
@@ -32,6 +32,7 @@ from dbtune.advise.hygiene import HygieneFinding, covers, find_hygiene
 from dbtune.advise.selection import WRITE_FACTOR, Estimate, TableState, index_bytes, select
 from dbtune.catalog import Catalog, Index, Table, quote, type_width
 from dbtune.parsing import parse_statement
+from dbtune.report.formats import render_rows, to_json
 
 #: IN (SELECT ...) values assumed per outer row
 IN_SUBQUERY_VALUES = 10
@@ -133,7 +134,27 @@ class IndexPlan:
         ]
 
     def to_frame(self) -> pd.DataFrame:
+        """One row per recommended index (see :func:`advice_frame`)."""
         return advice_frame(self.advice)
+
+    def to_document(self) -> dict[str, Any]:
+        """The JSON-ready plan: advice with its classes, drops, findings, rejected, DDL."""
+        return {
+            "advice": [{
+                **{k: v for k, v in row.items() if k != "classes"},
+                "columns": list(a.columns),
+                "classes": [asdict(c) for c in a.classes],
+                "write_classes": a.write_classes,
+            } for a, row in zip(self.advice, self.to_frame().to_dict("records"), strict=True)],
+            "drops": [{"table": d.table, "index": d.index, "kind": d.kind,
+                       "redundant_with": d.redundant_with, "drop": d.drop_sql,
+                       "rollback": d.rollback_sql, "reason": d.reason} for d in self.drops],
+            "findings": [asdict(f) for f in self.findings],
+            "rejected": [{"table": a.table, "columns": list(a.columns), "reason": why}
+                         for a, why in self.rejected],
+            "statements": self.statements(),
+            "rollback": self.rollback(),
+        }
 
 
 def advice_frame(advice: Sequence[IndexAdvice]) -> pd.DataFrame:
@@ -157,6 +178,45 @@ def advice_frame(advice: Sequence[IndexAdvice]) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=[
         "table", "index", "columns", "classes", "share", "saved_share", "rows_before",
         "rows_after", "write_cost", "size_mb", "verified", "ddl", "rollback", "reason"])
+
+
+def render_plan(plan: IndexPlan, fmt: str) -> str:
+    """The plan as a report: json (the whole document), csv (one row per index), or
+    table/markdown (indexes, then the DDL to run and to undo, then findings)."""
+    if fmt == "json":
+        return to_json(plan.to_document())
+    frame = plan.to_frame()
+    if fmt == "csv":
+        return render_rows(frame.to_dict("records"), fmt)
+    rows = [{
+        "index": f"{r['table']} ({r['columns']})", "classes": len(a.classes),
+        "time share": f"{r['share']:.1%}", "est. saved": f"{r['saved_share']:.1%}",
+        "rows/exec before -> after": f"{r['rows_before']:,.0f} -> {r['rows_after']:,.0f}",
+        "size MB": f"{r['size_mb']:,.1f}", "write cost": f"{r['write_cost']:.2%}",
+        "verified": {None: "-", True: "yes", False: "no"}[a.verified],
+    } for a, r in zip(plan.advice, frame.to_dict("records"), strict=True)]
+    heading = "## " if fmt == "markdown" else ""
+    fence = "```sql\n" if fmt == "markdown" else ""
+    end = "```\n" if fmt == "markdown" else ""
+    parts = [f"{heading}Index advice\n\n", render_rows(rows, fmt, preformatted=True)]
+    for a in plan.advice:
+        parts.append(f"\n{a.name}: {a.reason}\n")
+    if plan.statements():
+        parts += [f"\n{heading}Apply\n\n", fence,
+                  "".join(f"{s};\n" for s in plan.statements()), end,
+                  f"\n{heading}Roll back\n\n", fence,
+                  "".join(f"{s};\n" for s in plan.rollback()), end]
+    if plan.rejected:
+        parts += [f"\n{heading}Not used by the optimizer (dropped from the plan)\n\n",
+                  render_rows([{"table": a.table, "columns": ", ".join(a.columns),
+                                "reason": why} for a, why in plan.rejected], fmt)]
+    if plan.findings:
+        parts += [f"\n{heading}Findings (not indexable as written)\n\n",
+                  render_rows([{"class": f.class_id, "time share": f"{f.share:.1%}",
+                                "kind": f.kind, "table": f.table or "-",
+                                "message": f.message} for f in plan.findings], fmt,
+                              preformatted=True)]
+    return "".join(parts)
 
 
 # ----------------------------------------------------------------------------- identifiers

@@ -1,0 +1,97 @@
+"""`dbtune advise indexes`: workload-wide index advice (a thin layer over dbtune.advise.indexes).
+
+The lead registers it in the ``advise`` group: ``advise.add_command(indexes)``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from dbtune.cli.common import emit, fail, format_options
+
+
+@click.command("indexes")
+@click.option("--slowlog", "slowlogs", multiple=True, metavar="LOG",
+              help="Slow log(s) holding the workload (files, globs, .gz, - for stdin).")
+@click.option("--perfschema", is_flag=True,
+              help="Take the workload from performance_schema of the --dsn server.")
+@click.option("--schema", "schemas", multiple=True, metavar="FILE",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="DDL file of the schema to advise on (repeatable); else read from --dsn.")
+@click.option("--dsn", help="mysql://user@host:port/db: schema, statistics (read-only).")
+@click.option("--database",
+              help="Schema to read on the --dsn server; only its statements are advised on.")
+@click.option("--defaults-file", type=click.Path(dir_okay=False),
+              help="MySQL option file with credentials for --dsn.")
+@click.option("--disposable", is_flag=True,
+              help="The --dsn server may be written to (a sandbox or a copy): needed by --verify.")
+@click.option("--max-indexes", type=click.IntRange(min=0), default=10, show_default=True)
+@click.option("--max-per-table", type=click.IntRange(min=0), default=3, show_default=True)
+@click.option("--budget-mb", type=click.FloatRange(min=0), default=None,
+              help="Total size the new indexes may take (estimate).")
+@click.option("--min-gain", type=click.FloatRange(min=0, max=1), default=0.005,
+              show_default=True, help="Least share of total query time a new index must save.")
+@click.option("--hygiene", is_flag=True,
+              help="Merge duplicate/redundant index drops into the plan.")
+@click.option("--verify", is_flag=True,
+              help="Build each index on the --disposable server, EXPLAIN before/after, keep "
+                   "only what the optimizer uses.")
+@format_options
+def indexes(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path, ...],
+            dsn: str | None, database: str | None, defaults_file: str | None,
+            disposable: bool, max_indexes: int, max_per_table: int, budget_mb: float | None,
+            min_gain: float, hygiene: bool, verify: bool, fmt: str,
+            output: Path | None) -> None:
+    """Indexes that serve the workload best: three-star candidates, merged, under a budget."""
+    from dbtune.advise.hygiene import find_hygiene
+    from dbtune.advise.indexes import advise_indexes, render_plan
+    from dbtune.catalog import load_catalog
+    from dbtune.model import InputError
+    from dbtune.sandbox import start_server
+    from dbtune.sandbox.errors import SandboxError
+
+    if bool(slowlogs) == perfschema:
+        fail("give the workload: --slowlog LOG... or --perfschema (with --dsn)")
+    if not schemas and not dsn:
+        fail("give the schema: --schema FILE... or --dsn DSN --database DB")
+    if (perfschema or verify) and not dsn:
+        fail(f"--{'perfschema' if perfschema else 'verify'} needs a server: give --dsn DSN")
+    if verify and not disposable:
+        fail("--verify builds indexes on the --dsn server: add --disposable if it is a "
+             "sandbox or a copy (never production)")
+    try:
+        catalog = load_catalog(schemas, dsn=None if schemas else dsn, database=database,
+                               defaults_file=defaults_file)
+        workload = (_slowlog(slowlogs, database) if slowlogs
+                    else _perfschema(dsn, defaults_file))
+        options = dict(max_indexes=max_indexes, max_per_table=max_per_table,
+                       budget_mb=budget_mb, min_gain=min_gain,
+                       hygiene=find_hygiene(catalog) if hygiene else None)
+        if verify:
+            with start_server("dsn", dsn=dsn, disposable=True,
+                              defaults_file=defaults_file) as server:
+                plan = advise_indexes(workload, catalog, verify_on=server, **options)
+        else:
+            plan = advise_indexes(workload, catalog, **options)
+    except (InputError, SandboxError) as exc:
+        fail(str(exc))
+    emit(render_plan(plan, fmt), output)
+
+
+def _slowlog(paths: tuple[str, ...], database: str | None):
+    from dbtune.digest import digest_slowlog
+
+    return digest_slowlog(list(paths), database=database)
+
+
+def _perfschema(dsn: str, defaults_file: str | None):
+    from dbtune.ingest.perfschema_digest import digest_perfschema
+    from dbtune.sandbox.dsn import ConnectionSpec
+
+    connection = ConnectionSpec.resolve(dsn, defaults_file=defaults_file).connect()
+    try:
+        return digest_perfschema(connection)
+    finally:
+        connection.close()
