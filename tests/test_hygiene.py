@@ -155,8 +155,9 @@ def test_unused_rule_with_dict_and_performance_schema_frame():
     assert unused_indexes(t, t.indexes, None) == []
     frame = pd.DataFrame(
         {"OBJECT_SCHEMA": ["shop", "shop", "shop"], "OBJECT_NAME": ["t", "t", "t"],
-         "INDEX_NAME": ["ka", "kb", None], "COUNT_READ": [0, 12, 99]}
+         "INDEX_NAME": ["ka", "kb", None], "COUNT_STAR": [5, 12, 99], "COUNT_READ": [0, 12, 99]}
     )  # fmt: skip
+    assert [f.index for f in unused_indexes(t, t.indexes, frame)] == ["ka"]  # t has no schema
     t.schema = "shop"
     assert [f.index for f in unused_indexes(t, t.indexes, frame)] == ["ka"]
     plain = pd.DataFrame({"table": ["t"], "index": ["kb"], "reads": [0]})

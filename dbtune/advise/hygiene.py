@@ -308,21 +308,26 @@ def _groups(indexes: list[Index]) -> list[list[Index]]:
 
 
 def _usage_lookup(usage: Usage) -> dict[tuple[str, str], int]:
+    """(table, index) -> reads, lower case; schema-qualified rows are also keyed by bare name."""
     if isinstance(usage, pd.DataFrame):
-        frame = usage.rename(columns=str.lower).rename(
-            columns={
-                "object_name": "table",
-                "index_name": "index",
-                "count_read": "reads",
-                "count_star": "reads",
-            }
+        frame = usage.rename(columns=str.lower)
+        reads = next((c for c in ("count_read", "count_star") if c in frame), "reads")
+        frame = frame.rename(
+            columns={"object_name": "table", "index_name": "index", reads: "reads"}
         )
-        if "object_schema" in frame and "table" in frame:
+        if "object_schema" in frame:
             frame = frame.assign(table=frame["object_schema"] + "." + frame["table"])
-        pairs = zip(frame["table"], frame["index"], frame["reads"], strict=True)
+        pairs = list(zip(frame["table"], frame["index"], frame["reads"], strict=True))
     else:
-        pairs = ((t, i, r) for (t, i), r in usage.items())
-    return {(str(t).lower(), str(i).lower()): int(r) for t, i, r in pairs if i is not None}
+        pairs = [(t, i, r) for (t, i), r in usage.items()]
+    lookup: dict[tuple[str, str], int] = {}
+    for table, index, count in pairs:
+        if index is None or pd.isna(index):
+            continue
+        key = (str(table).lower(), str(index).lower())
+        lookup[key] = int(count)
+        lookup.setdefault((key[0].rpartition(".")[2], key[1]), int(count))
+    return lookup
 
 
 # ---------------------------------------------------------------------------------------------
