@@ -405,13 +405,12 @@ def open_input(name: str) -> BinaryIO:
     """A binary stream of one input: stdin for ``-``, gzip-decoded if it starts gzipped."""
     if name == "-":
         return sys.stdin.buffer
+    if Path(name).is_dir():
+        raise InputError(f"{name}: is a directory, not a slow log")
     try:
         raw = open(name, "rb")  # noqa: SIM115 - returned to the caller
     except OSError as exc:
         raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
-    if Path(name).is_dir():
-        raw.close()
-        raise InputError(f"{name}: is a directory")
     if raw.peek(2)[:2] == b"\x1f\x8b":
         return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
     return raw
@@ -430,7 +429,7 @@ def iter_blocks(
     left = limit
     while True:
         size = block_size if left is None else min(block_size, left)
-        chunk = stream.read(size) if size > 0 else b""
+        chunk = _read_chunk(stream, size)
         if not chunk:
             break
         if chunk.endswith(b"\r") and (left is None or left > len(chunk)):
@@ -453,6 +452,18 @@ def iter_blocks(
         pending = 0
     if buffer or pending:
         yield buffer.decode("utf-8", "surrogateescape"), pending
+
+
+def _read_chunk(stream: BinaryIO, size: int) -> bytes:
+    """Up to ``size`` bytes; a broken input (corrupt gzip, I/O error) is an InputError."""
+    if size <= 0:
+        return b""
+    try:
+        return stream.read(size)
+    except (OSError, EOFError) as exc:
+        name = getattr(stream, "name", None) or getattr(getattr(stream, "fileobj", None),
+                                                        "name", "input")
+        raise InputError(f"{name}: cannot read ({exc})") from None
 
 
 def read_events(
