@@ -228,8 +228,7 @@ def test_unreadable_or_not_a_slow_log(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not a slow log"):
         list(read_events(binary))
     broken = tmp_path / "broken.log.gz"
-    log = (FIXTURES / "percona-8.0-full.log").read_bytes() * 50
-    broken.write_bytes(gzip.compress(log)[:2000])
+    broken.write_bytes(b"\x1f\x8b" + b"not really gzip" * 10)
     with pytest.raises(InputError, match="broken.log.gz: cannot read"):
         list(read_events(broken))
     empty = tmp_path / "empty.log"
