@@ -551,3 +551,26 @@ def test_cli_verify_on_a_disposable_dsn(dbtune_server, dbtune_database, tmp_path
     assert advice["columns"] == ["a", "b"] and advice["verified"] is True
     assert advice["classes"][0]["explain_after"]["key"] == advice["index"]
     assert dbtune_server.password not in out + err or not dbtune_server.password
+
+
+@pytest.mark.server
+def test_cli_perfschema_workload(dbtune_server, dbtune_database) -> None:
+    with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE ps (id INT PRIMARY KEY, k INT, v INT)")
+        cursor.executemany("INSERT INTO ps VALUES (%s, %s, %s)",
+                           [(i, i % 500, i) for i in range(3000)])
+        cursor.execute("ANALYZE TABLE ps")
+        for i in range(30):
+            cursor.execute(f"SELECT * FROM ps WHERE k = {i}")
+            cursor.fetchall()
+    dsn = dbtune_server.dsn(reveal_password=True) + dbtune_database
+    code, out, err = run_cli("--perfschema", "--dsn", dsn, "--format", "json")
+    assert code == 0, err
+    advice = [a for a in json.loads(out)["advice"] if a["table"] == "ps"]
+    assert [a["columns"] for a in advice] == [["k"]]
+    # samples with ? placeholders cannot be EXPLAINed: kept, marked unverified
+    code, out, err = run_cli("--perfschema", "--dsn", dsn, "--disposable", "--verify",
+                             "--format", "json")
+    assert code == 0, err
+    (advice,) = [a for a in json.loads(out)["advice"] if a["table"] == "ps"]
+    assert advice["verified"] is None and "not verified" in advice["reason"]

@@ -4,7 +4,9 @@ For each recommended index: EXPLAIN FORMAT=JSON every class it should help, buil
 (MySQL 8: INVISIBLE, used only by this session through ``use_invisible_indexes``; MariaDB:
 built visible - the server is disposable), EXPLAIN again, drop it. An index the optimizer
 does not pick for any of its classes, or that cuts neither rows nor a filesort, is moved to
-``plan.rejected`` with the reason.
+``plan.rejected`` with the reason. An index none of whose samples can be EXPLAINed (a
+performance_schema digest with ``?`` placeholders, a truncated statement) stays in the plan
+with ``verified=None`` and the error in its reason.
 """
 
 from __future__ import annotations
@@ -68,8 +70,10 @@ def verify_advice(connection: Any, advice: IndexAdvice, *, invisible: bool = Fal
     if advice.verified:
         return ""
     errors = [v for v in [*before.values(), *after.values()] if isinstance(v, str)]
-    if errors:
-        return f"EXPLAIN failed: {errors[0]}"
+    if len(errors) == 2 * len(advice.classes):  # nothing could be EXPLAINed: keep, unverified
+        advice.verified = None
+        advice.reason += f" (not verified: EXPLAIN failed: {errors[0]})"
+        return ""
     return "the optimizer did not use it, or it cut neither rows nor a filesort"
 
 
