@@ -44,7 +44,8 @@ _NUMBER = re.compile(r"[0-9+-][0-9a-f.xb+-]*", _A)
 _NUMBER_LEFTOVER = re.compile(r"[xb.+-]\?", _A)
 # Whitespace: `tr[ \n\t\r\f][ ]s` (vertical tab is not in the list).
 _LEADING_SPACE = re.compile(r"\A\s+", _A)
-_SPACES = re.compile(r"[ \n\t\r\f]+", _A)
+# Replacing a lone space by a space changes nothing, so only other runs are matched.
+_SPACES = re.compile(r"[ \n\t\r\f]{2,}|[\n\t\r\f]", _A)
 # After lower-casing.
 _NULL = re.compile(r"\bnull\b", _A)
 _IN_VALUES = re.compile(r"\b(in|values?)(?:[\s,]*\([\s?,]*\))+", _A)
@@ -126,20 +127,31 @@ def fingerprint(sql: str) -> str:
     use = _use(query)
     if use is not None:
         return use
-    query = _ESCAPED_QUOTE.sub("", query)
-    query = _DQ_STRING.sub("?", query)
-    query = _SQ_STRING.sub("?", query)
-    query = _BOOLEAN.sub("?", query)
+    # Each rule runs where the text it needs occurs (a cheap substring test first).
+    if "\\" in query:
+        query = _ESCAPED_QUOTE.sub("", query)
+    if '"' in query:
+        query = _DQ_STRING.sub("?", query)
+    if "'" in query:
+        query = _SQ_STRING.sub("?", query)
+    lowered = query.lower()
+    if "true" in lowered or "false" in lowered:
+        query = _BOOLEAN.sub("?", query)
     query = _NUMBER.sub("?", query)
-    query = _NUMBER_LEFTOVER.sub("?", query)
+    if "?" in query:
+        query = _NUMBER_LEFTOVER.sub("?", query)
     query = _LEADING_SPACE.sub("", query)
     if query.endswith("\n"):
         query = query[:-1]
-    query = _SPACES.sub(" ", query)
-    query = _lc(query)
-    query = _NULL.sub("?", query)
+    query = _lc(_SPACES.sub(" ", query))
+    if "null" in query:
+        query = _NULL.sub("?", query)
     query = _IN_VALUES.sub(r"\1(?+)", query)
-    return _strip_asc(_limit(_union(query)))
+    if "union" in query:
+        query = _union(query)
+    if "limit" in query:
+        query = _LIMIT.sub("limit ?", query, count=1)
+    return _strip_asc(query)
 
 
 def fingerprint_many(sqls: list[str]) -> list[str]:
@@ -187,18 +199,22 @@ _B_MULTI_INSERT = re.compile(
 _B_MLC = re.compile(r"/\*[^!\x00][^\x00]*?\*/", _A)
 _B_OLC = re.compile(r"""(?:--|#)[^'"\r\n\x00]*(?=[\r\n\x00])""", _A)
 _B_USE = re.compile(r"\x00(?i:use) [^\s\x00]+(\n?)(?=\x00)", _A)
-_B_DQ_STRING = re.compile(r'"[^\x00]*?"', _A)
-_B_SQ_STRING = re.compile(r"'[^\x00]*?'", _A)
+# '.*?' ends at the first quote after the opening one, so it is '[^']*'.
+_B_DQ_STRING = re.compile(r'"[^"\x00]*"', _A)
+_B_SQ_STRING = re.compile(r"'[^'\x00]*'", _A)
 _B_NUMBER_LEFTOVER_REVERSED = re.compile(r"\?[xb.+-]", _A)
 _B_LEADING_SPACE = re.compile(r"\x00\s+", _A)
 _B_SQUEEZE = re.compile(r"  +", _A)
 _B_NULL = re.compile(r"null(?<![0-9a-z_]null)\b", _A)
 _B_IN = re.compile(r"in(?<![0-9a-z_]in)(?:[\s,]*\([\s?,]*\))+", _A)
 _B_VALUES = re.compile(r"value(?<![0-9a-z_]value)(s?)(?:[\s,]*\([\s?,]*\))+", _A)
-# Statements that UNION, LIMIT and ORDER BY rules could change go through those rules alone.
 _B_UNION_NEEDLE = re.compile("union", _A)
-_B_LIMIT_NEEDLE = re.compile(r"limit(?<![0-9a-z_]limit) \?(?:, ?\?| offset \?)", _A)
-_B_ORDER_BY = re.compile(r"order by (?<![0-9a-z_]order by )", _A)
+_B_LIMIT = re.compile(r"limit(?<![0-9a-z_]limit) \?", _A)
+_B_LIMIT_WITH_OFFSET = re.compile(r"limit(?<![0-9a-z_]limit) \?(?:, ?\?| offset \?)", _A)
+_B_ORDER_BY_TAIL = re.compile(r"order by (?<![0-9a-z_]order by )([^\x00]*)", _A)
+# The \G chain of _strip_asc: every \s+asc that starts at least one character after the
+# previous match (or after ORDER BY) goes; `(.)` is that character.
+_B_ASC = re.compile(r"(.)\s+asc", _A)
 # tr[ \n\t\r\f][ ] and lc in one pass; runs of spaces are squeezed afterwards.
 _COLLAPSE_LOWER = {**_ASCII_LOWER, **{ord(c): " " for c in "\n\t\r\f"}}
 
@@ -260,9 +276,9 @@ def _fingerprint_block(sqls: list[str]) -> list[str]:
     if "union" in text:
         text = _per_statement(text, _B_UNION_NEEDLE, _union)
     if "limit ?" in text:
-        text = _per_statement(text, _B_LIMIT_NEEDLE, _limit)
+        text = _B_LIMIT_WITH_OFFSET.sub(_first_limit, text)
     if "order by " in text and "asc" in text:
-        text = _per_statement(text, _B_ORDER_BY, _strip_asc)
+        text = _B_ORDER_BY_TAIL.sub(_asc_after_order_by, text)
     out = text[1:-1].split(_SEP)
     for i, fp in early.items():
         out[i] = fp
@@ -273,8 +289,17 @@ def _union(query: str) -> str:
     return _UNION.sub(r"\1 /*repeat\2*/", query)
 
 
-def _limit(query: str) -> str:
-    return _LIMIT.sub("limit ?", query, count=1)
+def _first_limit(m: re.Match[str]) -> str:
+    """``limit ?`` for a LIMIT with an offset that is the first LIMIT of its statement."""
+    text = m.string
+    first = _B_LIMIT.search(text, text.rfind(_SEP, 0, m.start()), m.start()) is None
+    return "limit ?" if first else m.group()
+
+
+def _asc_after_order_by(m: re.Match[str]) -> str:
+    """_strip_asc() of a statement, given the match of its first ORDER BY to its end."""
+    tail = m.group(1)
+    return "order by " + (_B_ASC.sub(r"\1", tail) if "asc" in tail else tail)
 
 
 def _per_statement(text: str, needle: re.Pattern[str], rewrite: Callable[[str], str]) -> str:
