@@ -110,6 +110,17 @@ class Index:
             parts = tuple(sorted(parts))
         return (self.kind, parts)
 
+    def serves(self, columns: list[str]) -> bool:
+        """True if a foreign key on ``columns`` can use this index: they lead it, unprefixed."""
+        n = len(columns)
+        return (
+            self.kind == "BTREE"
+            and len(self.columns) >= n
+            and [c.lower() for c in self.columns[:n]] == [c.lower() for c in columns]
+            and all(p is None for p in self.prefix_lengths[:n])
+            and not any(self.expressions[:n])
+        )
+
     def parts_sql(self) -> str:
         """The parenthesised key-part list, identifiers quoted by sqlglot."""
         out = []
@@ -986,23 +997,11 @@ def _complete(table: Table) -> None:
         if column is not None:
             column.nullable = False
     for fk in table.foreign_keys:
-        if not any(_supports(i, fk.columns) for i in table.indexes):
+        if not any(i.serves(fk.columns) for i in table.indexes):
             name = fk.name if not fk.name.startswith(f"{table.name}_ibfk_") else None
             table.indexes.append(
                 Index(name or fk.index_name or _free_name(table, fk.columns[0]), list(fk.columns))
             )
-
-
-def _supports(index: Index, columns: list[str]) -> bool:
-    """True if ``index`` can serve a foreign key on ``columns`` (they lead the index)."""
-    n = len(columns)
-    return (
-        index.kind == "BTREE"
-        and len(index.columns) >= n
-        and [c.lower() for c in index.columns[:n]] == [c.lower() for c in columns]
-        and all(p is None for p in index.prefix_lengths[:n])
-        and not any(index.expressions[:n])
-    )
 
 
 def _clone(table: Table) -> dict:

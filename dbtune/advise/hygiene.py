@@ -191,16 +191,7 @@ def left_prefix_indexes(table: Table, indexes: list[Index], usage=None) -> list[
             and _usable_instead(i, short)
         ]
         if longer:
-            keeper = max(
-                longer,
-                key=lambda i: (
-                    len(i.columns),
-                    i.primary,
-                    i.unique,
-                    i.visible,
-                    [-ord(c) for c in i.name.lower()],
-                ),
-            )
+            keeper = min(longer, key=lambda i: (-len(i.columns), *_rank(i)))
             found.append(
                 _finding(
                     table,
@@ -307,8 +298,14 @@ def _groups(indexes: list[Index]) -> list[list[Index]]:
     return [g for g in groups.values() if len(g) > 1]
 
 
-def _usage_lookup(usage: Usage) -> dict[tuple[str, str], int]:
+class _Reads(dict):
+    """Usage normalised once: (table, index) -> reads, lower case."""
+
+
+def _usage_lookup(usage: Usage) -> _Reads:
     """(table, index) -> reads, lower case; schema-qualified rows are also keyed by bare name."""
+    if isinstance(usage, _Reads):
+        return usage
     if isinstance(usage, pd.DataFrame):
         frame = usage.rename(columns=str.lower)
         reads = next((c for c in ("count_read", "count_star") if c in frame), "reads")
@@ -320,7 +317,7 @@ def _usage_lookup(usage: Usage) -> dict[tuple[str, str], int]:
         pairs = list(zip(frame["table"], frame["index"], frame["reads"], strict=True))
     else:
         pairs = [(t, i, r) for (t, i), r in usage.items()]
-    lookup: dict[tuple[str, str], int] = {}
+    lookup = _Reads()
     for table, index, count in pairs:
         if index is None or pd.isna(index):
             continue
@@ -345,20 +342,9 @@ def protection(catalog: Catalog, table: Table, index: Index, others: list[Index]
     if index.unique and not any(o.unique and o.key == index.key for o in others):
         return "it enforces a UNIQUE constraint"
     for name, columns in _fk_column_sets(catalog, table):
-        if _serves(index, columns) and not any(_serves(o, columns) for o in others):
+        if index.serves(columns) and not any(o.serves(columns) for o in others):
             return f"foreign key {name} needs it"
     return None
-
-
-def _serves(index: Index, columns: list[str]) -> bool:
-    n = len(columns)
-    return (
-        index.kind == "BTREE"
-        and len(index.columns) >= n
-        and [c.lower() for c in index.columns[:n]] == [c.lower() for c in columns]
-        and all(p is None for p in index.prefix_lengths[:n])
-        and not any(index.expressions[:n])
-    )
 
 
 def _fk_column_sets(catalog: Catalog, table: Table) -> list[tuple[str, list[str]]]:
@@ -385,6 +371,7 @@ def find_hygiene(
     dropped as redundant, the first finding names the index that finally remains.
     """
     findings = []
+    usage = _usage_lookup(usage) if usage is not None else None
     for table in catalog.tables.values():
         standing, accepted = list(table.indexes), {}
         for rule in rules or RULES:
