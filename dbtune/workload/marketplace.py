@@ -264,7 +264,7 @@ def _audit(d: m.Distributions, rng: np.random.Generator, ids: np.ndarray) -> pd.
         "actor": actor,
         "created_at": _history(ids / d.sizes.audit, 4 * 365, rng, 30.0),
         "payload": [
-            f'{{"old": {o}, "new": {w}, "src": "api"}}' for o, w in zip(old, new, strict=True)
+            f'{{"old":{o},"new":{w}}}' for o, w in zip(old, new, strict=True)
         ],
     })
 
@@ -300,7 +300,7 @@ def load_marketplace(target, database: str, scale: float = 1.0, seed: int = 42,
     the fixture's tables. Returns rows loaded per table.
     """
     if hasattr(target, "connect") and hasattr(target, "disposable"):
-        from dbtune.sandbox import require_disposable
+        from dbtune.sandbox.server import require_disposable
 
         require_disposable(target, f"load the marketplace fixture into {database!r}")
         with target.connect(local_infile=True) as connection:

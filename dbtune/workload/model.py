@@ -59,7 +59,7 @@ class Sizes:
 
     @property
     def sync_jobs(self) -> int:
-        return self._n(300_000)
+        return self._n(200_000)
 
     @property
     def customers(self) -> int:
@@ -67,15 +67,15 @@ class Sizes:
 
     @property
     def orders(self) -> int:
-        return self._n(250_000)
+        return self._n(170_000)
 
     @property
     def sessions(self) -> int:
-        return self._n(250_000)
+        return self._n(150_000)
 
     @property
     def audit(self) -> int:
-        return self._n(900_000)
+        return self._n(700_000)
 
     def entity_count(self, entity_type: str) -> int:
         """How many ids an audit_log entity_type ranges over."""
