@@ -4,6 +4,12 @@ Each check statement runs before and after the migration; its result is reduced 
 checksum of its rows, sorted (so a different plan returning the same rows in another order
 still matches), together with the row count. An error counts as a result (its code), so a
 statement failing after the change is a difference too.
+
+A ``LIMIT`` picks among rows that tie on its ``ORDER BY`` (or among all rows, without one)
+as the plan happens to meet them, so a new index could change which rows come back without
+any data changing. Such a SELECT is checked with every output column appended to its
+``ORDER BY`` as a tie-breaker (``ORDER BY units DESC, 1, 2``): the same rewritten statement
+runs before and after, and now compares data, not plan order.
 """
 
 from __future__ import annotations
@@ -14,6 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pymysql
+from sqlglot import exp
+
+from dbtune.parsing import parse_statement
 
 
 @dataclass(frozen=True)
@@ -65,11 +74,16 @@ class Equivalence:
 
 
 def outcome(connection: Any, sql: str) -> Outcome:
-    """Run ``sql`` and reduce its result to (rows, sha1 of the sorted row representations)."""
+    """Run ``sql`` (tie-broken when it has a LIMIT) and reduce its result to
+    (rows, sha1 of the sorted row representations)."""
     try:
         with connection.cursor() as cursor:
             cursor.execute(sql)
             rows = cursor.fetchall() if cursor.description else ()
+            stable = tie_broken(sql, len(cursor.description or ()))
+            if stable is not None:
+                cursor.execute(stable)
+                rows = cursor.fetchall()
     except pymysql.err.MySQLError as exc:
         code = exc.args[0] if exc.args else "?"
         return Outcome(0, f"error {code}")
@@ -78,6 +92,16 @@ def outcome(connection: Any, sql: str) -> Outcome:
         digest.update(line.encode("utf-8", "surrogatepass"))
         digest.update(b"\n")
     return Outcome(len(rows), digest.hexdigest())
+
+
+def tie_broken(sql: str, columns: int) -> str | None:
+    """``sql`` with output columns 1..``columns`` appended to its ORDER BY, when it is a
+    SELECT with a LIMIT; None otherwise (no LIMIT, not a plain SELECT, unparsable)."""
+    tree = parse_statement(sql)
+    if not isinstance(tree, exp.Select) or tree.args.get("limit") is None or columns < 1:
+        return None
+    keys = [exp.Literal.number(i) for i in range(1, columns + 1)]
+    return tree.copy().order_by(*keys, append=True).sql(dialect="mysql")
 
 
 def run_checks(connection: Any, statements: Sequence[tuple[str, str]]) -> list[Outcome]:

@@ -1,0 +1,158 @@
+"""Preparing a bench server: fixture or SQL data, and the ``--advise`` migration.
+
+The marketplace story in one call (what ``dbtune bench --fixture marketplace --advise``
+runs): a sandbox, the fixture at ``scale``, a baseline round whose slow log is digested,
+index advice from that digest and the live catalog, then interleaved rounds.
+
+>>> with start_server("auto") as server:                                    # doctest: +SKIP
+...     result = bench_on(server, "marketplace", fixture="marketplace", scale=0.05,
+...                       advise=True, targets=parse_targets(MARKETPLACE_TARGET))
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pymysql
+
+from dbtune.bench.result import Round
+from dbtune.bench.rounds import Migration, Replay, run_bench
+from dbtune.bench.verdict import Target
+from dbtune.bench.workloads import spec_workload
+from dbtune.catalog import split_statements
+from dbtune.model import InputError
+from dbtune.sandbox.server import Server, require_disposable
+
+#: the marketplace team's goal (docs/design.md): average query time under 30 ms
+MARKETPLACE_TARGET = "mean<30ms"
+
+
+def advice_migration(server: Server, database: str, **advise_options
+                     ) -> Callable[[Round], Migration]:
+    """A migration computed after the first round: its slow log span digested, index advice
+    from that digest and ``Catalog.from_server``; the advice's DDL up, its rollback down."""
+
+    def plan(first: Round) -> Migration:
+        from dbtune.advise.indexes import advise_indexes
+        from dbtune.catalog import Catalog
+        from dbtune.digest import digest_slowlog
+
+        if server.slow_log_path is None or first.slowlog_span is None:
+            raise InputError(f"{server.dsn()}: no readable slow log, so no advice "
+                             "(use a local sandbox, or give --migration)")
+        with tempfile.TemporaryDirectory(prefix="dbtune-bench-") as tmp:
+            part = Path(tmp) / "baseline-slow.log"
+            _copy_span(server.slow_log_path, first.slowlog_span, part)
+            digest = digest_slowlog(part, database=database)
+        with server.connect(database) as connection:
+            catalog = Catalog.from_server(connection, database)
+        advice = advise_indexes(digest, catalog, **advise_options)
+        return Migration(
+            up=advice.statements(), down=advice.rollback(),
+            source=f"index advice from the baseline's slow log ({len(digest.classes)} classes)",
+            advice=[{"table": a.table, "index": a.name, "columns": list(a.columns),
+                     "ddl": a.ddl, "rollback_ddl": a.rollback_ddl,
+                     "saved_share": a.saved_share, "reason": a.reason}
+                    for a in advice.advice])
+
+    return plan
+
+
+def _copy_span(path: str, span: tuple[int, int], into: Path) -> None:
+    start, end = span
+    with open(path, "rb") as source, open(into, "wb") as target:
+        source.seek(start)
+        remaining = end - start
+        while remaining > 0:
+            block = source.read(min(remaining, 1 << 20))
+            if not block:
+                break
+            target.write(block)
+            remaining -= len(block)
+
+
+def load_sql(server: Server, database: str, path: str | Path) -> int:
+    """Run a schema/data SQL script in ``database`` (created if missing); statements run."""
+    require_disposable(server, f"load {path}")
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{path}: cannot read the SQL to load ({exc})") from None
+    statements = split_statements(text, str(path))
+    with server.connect() as connection, connection.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{_name(database)}`")
+        cursor.execute(f"USE `{_name(database)}`")
+        cursor.execute("SET SESSION long_query_time = 3600")
+        for line, sql in statements:
+            try:
+                cursor.execute(sql)
+            except pymysql.err.MySQLError as exc:
+                first = str(exc.args[-1] if exc.args else exc).splitlines()[0]
+                raise InputError(f"{path}:{line}: {first}") from None
+    return len(statements)
+
+
+def _name(database: str) -> str:
+    if not database or "`" in database or len(database) > 64:
+        raise InputError(f"database name {database!r}: not usable")
+    return database
+
+
+def load_fixture(server: Server, database: str, scale: float, seed: int = 42,
+                 on_progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
+    """The marketplace fixture in ``database``; an already loaded copy is reused (empty
+    counts) when every fixture table is there."""
+    from dbtune.workload.marketplace import TABLES, load_marketplace
+
+    with server.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT table_name FROM information_schema.tables "
+                       "WHERE table_schema = %s", (database,))
+        present = {row[0] for row in cursor.fetchall()}
+    if present >= set(TABLES):
+        return {}
+    return load_marketplace(server, database, scale=scale, seed=seed, on_progress=on_progress)
+
+
+def bench_on(server: Server, database: str, *, fixture: str | None = None,
+             scale: float = 1.0, load: str | Path | None = None,
+             slowlog: str | Path | None = None, sql: str | Path | None = None,
+             migration: str | Path | None = None, rollback: str | Path | None = None,
+             advise: bool = False, targets: list[Target] | None = None, rounds: int = 2,
+             replay: Replay | None = None, **bench_options):
+    """Everything ``dbtune bench`` does once it has a server: data, workload, change, rounds.
+
+    Data: the ``fixture`` and/or a ``load`` script. Workload: ``slowlog`` or ``sql`` file,
+    else the fixture's spec. Change: ``migration`` (+ ``rollback``) files, or ``advise``.
+    """
+    from dbtune.bench.workloads import slowlog_workload, sql_file_workload
+    from dbtune.workload.spec import marketplace_spec
+
+    require_disposable(server, "run a before/after bench")
+    if advise == (migration is not None):
+        raise InputError("give either --migration FILE (with optional --rollback) or --advise")
+    if slowlog is not None:
+        workload = slowlog_workload(slowlog, database=None)
+    elif sql is not None:
+        workload = sql_file_workload(sql)
+    elif fixture == "marketplace":
+        workload = spec_workload(marketplace_spec(scale))
+    else:
+        raise InputError("no workload: give --fixture, --slowlog FILE or --sql FILE")
+    change = (advice_migration(server, database) if advise
+              else Migration.from_files(migration, rollback))  # type: ignore[arg-type]
+    if fixture == "marketplace":
+        load_fixture(server, database, scale)
+    if load is not None:
+        load_sql(server, database, load)
+    result = run_bench(server, workload, database, change, rounds=rounds, replay=replay,
+                       **bench_options)
+    result.targets = targets or []
+    if workload.database and workload.database != database:
+        result.notes.append(f"statements logged in database {workload.database} were "
+                            f"replayed in {database}")
+    if not result.interleaved:
+        result.notes.append("no rollback: all before rounds ran first, then all after rounds, "
+                            "so drift on the machine is not cancelled out")
+    return result

@@ -1,0 +1,127 @@
+"""`dbtune bench`: replay a workload before/after a migration, check results and a target."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+import pymysql
+
+from dbtune.cli.common import emit, fail
+
+FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+@click.command()
+@click.option("--fixture", type=click.Choice(("marketplace",)),
+              help="Load this fixture and (unless --slowlog/--sql) replay its workload.")
+@click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0,
+              show_default=True, help="Fixture size factor.")
+@click.option("--load", type=FILE, help="SQL script (schema and data) to run in DATABASE first.")
+@click.option("--slowlog", type=FILE, help="Replay the reads and DML of this slow log.")
+@click.option("--sql", "sql_file", type=FILE, help="Replay the statements of this SQL file.")
+@click.option("--migration", type=FILE, help="The change: SQL run between before and after.")
+@click.option("--rollback", type=FILE,
+              help="SQL undoing --migration; enables interleaved rounds (A B A B).")
+@click.option("--advise", is_flag=True,
+              help="The change is index advice from the baseline round's slow log.")
+@click.option("--target", help="Goal, e.g. 'mean<30ms', 'p95<=200ms', 'mean<=0.5x' "
+                                "(comma-separated, all must hold). --fixture marketplace "
+                                "--advise defaults to mean<30ms.")
+@click.option("--rounds", type=click.IntRange(min=1), default=2, show_default=True,
+              help="Rounds per phase.")
+@click.option("--count", type=click.IntRange(min=1), help="Statements per round [default: 2000].")
+@click.option("--duration", type=click.FloatRange(min=0, min_open=True),
+              help="Seconds per round (instead of --count).")
+@click.option("--concurrency", "-c", type=click.IntRange(min=1), default=4, show_default=True)
+@click.option("--warmup", type=click.IntRange(min=0), default=200, show_default=True,
+              help="Statements run unmeasured at the start of each round.")
+@click.option("--checks", type=click.IntRange(min=0), default=5, show_default=True,
+              help="Read statements per class compared before/after (0: no check).")
+@click.option("--read-only", is_flag=True, help="Skip the workload's writes.")
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--backend", type=click.Choice(("auto", "local", "docker")), default="auto",
+              show_default=True, help="Sandbox to start when no --dsn is given.")
+@click.option("--dsn", envvar="DBTUNE_DSN", help="Use this server instead of a sandbox "
+                                                 "(it must be marked --disposable).")
+@click.option("--defaults-file", type=click.Path(dir_okay=False),
+              help="MySQL option file with the credentials for --dsn.")
+@click.option("--disposable", is_flag=True, help="Declare the --dsn server disposable.")
+@click.option("--database", default=None, help="Database to bench in [default: marketplace "
+                                               "for the fixture, else bench].")
+@click.option("--format", "fmt", type=click.Choice(("table", "markdown", "json", "html")),
+              default="table", show_default=True)
+@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the report to FILE.")
+def bench(fixture, scale, load, slowlog, sql_file, migration, rollback, advise, target, rounds,
+          count, duration, concurrency, warmup, checks, read_only, seed, backend, dsn,
+          defaults_file, disposable, database, fmt, output) -> None:
+    """Replay a workload before and after a change on a disposable server: latency per class
+    with confidence intervals, result checksums, and the --target verdict.
+
+    Exit status: 0 target met (or none given), 1 not met, 2 error, 4 results differ.
+    """
+    from dbtune.bench.report import render
+    from dbtune.bench.rounds import Replay
+    from dbtune.bench.story import MARKETPLACE_TARGET, bench_on
+    from dbtune.bench.verdict import TargetError, parse_targets
+    from dbtune.model import InputError
+    from dbtune.sandbox import SandboxError, start_server
+    from dbtune.workload.marketplace import LoadError
+
+    if count is not None and duration is not None:
+        fail("give --count or --duration, not both")
+    if rollback and not migration:
+        fail("--rollback needs --migration")
+    if target is None and fixture and advise:
+        target = MARKETPLACE_TARGET
+    try:
+        targets = parse_targets(target) if target else []
+    except TargetError as exc:
+        fail(str(exc))
+    replay = Replay(count=None if duration else (count or 2000), duration=duration,
+                    concurrency=concurrency, warmup=warmup, read_only=read_only, seed=seed,
+                    checks_per_class=checks)
+    database = database or ("marketplace" if fixture else "bench")
+    try:
+        manager = (start_server("dsn", dsn=dsn, defaults_file=defaults_file,
+                                disposable=disposable) if dsn or defaults_file
+                   else start_server(backend))
+        with manager as server, _progress(replay, rounds) as tick:
+            result = bench_on(server, database, fixture=fixture, scale=scale, load=load,
+                              slowlog=slowlog, sql=sql_file, migration=migration,
+                              rollback=rollback, advise=advise, targets=targets,
+                              rounds=rounds, replay=replay, on_progress=tick)
+    except (InputError, SandboxError, LoadError) as exc:
+        fail(str(exc))
+    except pymysql.err.MySQLError as exc:  # a server error mid-run: one line, no traceback
+        fail(f"server error: {exc.args[-1] if exc.args else exc}")
+    emit(render(result, fmt), output)
+    sys.exit(result.exit_status)
+
+
+class _progress:
+    """A tqdm bar on stderr (only when it is a terminal) fed with statements measured."""
+
+    def __init__(self, replay, rounds: int) -> None:
+        self.total = replay.count * 2 * rounds if replay.count else None
+        self.bar = None
+
+    def __enter__(self):
+        if not sys.stderr.isatty():
+            return lambda n: None
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=self.total, unit=" stmt", desc="bench", leave=False,
+                        file=sys.stderr)
+        return self._tick
+
+    def _tick(self, done: int) -> None:
+        self.bar.n = done
+        if done % 200 == 0:
+            self.bar.refresh()
+
+    def __exit__(self, *exc) -> None:
+        if self.bar is not None:
+            self.bar.close()
