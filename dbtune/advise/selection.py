@@ -230,7 +230,7 @@ def select(
         # a new index must gain min_gain; widening a chosen one a tenth of it
         options = [
             s for key, t in tables.items() for s in _steps(key, t)
-            if s.gain >= (min_gain if s.replaces is None else min_gain / 10)
+            if s.gain > 0 and s.gain >= (min_gain if s.replaces is None else min_gain / 10)
         ]
         count = sum(len(t.chosen) for t in tables.values())
         options = [

@@ -65,7 +65,7 @@ def indexes(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path, ..
         catalog = load_catalog(schemas, dsn=None if schemas else dsn, database=database,
                                defaults_file=defaults_file)
         workload = (_slowlog(slowlogs, database) if slowlogs
-                    else _perfschema(dsn, defaults_file))
+                    else _perfschema(dsn, defaults_file, database))
         options = dict(max_indexes=max_indexes, max_per_table=max_per_table,
                        budget_mb=budget_mb, min_gain=min_gain,
                        hygiene=find_hygiene(catalog) if hygiene else None)
@@ -86,12 +86,13 @@ def _slowlog(paths: tuple[str, ...], database: str | None):
     return digest_slowlog(list(paths), database=database)
 
 
-def _perfschema(dsn: str, defaults_file: str | None):
+def _perfschema(dsn: str, defaults_file: str | None, database: str | None) -> list:
     from dbtune.ingest.perfschema_digest import digest_perfschema
     from dbtune.sandbox.dsn import ConnectionSpec
 
     connection = ConnectionSpec.resolve(dsn, defaults_file=defaults_file).connect()
     try:
-        return digest_perfschema(connection)
+        classes = digest_perfschema(connection).ranked()
     finally:
         connection.close()
+    return [c for c in classes if database is None or database in (c.db, c.sample_db)]
