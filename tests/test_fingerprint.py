@@ -338,6 +338,15 @@ def test_case(sql: str, expected: str) -> None:
     assert fingerprint_many([sql, sql]) == [expected, expected]
 
 
+def test_fingerprint_many_edges() -> None:
+    assert fingerprint_many([]) == []
+    block = [sql for sql, _ in CASES] + ["SELECT 'a\x00b', 1", "use\x00db", "SELECT 2"]
+    expected = [fingerprint(s) for s in block]
+    assert expected[-3:] == ["select ?, ?", "use\x00db", "select ?"]
+    assert fingerprint_many(block) == expected
+    assert fingerprint_many(block[::-1]) == expected[::-1]  # now from the memo
+
+
 def test_class_id_is_pt_query_digest_checksum() -> None:
     # pt-query-digest 3.2.1 prints "ID 0x59A74D08D407B5EDF9A57DD5A41825CA" for this class.
     assert class_id("select sleep(?)") == "59A74D08D407B5EDF9A57DD5A41825CA"
