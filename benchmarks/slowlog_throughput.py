@@ -76,10 +76,11 @@ def _templates(rnd: random.Random, classes: int) -> list:
             shapes.append(("update", table, a, None))
         shapes.append(("insert", table, None, None))
         shapes.append(("count", table, cols[1], None))
-    shapes.append(("join", "orders", None, None))
-    shapes.append(("join2", "listings", None, None))
     rnd.shuffle(shapes)
-    return shapes[:classes]
+    first = [("join", "orders", None, None), ("join2", "listings", None, None),
+             next(s for s in shapes if s[0] == "insert"),
+             next(s for s in shapes if s[0] == "update")]
+    return (first + [s for s in shapes if s not in first])[:classes]
 
 
 def _sql(rnd: random.Random, shape: tuple) -> str:

@@ -57,25 +57,32 @@ _COMPACT_AT = 1 << 16
 #: Inputs smaller than this are read by one process.
 MIN_PARALLEL_BYTES = 32 << 20
 
-_PREKEY = re.compile(r"""[0-9]+|'[^'"\\\n()]*'|"[^'"\\\n()]*\"""")
+_PREKEY = re.compile(r"[0-9]+|'[^']*'")
+_DIGITS = re.compile(r"[0-9]+")
 _PREKEY_UNSAFE = re.compile(r"\s*call\s|administrator command:", re.I)
 
 
 def prekey(sql: str) -> str:
     """A cache key with ``fingerprint(prekey(s)) == fingerprint(s)``.
 
-    Digit runs become ``0`` and quoted strings without quotes, backslashes, parentheses
-    or newlines become empty: the fingerprint turns both into ``?`` the same way.
-    Statements with comments, CALL or admin commands are keyed as written.
+    Digit runs become ``0`` (the fingerprint makes any digit run ``?``). Single-quoted
+    strings become ``''`` when the statement has no double quote or backslash (so
+    quotes pair left to right exactly as the fingerprint pairs them) and the string
+    holds no parenthesis (which the multi-row INSERT rule could see). Statements with
+    comments, CALL or admin commands are keyed as written.
     """
     if "/*" in sql or _PREKEY_UNSAFE.match(sql):
         return sql
+    if '"' in sql or "\\" in sql:
+        return _DIGITS.sub("0", sql)
     return _PREKEY.sub(_prekey_token, sql)
 
 
 def _prekey_token(m: re.Match) -> str:
-    c = m.group()[0]
-    return c + c if c in "'\"" else "0"
+    token = m.group()
+    if token[0] != "'":
+        return "0"
+    return token if "(" in token or ")" in token else "''"
 
 
 def metric_scale(name: str) -> int:

@@ -1,0 +1,205 @@
+"""Digests of slow logs: exact sums, quantiles within 1%, exact merges, jobs, filters."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dbtune import digest as digest_module
+from dbtune.digest import Digest, digest_slowlog, prekey
+from dbtune.fingerprint import class_id, fingerprint
+from dbtune.ingest.slowlog import read_events
+from dbtune.model import STATS
+
+FIXTURES = Path(__file__).parent.parent / "fixtures" / "slowlogs"
+EXAMPLE = FIXTURES / "example-marketplace.log"
+
+
+def _comparable(d: Digest) -> tuple:
+    """Everything a digest says, minus where its samples came from."""
+    summary = {k: v for k, v in d.summary.items() if k not in ("files", "warnings")}
+    classes = []
+    for c in d.classes:
+        data = c.to_dict()
+        data.pop("sample_source")
+        classes.append(data)
+    return summary, classes
+
+
+@pytest.fixture(scope="module")
+def example() -> Digest:
+    return digest_slowlog(EXAMPLE)
+
+
+def test_example_counts_sums_and_exact_metrics(example: Digest) -> None:
+    events = list(read_events(EXAMPLE))
+    by_class: dict[str, list] = defaultdict(list)
+    for e in events:
+        by_class[fingerprint(e.sql)].append(e)
+    summary = example.summary
+    assert (summary["events"], summary["classes"], summary["skipped"]) == (250, 15, 0)
+    assert summary["lines"]["total"] == EXAMPLE.read_bytes().count(b"\n")
+    exact_total = sum(Decimal(repr(e.query_time)) for e in events)
+    assert Decimal(repr(summary["total_query_time"])) == exact_total
+    assert {c.fingerprint: c.count for c in example.classes} == {
+        fp: len(v) for fp, v in by_class.items()}
+    for c in example.classes:
+        group = by_class[c.fingerprint]
+        assert c.id == class_id(c.fingerprint)
+        qt = c.metrics["query_time"]
+        assert Decimal(repr(qt["sum"])) == sum(Decimal(repr(e.query_time)) for e in group)
+        assert qt["min"] == min(e.query_time for e in group)
+        assert qt["max"] == max(e.query_time for e in group)
+        assert c.metrics["rows_examined"]["sum"] == sum(e.rows_examined for e in group)
+        if "full_scan" in group[0].extra:
+            assert c.metrics["full_scan"]["sum"] == sum(e.extra["full_scan"] for e in group)
+        else:
+            assert "full_scan" not in c.metrics
+        assert set(c.metrics["query_time"]) == set(STATS)
+        assert c.first_seen == min(e.time for e in group)
+        assert c.last_seen == max(e.time for e in group)
+        assert sum(c.users.values()) == c.count == sum(c.hosts.values())
+        worst = max(group, key=lambda e: e.query_time)
+        assert c.sample == worst.sql and c.sample_db == worst.db
+        assert c.sample_source == f"{EXAMPLE}:{worst.line}"
+    assert math.isclose(sum(c.share for c in example.classes), 1.0)
+    shares = [c.metrics["query_time"]["sum"] for c in example.classes]
+    assert shares == sorted(shares, reverse=True)
+
+
+def test_quantiles_within_one_percent(example: Digest) -> None:
+    events = list(read_events(EXAMPLE))
+    values: dict[str, list[float]] = defaultdict(list)
+    for e in events:
+        values[fingerprint(e.sql)].append(e.query_time)
+    for c in example.classes:
+        ordered = sorted(values[c.fingerprint])
+        for q, label in ((0.5, "p50"), (0.95, "p95"), (0.99, "p99")):
+            exact = ordered[int(q * (len(ordered) - 1))]
+            assert abs(c.metrics["query_time"][label] - exact) <= 0.01 * exact + 1e-9
+
+
+def test_rows_examined_per_sent_tables_and_db(example: Digest) -> None:
+    for c in example.classes:
+        sent, examined = (c.metrics[m]["sum"] for m in ("rows_sent", "rows_examined"))
+        assert c.rows_examined_per_sent == (examined / sent if sent else None)
+        assert c.db == (min(c.dbs, key=lambda k: (-c.dbs[k], k)) if c.dbs else None)
+    quit_ = next(c for c in example.classes if c.fingerprint == "administrator command: Quit")
+    assert quit_.tables == []
+    join = next(c for c in example.classes if "join order_items" in c.fingerprint)
+    assert join.tables == ["orders", "order_items", "products"]
+
+
+def test_merge_of_parts_equals_whole(tmp_path: Path, example: Digest) -> None:
+    data = EXAMPLE.read_bytes()
+    cut = data.index(b";\n# Time:", len(data) // 2) + 2
+    first, second = tmp_path / "a.log", tmp_path / "b.log"
+    first.write_bytes(data[:cut])
+    second.write_bytes(data[cut:])
+    merged = digest_slowlog(first).merge(digest_slowlog(second))
+    assert _comparable(merged) == _comparable(example)
+    assert _comparable(digest_slowlog([first, second])) == _comparable(example)
+    assert merged.summary["files"] == [str(first), str(second)]
+
+
+def test_merging_files_of_several_flavours_is_exact() -> None:
+    names = ["percona-8.0-full.log", "mysql-8.0-log-slow-extra.log",
+             "mariadb-10.11-captured.log", "mysql-ubuntu-5.5.53.log"]
+    together = digest_slowlog([FIXTURES / n for n in names])
+    merged = digest_slowlog(FIXTURES / names[0])
+    for name in names[1:]:
+        merged = merged.merge(digest_slowlog(FIXTURES / name))
+    assert _comparable(merged) == _comparable(together)
+    assert together.summary["events"] == 3 + 5 + 21 + 14
+
+
+@pytest.mark.slow
+def test_one_or_two_jobs_give_identical_results(monkeypatch, tmp_path: Path) -> None:
+    log = tmp_path / "many.log"
+    log.write_bytes(b"".join((FIXTURES / n).read_bytes() for n in (
+        "mysql-8.0-log-slow-extra.log", "percona-8.0-full.log", "mysql-5.7.22.log")) * 40)
+    one = digest_slowlog(log, jobs=1)
+    monkeypatch.setattr(digest_module, "MIN_PARALLEL_BYTES", 0)
+    ranges = digest_module._ranges(str(log), 2)
+    assert len(ranges) == 8 and sum(n for _, n in ranges) == log.stat().st_size
+    two = digest_slowlog(log, jobs=2)
+    assert [c.to_dict() for c in two.classes] == [c.to_dict() for c in one.classes]
+    assert two.summary == one.summary
+    assert one.summary["events"] == 40 * (5 + 3 + 4)
+
+
+def test_filters() -> None:
+    path = FIXTURES / "mysql-8.0-log-slow-extra.log"
+    assert digest_slowlog(path, database="analytics").summary["events"] == 1
+    assert digest_slowlog(path, user="app").summary["events"] == 4
+    assert digest_slowlog(path, host="bi-1").summary["events"] == 1
+    window = digest_slowlog(path, since=datetime(2024, 5, 13, 10, 15, 43),
+                            until=datetime(2024, 5, 13, 10, 15, 45))
+    assert window.summary["events"] == 3  # until is inclusive
+    assert window.summary["first_seen"] == datetime(2024, 5, 13, 10, 15, 43, 100)
+
+
+def test_garbled_log_summary() -> None:
+    d = digest_slowlog(FIXTURES / "garbled.log")
+    s = d.summary
+    assert (s["events"], s["skipped"], s["warnings_total"]) == (2, 3, 3)
+    assert s["warnings"][1] == f"{FIXTURES / 'garbled.log'}:11: entry without a valid Query_time"
+    assert s["lines"] == {"total": 24, "events": 11, "banners_and_blank": 0, "skipped": 13}
+
+
+def test_ranked_and_frame(example: Digest) -> None:
+    top = example.ranked(top=3)
+    assert top == example.classes[:3]
+    by_count = example.ranked("count")
+    assert [c.count for c in by_count] == sorted((c.count for c in by_count), reverse=True)
+    by_p95 = example.ranked("rows_examined:p95", min_count=30)
+    assert all(c.count >= 30 for c in by_p95)
+    values = [c.metrics["rows_examined"]["p95"] for c in by_p95]
+    assert values == sorted(values, reverse=True)
+    with pytest.raises(ValueError, match="unknown statistic"):
+        example.ranked("query_time:p42")
+    frame = example.to_frame()
+    assert len(frame) == 15 and list(frame["id"]) == [c.id for c in example.classes]
+    for column in ("fingerprint", "count", "share", "db", "dbs", "users", "hosts", "first_seen",
+                   "last_seen", "sample", "sample_db", "sample_source", "tables",
+                   "rows_examined_per_sent", "query_time_p99", "lock_time_sum",
+                   "rows_sent_mean", "rows_examined_max", "priority_queue_mean"):
+        assert column in frame.columns
+
+
+def test_summary_time_span(example: Digest) -> None:
+    s = example.summary
+    assert s["first_seen"] < s["last_seen"]
+    assert s["span_seconds"] == (s["last_seen"] - s["first_seen"]).total_seconds()
+    assert s["qps"] == pytest.approx(250 / s["span_seconds"])
+    assert s["bytes_read"] == EXAMPLE.stat().st_size
+
+
+def _fixture_statements() -> list[str]:
+    return [e.sql for p in sorted(FIXTURES.glob("*.log")) if p.name != "garbled.log"
+            for e in read_events(p)]
+
+
+def test_prekey_keeps_the_fingerprint_of_every_fixture_statement() -> None:
+    for sql in _fixture_statements():
+        assert fingerprint(prekey(sql)) == fingerprint(sql), sql
+
+
+SQLISH = st.lists(st.sampled_from([
+    "SELECT", " ", "*", "FROM", "t1", "WHERE", "a", "=", "IN", "(", ")", ",", "'x'", "'it''s'",
+    '"q"', "12", "0x1F", "-3.5e2", "ORDER BY", "ASC", "LIMIT", "/*", "*/", "--", "#", "\n",
+    "\\'", "VALUES", "NULL", "true", "call", "use", "b2", "9a", "'a(b'", "'1'", "''", "+", "."]),
+    max_size=30).map("".join)
+
+
+@settings(max_examples=200, deadline=None)
+@given(SQLISH)
+def test_prekey_keeps_the_fingerprint(sql: str) -> None:
+    assert fingerprint(prekey(sql)) == fingerprint(sql)
