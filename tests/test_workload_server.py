@@ -1,0 +1,149 @@
+"""Loading the marketplace fixture and replaying its workload on a disposable server."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pymysql
+import pytest
+from click.testing import CliRunner
+
+from dbtune.cli import main
+from dbtune.sandbox import NotDisposableError
+from dbtune.workload import model as m
+from dbtune.workload.marketplace import TABLES, LoadError, load_marketplace
+from dbtune.workload.runner import run_workload
+from dbtune.workload.spec import marketplace_spec
+
+pytestmark = pytest.mark.server
+SCALE = 0.02
+
+
+@pytest.fixture
+def loaded(dbtune_server, dbtune_database) -> str:
+    load_marketplace(dbtune_server, dbtune_database, scale=SCALE, seed=1)
+    return dbtune_database
+
+
+def counts(server, database: str) -> dict[str, int]:
+    with server.connect(database) as connection, connection.cursor() as cursor:
+        result = {}
+        for table in TABLES:
+            cursor.execute(f"SELECT COUNT(*) FROM `{table}`")
+            result[table] = cursor.fetchone()[0]
+        return result
+
+
+def test_load_creates_pk_only_tables_and_fills_them(dbtune_server, dbtune_database):
+    loaded = load_marketplace(dbtune_server, dbtune_database, scale=SCALE, seed=1)
+    assert loaded == counts(dbtune_server, dbtune_database)
+    assert loaded["audit_log"] == m.Sizes(SCALE).audit
+    with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT DISTINCT table_name, index_name FROM information_schema.statistics"
+                       " WHERE table_schema = %s", (dbtune_database,))
+        indexes = cursor.fetchall()
+        cursor.execute("SELECT COUNT(*) FROM listing_sync_jobs WHERE status = 'failed'"
+                       " AND error IS NOT NULL AND finished_at IS NOT NULL")
+        failed = cursor.fetchone()[0]
+        cursor.execute("SELECT COUNT(*) FROM marketplace_listings WHERE synced_at IS NULL")
+        never_synced = cursor.fetchone()[0]
+        cursor.execute("SELECT payload FROM audit_log WHERE id = 1")
+        payload = json.loads(cursor.fetchone()[0])
+    assert {index for _, index in indexes} == {"PRIMARY"} and len(indexes) == len(TABLES)
+    assert failed > 0 and never_synced > 0
+    assert set(payload) == {"old", "new"}
+
+
+def test_load_refuses_a_database_that_has_the_tables(dbtune_server, loaded):
+    before = counts(dbtune_server, loaded)
+    with pytest.raises(LoadError, match="already has table"):
+        load_marketplace(dbtune_server, loaded, scale=SCALE)
+    assert counts(dbtune_server, loaded) == before
+
+
+def test_load_falls_back_to_inserts_without_local_infile(dbtune_server, dbtune_database):
+    with dbtune_server.connect() as connection:  # pymysql's default: local_infile off
+        loaded = load_marketplace(connection, dbtune_database, scale=0.005, seed=3)
+    assert loaded == counts(dbtune_server, dbtune_database)
+    assert loaded["products"] == m.Sizes(0.005).products
+
+
+def test_workload_statements_find_their_rows(dbtune_server, loaded):
+    spec = marketplace_spec(SCALE)
+    hits: dict[str, list[int]] = {}
+    with dbtune_server.connect(loaded) as connection, connection.cursor() as cursor:
+        for name, sql in spec.statements(600, seed=2, read_only=True):
+            hits.setdefault(name, []).append(cursor.execute(sql))
+    for name in ("session_by_token", "listing_by_sku", "product_by_sku", "customer_by_email",
+                 "listing_by_id", "product_by_id"):
+        assert min(hits[name]) == 1 and max(hits[name]) == 1, name
+    assert sum(hits["listing_sync_window"]) > 0
+    assert sum(hits["orders_by_customer"]) > 0
+
+
+def test_run_measures_every_statement(dbtune_server, loaded):
+    done = []
+    result = run_workload(dbtune_server, marketplace_spec(SCALE), database=loaded, count=300,
+                          concurrency=3, warmup=20, seed=5, on_progress=done.append)
+    assert result.statements == 300 and not result.errors
+    assert done[-1] == 300 and len(done) == 300
+    assert 0 < result.mean_ms < 10_000 and result.throughput > 0
+    frame = result.to_frame()
+    assert frame["count"].sum() == 300
+    assert set(frame["kind"]) == {"read", "write"}
+    assert frame["share"].sum() == pytest.approx(1.0)
+    assert (frame["total_ms"].diff().dropna() <= 0).all()
+
+
+def test_run_refuses_writes_on_a_target_not_marked_disposable(dbtune_server, loaded):
+    before = counts(dbtune_server, loaded)
+
+    def connect() -> pymysql.Connection:
+        return dbtune_server.connect(loaded)
+
+    with pytest.raises(NotDisposableError, match="not marked disposable"):
+        run_workload(connect, marketplace_spec(SCALE), count=50)
+    statements = [("touch", "UPDATE user_sessions SET last_seen = NOW() WHERE id = 1"),
+                  ("audit", "INSERT INTO audit_log (entity_type, entity_id, action, actor,"
+                            " created_at) VALUES ('x', 1, 'y', 'z', NOW())")]
+    with pytest.raises(NotDisposableError):
+        run_workload(connect, iter(statements), concurrency=1)
+    result = run_workload(connect, marketplace_spec(SCALE), count=80, read_only=True)
+    assert result.statements == 80 and {result.kinds[n] for n in result.latencies_ms} == {"read"}
+    assert counts(dbtune_server, loaded) == before
+
+
+def test_run_for_a_duration_and_count_errors(dbtune_server, loaded):
+    start = time.perf_counter()
+    result = run_workload(dbtune_server, marketplace_spec(SCALE), database=loaded,
+                          duration=1.0, concurrency=2, seed=1)
+    assert 1.0 <= result.elapsed_s < 10 and time.perf_counter() - start < 15
+    assert result.statements > 10
+    bad = [("ok", "SELECT 1"), ("broken", "SELECT * FROM no_such_table"), ("ok", "SELECT 2")]
+    result = run_workload(dbtune_server, bad, database=loaded, concurrency=1)
+    assert result.errors == {"broken": 1} and len(result.latencies_ms["ok"]) == 2
+    assert "no_such_table" in result.error_samples["broken"]
+
+
+def test_cli_load_and_run(dbtune_server, dbtune_database):
+    dsn = dbtune_server.dsn(reveal_password=True)
+    runner = CliRunner()
+    loaded = runner.invoke(main, ["workload", "load", "--scale", "0.005", "--dsn", dsn,
+                                  "--disposable", "--database", dbtune_database])
+    assert loaded.exit_code == 0, loaded.output
+    assert "audit_log" in loaded.output and dbtune_server.password not in loaded.output
+    ran = runner.invoke(main, ["workload", "run", "--scale", "0.005", "--count", "60",
+                               "--concurrency", "2", "--format", "json", "--dsn", dsn,
+                               "--disposable", "--database", dbtune_database])
+    assert ran.exit_code == 0, ran.output
+    report = json.loads(ran.stdout)
+    assert report["statements"] == 60 and sum(t["count"] for t in report["templates"]) == 60
+    refused = runner.invoke(main, ["workload", "run", "--count", "5", "--dsn", dsn,
+                                   "--database", dbtune_database])
+    assert refused.exit_code == 2
+    assert "not marked disposable" in refused.output and "Traceback" not in refused.output
+    assert dbtune_server.password not in refused.output
+    again = runner.invoke(main, ["workload", "load", "--scale", "0.005", "--dsn", dsn,
+                                 "--disposable", "--database", dbtune_database])
+    assert again.exit_code == 2 and "already has table" in again.output
