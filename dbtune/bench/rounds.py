@@ -46,7 +46,7 @@ def _statements(path: str | Path) -> list[str]:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read the migration ({exc})") from None
-    statements = [sql.rstrip(";").strip() for _, sql in split_statements(text, str(path))]
+    statements = [sql.rstrip(";").strip() for _, sql in split_statements(text)]
     statements = [s for s in statements if s]
     if not statements:
         raise InputError(f"{path}: no SQL statement in the migration file")

@@ -80,7 +80,7 @@ def load_sql(server: Server, database: str, path: str | Path) -> int:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read the SQL to load ({exc})") from None
-    statements = split_statements(text, str(path))
+    statements = split_statements(text)
     with server.connect() as connection, connection.cursor() as cursor:
         cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{_name(database)}`")
         cursor.execute(f"USE `{_name(database)}`")

@@ -115,7 +115,7 @@ def sql_file_workload(path: str | Path) -> Workload:
         text = Path(path).read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{path}: cannot read the workload file ({exc})") from None
-    statements = [sql for _, sql in split_statements(text, str(path))]
+    statements = [sql for _, sql in split_statements(text)]
     kept = [sql.rstrip(";").strip() for sql in statements if _replayable(sql)]
     if not kept:
         raise InputError(f"{path}: no replayable statement (SELECT or DML) in the file")

@@ -1,0 +1,169 @@
+"""dbtune bench on a real disposable server: rounds, apply/rollback, equivalence, refusal."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from dbtune.bench.rounds import Migration, Replay, run_bench
+from dbtune.bench.story import bench_on
+from dbtune.bench.workloads import slowlog_workload, sql_file_workload
+from dbtune.cli import main
+from dbtune.sandbox import NotDisposableError, start_server
+
+pytestmark = pytest.mark.server
+
+ROWS = 3000
+ADD = "ALTER TABLE items ADD INDEX ix_grp (grp)"
+DROP = "ALTER TABLE items DROP INDEX ix_grp"
+
+
+@pytest.fixture
+def items(dbtune_server, dbtune_database, tmp_path):
+    """A table of ROWS rows (grp = id % 50), a workload file and migration files."""
+    with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE items (id INT PRIMARY KEY, grp INT NOT NULL, "
+                       "val VARCHAR(20) NOT NULL)")
+        cursor.executemany("INSERT INTO items VALUES (%s, %s, %s)",
+                           [(i, i % 50, f"v{i}") for i in range(1, ROWS + 1)])
+    workload = tmp_path / "workload.sql"
+    workload.write_text("".join(f"SELECT id, val FROM items WHERE grp = {g};\n"
+                                for g in range(50))
+                        + "SELECT COUNT(*) FROM items;\n", encoding="utf-8")
+    files = {"workload": workload}
+    for name, text in {"up": ADD, "down": DROP, "delete": "DELETE FROM items WHERE id = 3",
+                       "reinsert": "INSERT INTO items VALUES (3, 3, 'v3')"}.items():
+        files[name] = tmp_path / f"{name}.sql"
+        files[name].write_text(text + ";\n", encoding="utf-8")
+    return files
+
+
+def has_index(server, database) -> bool:
+    with server.connect(database) as connection, connection.cursor() as cursor:
+        cursor.execute("SHOW INDEX FROM items WHERE Key_name = 'ix_grp'")
+        return bool(cursor.fetchall())
+
+
+def test_interleaved_rounds_apply_and_roll_back_between_rounds(dbtune_server, dbtune_database,
+                                                               items):
+    seen = []
+    result = run_bench(
+        dbtune_server, sql_file_workload(items["workload"]), dbtune_database,
+        Migration.from_files(items["up"], items["down"]), rounds=2,
+        replay=Replay(count=150, warmup=10, concurrency=2),
+        on_round=lambda i, phase: seen.append((phase, has_index(dbtune_server, dbtune_database))))
+    assert seen == [("before", False), ("after", True), ("before", False), ("after", True)]
+    assert result.interleaved and [r.phase for r in result.rounds] == [p for p, _ in seen]
+    assert result.equivalence.ok and result.equivalence.classes == 2
+    assert result.equivalence.statements == 6  # 5 of the grp class + the count
+    assert result.overall("before")["count"] == result.overall("after")["count"] == 300
+    assert result.per_class["count_before"].sum() == 300
+    # same statements in paired rounds: the per-class counts match before and after
+    assert (result.per_class["count_before"] == result.per_class["count_after"]).all()
+    document = result.to_dict()
+    assert document["order"] == "interleaved" and document["exit_status"] == 0
+    assert document["ratios"]["mean"]["ci95_low"] <= document["ratios"]["mean"]["ratio"]
+
+
+def test_without_rollback_all_before_rounds_run_first(dbtune_server, dbtune_database, items):
+    seen = []
+    result = bench_on(dbtune_server, dbtune_database, sql=items["workload"],
+                      migration=items["up"], rounds=2,
+                      replay=Replay(count=60, warmup=0, concurrency=1),
+                      on_round=lambda i, phase: seen.append(
+                          (phase, has_index(dbtune_server, dbtune_database))))
+    assert seen == [("before", False), ("before", False), ("after", True), ("after", True)]
+    assert not result.interleaved
+    assert any("no rollback" in note for note in result.notes)
+
+
+def test_a_migration_that_deletes_a_row_is_a_result_difference_exit_4(dbtune_server,
+                                                                       dbtune_database, items):
+    runner = CliRunner()
+    outcome = runner.invoke(main, [
+        "bench", "--dsn", dbtune_server.dsn(reveal_password=True), "--disposable",
+        "--database", dbtune_database, "--sql", str(items["workload"]),
+        "--migration", str(items["delete"]), "--rollback", str(items["reinsert"]),
+        "--count", "100", "--warmup", "0", "--concurrency", "2", "--target", "mean<10s",
+        "--format", "json"])
+    assert outcome.exit_code == 4, outcome.output
+    document = json.loads(outcome.stdout)
+    differing = {d["label"]: d for d in document["result_differences"]}
+    assert set(differing) == {"select id, val from items where grp = ?",
+                              "select count(*) from items"}
+    assert differing["select count(*) from items"]["before"].startswith("1 rows")
+    grp = differing["select id, val from items where grp = ?"]
+    assert grp["differing"] == 1 and grp["statements"] == 5
+    assert grp["example_sql"] == "SELECT id, val FROM items WHERE grp = 3"
+    assert grp["before"].startswith("60 rows") and grp["after"].startswith("59 rows")
+    assert document["met"] is True  # the target held, the differences still decide
+
+
+@pytest.mark.parametrize(("target", "status", "last"), [
+    ("mean<10s", 0, "target mean<10000ms: MET"),
+    ("p95<0.001ms", 1, "target p95<0.001ms: NOT MET"),
+])
+def test_target_verdict_sets_the_exit_status(dbtune_server, dbtune_database, items, target,
+                                             status, last):
+    outcome = CliRunner().invoke(main, [
+        "bench", "--dsn", dbtune_server.dsn(reveal_password=True), "--disposable",
+        "--database", dbtune_database, "--sql", str(items["workload"]),
+        "--migration", str(items["up"]), "--rollback", str(items["down"]), "--rounds", "1",
+        "--count", "60", "--warmup", "0", "--target", target])
+    assert outcome.exit_code == status, outcome.output
+    assert outcome.stdout.rstrip().splitlines()[-1] == last
+    assert "interleaved A B (A before, B after)" in outcome.stdout
+
+
+def test_html_report_is_self_contained(dbtune_server, dbtune_database, items, tmp_path):
+    page = tmp_path / "bench.html"
+    outcome = CliRunner().invoke(main, [
+        "bench", "--dsn", dbtune_server.dsn(reveal_password=True), "--disposable",
+        "--database", dbtune_database, "--sql", str(items["workload"]),
+        "--migration", str(items["up"]), "--rollback", str(items["down"]), "--rounds", "1",
+        "--count", "60", "--warmup", "0", "--format", "html", "-o", str(page)])
+    assert outcome.exit_code == 0, outcome.output
+    text = page.read_text(encoding="utf-8")
+    assert text.startswith("<!DOCTYPE html>") and '<img alt="latency' in text
+    assert 'src="data:image/png;base64,' in text
+    assert "http://" not in text and "https://" not in text and "<script" not in text
+
+
+def test_non_disposable_dsn_is_refused_and_left_alone(dbtune_server, dbtune_database, items):
+    outcome = CliRunner().invoke(main, [
+        "bench", "--dsn", dbtune_server.dsn(reveal_password=True),
+        "--database", dbtune_database, "--sql", str(items["workload"]),
+        "--migration", str(items["up"]), "--count", "10"])
+    assert outcome.exit_code == 2
+    assert outcome.stdout == ""
+    (line,) = outcome.stderr.splitlines()
+    assert line.startswith("dbtune: error: refusing to run a before/after bench on mysql://")
+    assert "not marked disposable" in line
+    if dbtune_server.password:
+        assert dbtune_server.password not in outcome.stderr
+    assert not has_index(dbtune_server, dbtune_database)
+    with (start_server("dsn", dsn=dbtune_server.dsn(reveal_password=True)) as plain,
+          pytest.raises(NotDisposableError)):
+        run_bench(plain, sql_file_workload(items["workload"]), dbtune_database,
+                  Migration([ADD], [DROP]), replay=Replay(count=10))
+    assert not has_index(dbtune_server, dbtune_database)
+
+
+def test_slowlog_workload_replays_the_logged_statements_of_its_database(
+        dbtune_server, dbtune_database, items):
+    with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
+        for g in (1, 2, 3):
+            cursor.execute(f"SELECT id FROM items WHERE grp = {g} AND id < 500")
+            cursor.fetchall()
+        cursor.execute("UPDATE items SET val = 'x' WHERE id = 1")
+    workload = slowlog_workload(dbtune_server.slow_log_path, database=dbtune_database)
+    labels = set(workload.labels.values())
+    assert "select id from items where grp = ? and id < ?" in labels
+    assert "update items set val = ? where id = ?" in labels
+    assert workload.skipped  # other tests' databases and the DDL of this one
+    result = run_bench(dbtune_server, workload, dbtune_database, Migration([ADD], [DROP]),
+                       rounds=1, replay=Replay(count=40, warmup=0, read_only=True))
+    kinds = {k for r in result.rounds for k in r.result.kinds.values()}
+    assert kinds == {"read"} and result.equivalence.ok
