@@ -16,6 +16,7 @@ from __future__ import annotations
 import contextlib
 import copy
 import json
+import logging
 import math
 import re
 import warnings
@@ -608,6 +609,11 @@ _SKIP_OR_SEMICOLON = re.compile(
 )
 _LEADING_NOISE = re.compile(r"(?:\s+|--(?=\s|$)[^\n]*|#[^\n]*|/\*.*?\*/)*", re.S | re.M)
 _DDL_VERBS = ("CREATE", "ALTER", "DROP", "USE")
+#: an ALTER TABLE sqlglot cannot parse is skipped unless it holds one of these words
+_SCHEMA_CHANGING = {
+    "ADD", "DROP", "CHANGE", "MODIFY", "RENAME", "INDEX", "KEY", "UNIQUE", "PRIMARY", "FOREIGN",
+    "FULLTEXT", "SPATIAL", "CONSTRAINT", "COLUMN",
+}  # fmt: skip
 
 
 def _statement_spans(text: str) -> list[tuple[int, str]]:
@@ -660,6 +666,26 @@ def parse_ddl(text: str, source: str = "<ddl>") -> list[Table]:
     return list(reader.tables.values())
 
 
+def _closing(toks: list[Token], opening: int) -> int | None:
+    """Index of the parenthesis closing the one at ``opening``."""
+    depth = 0
+    for i in range(opening, len(toks)):
+        depth += (toks[i].token_type == _T.L_PAREN) - (toks[i].token_type == _T.R_PAREN)
+        if depth == 0:
+            return i
+    return None
+
+
+class _QuietCommandFallback(logging.Filter):
+    """Hides sqlglot's "falling back to parsing as a Command" warning: dbtune reports it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "Falling back to parsing as a 'Command'" not in record.getMessage()
+
+
+_QUIET = _QuietCommandFallback()
+
+
 def _first_line(exc: Exception) -> str:
     return (str(exc).strip().splitlines() or ["?"])[0][:200]
 
@@ -685,7 +711,14 @@ class _DdlReader:
         elif words[0] == "CREATE" and "INDEX" in words[1:4]:
             self._create_index(toks)
         elif words[0] == "ALTER" and "TABLE" in words[1:4]:
-            self._alter(self._parse(toks, self._render(toks)), toks)
+            try:
+                tree = self._parse(toks, self._render(toks))
+            except InputError:
+                words = {t.text.upper() for t in toks if t.token_type != _T.STRING}
+                if words & _SCHEMA_CHANGING:
+                    raise
+                return  # e.g. mysqldump's ALTER TABLE t DISABLE KEYS: nothing we model
+            self._alter(tree, toks)
         elif words[0] == "DROP" and "TABLE" in words[1:3]:
             tree = self._parse(toks, self._render(toks))
             for node in tree.find_all(exp.Table):
@@ -698,12 +731,16 @@ class _DdlReader:
         return InputError(f"{self.source}:{line}: {why} in statement {start!r}")
 
     def _parse(self, toks: list[Token], sql: str) -> exp.Expression:
+        logger = logging.getLogger("sqlglot")
+        logger.addFilter(_QUIET)
         try:
             tree = sqlglot.parse_one(sql, read=_DIALECT)
         except (ParseError, TokenError) as exc:
             errors = getattr(exc, "errors", None) or [{}]
             why = errors[0].get("description") or _first_line(exc)
             raise self._fail(toks, f"cannot parse DDL ({why})") from None
+        finally:
+            logger.removeFilter(_QUIET)
         if tree is None or isinstance(tree, exp.Command):
             raise self._fail(toks, "unsupported DDL syntax")
         return tree
@@ -752,46 +789,51 @@ class _DdlReader:
 
     # -- CREATE TABLE -----------------------------------------------------------------------
     def _create_table(self, toks: list[Token]) -> None:
-        depth, cut, skip = 0, None, 0
-        for i, tok in enumerate(toks):
-            depth += (tok.token_type == _T.L_PAREN) - (tok.token_type == _T.R_PAREN)
-            if depth == 0 and tok.token_type == _T.PARTITION_BY:
-                cut, skip = i, 1
-                break
-            if (
-                depth == 0
-                and tok.text.upper() == "PARTITION"
-                and tok.token_type != _T.IDENTIFIER
-                and i + 1 < len(toks)
-                and toks[i + 1].text.upper() == "BY"
-            ):
-                cut, skip = i, 2
-                break
-        tree = self._parse(toks, self._render(toks, stop=cut))
-        target = tree.this
-        if not isinstance(target, exp.Schema):  # CREATE TABLE ... LIKE / AS SELECT
-            like = tree.find(exp.LikeProperty)
-            source = self.tables.get(self._key(like.this)) if like else None
-            if source is not None:
-                copy = Table(target.name, target.db or self.schema, **_clone(source))
-                self.tables[self._key(target)] = copy
+        """The table body goes to sqlglot; table options after it are read here (ENGINE,
+        COMMENT, PARTITION BY), so options sqlglot lacks (TABLESPACE, WITH SYSTEM
+        VERSIONING, ...) cannot fail a statement."""
+        opening = next((i for i, t in enumerate(toks) if t.token_type == _T.L_PAREN), None)
+        head = {t.text.upper() for t in toks[: opening or len(toks)]}
+        closing = _closing(toks, opening) if opening is not None else None
+        if closing is None or head & {"LIKE", "AS", "SELECT"}:
+            self._create_table_like(toks)
             return
-        node = target.this
+        tree = self._parse(toks, self._render(toks, stop=closing + 1))
+        node = tree.this.this
         table = Table(node.name, node.db or self.schema)
-        for prop in tree.find_all(exp.EngineProperty, exp.SchemaCommentProperty):
-            if isinstance(prop, exp.EngineProperty):
-                table.engine = prop.name
-            else:
-                table.comment = prop.this.name
-        for element in target.expressions:
+        options = toks[closing + 1 :]
+        for i, tok in enumerate(options):
+            word = tok.text.upper()
+            nxt = options[i + 1] if i + 1 < len(options) else None
+            value = options[i + 2] if nxt and nxt.text == "=" and i + 2 < len(options) else nxt
+            if word == "ENGINE" and value is not None:
+                table.engine = value.text
+            elif word == "COMMENT" and value is not None and value.token_type == _T.STRING:
+                table.comment = value.text
+            elif tok.token_type == _T.PARTITION_BY or (word, nxt and nxt.text.upper()) == (
+                "PARTITION",
+                "BY",
+            ):
+                skip = 1 if tok.token_type == _T.PARTITION_BY else 2
+                table.partitioning = self._partitioning(options[i + skip :], toks)
+                break
+        for element in tree.this.expressions:
             if isinstance(element, exp.ColumnDef):
                 self._column(table, element)
             else:
                 self._add_key(table, element, toks)
-        if cut is not None:
-            table.partitioning = self._partitioning(toks[cut + skip :], toks)
         _complete(table)
         self.tables[self._key(node)] = table
+
+    def _create_table_like(self, toks: list[Token]) -> None:
+        """CREATE TABLE ... LIKE copies a known table; CREATE TABLE ... AS SELECT is skipped."""
+        tree = self._parse(toks, self._render(toks))
+        like = tree.find(exp.LikeProperty)
+        source = self.tables.get(self._key(like.this)) if like else None
+        if source is not None and isinstance(tree.this, exp.Table):
+            target = tree.this
+            copy = Table(target.name, target.db or self.schema, **_clone(source))
+            self.tables[self._key(target)] = copy
 
     def _column(self, table: Table, node: exp.ColumnDef) -> None:
         kind = node.args.get("kind")
@@ -858,13 +900,9 @@ class _DdlReader:
                 continue
             kind.append(toks[i].text.upper())
             i += 1
-        if i >= len(toks):
+        j = _closing(toks, i) if i < len(toks) else None
+        if j is None:
             raise self._fail(stmt, "cannot parse PARTITION BY")
-        depth, j = 0, i
-        for j in range(i, len(toks)):
-            depth += (toks[j].token_type == _T.L_PAREN) - (toks[j].token_type == _T.R_PAREN)
-            if depth == 0:
-                break
         expression, columns = self._expression_list(
             self.text[toks[i].start + 1 : toks[j].start], stmt
         )
@@ -920,13 +958,49 @@ class _DdlReader:
                 table.indexes = [i for i in table.indexes if not i.primary]
             elif isinstance(action, exp.Drop):
                 names = {t.name.lower() for t in action.args.get("tables") or []}
-                if str(action.args.get("kind")).upper() == "INDEX":
+                kind = str(action.args.get("kind")).upper()
+                if kind == "INDEX":
                     table.indexes = [i for i in table.indexes if i.name.lower() not in names]
-                elif str(action.args.get("kind")).upper() == "FOREIGN KEY":
+                elif kind == "FOREIGN KEY":
                     table.foreign_keys = [
                         f for f in table.foreign_keys if f.name.lower() not in names
                     ]
+                elif kind == "COLUMN":
+                    for name in names:
+                        _drop_column(table, name)
+            elif isinstance(action, exp.RenameIndex) and table.index(action.name):
+                table.index(action.name).name = action.args["to"].name
+            elif isinstance(action, exp.AlterIndex) and table.index(action.name):
+                table.index(action.name).visible = action.args.get("visible") is not False
+            elif isinstance(action, exp.ModifyColumn):
+                old = action.args.get("rename_from")
+                if old is not None and old.name.lower() != action.this.name.lower():
+                    _rename_column(table, old.name, action.this.name)
+                self._column(table, action.this)
         _complete(table)
+
+
+def _drop_column(table: Table, name: str) -> None:
+    """ALTER TABLE ... DROP COLUMN: the column leaves every index; emptied indexes go."""
+    column = table.column(name)
+    if column is not None:
+        del table.columns[column.name]
+    for index in table.indexes:
+        keep = [i for i, c in enumerate(index.columns)
+                if index.expressions[i] or c.lower() != name.lower()]  # fmt: skip
+        for attr in ("columns", "prefix_lengths", "descending", "expressions"):
+            setattr(index, attr, [getattr(index, attr)[i] for i in keep])
+    table.indexes = [i for i in table.indexes if i.columns]
+
+
+def _rename_column(table: Table, old: str, new: str) -> None:
+    """ALTER TABLE ... CHANGE old new: the position in the table and in indexes is kept."""
+    table.columns = {(new if n.lower() == old.lower() else n): c for n, c in table.columns.items()}
+    for index in table.indexes:
+        index.columns = [
+            new if not e and c.lower() == old.lower() else c
+            for c, e in zip(index.columns, index.expressions, strict=True)
+        ]
 
 
 def _key_part(node: exp.Expression) -> tuple[str, int | None, bool, bool]:

@@ -143,6 +143,39 @@ def test_scripts_use_qualified_names_alter_create_index_and_dump_noise():
     assert two.tables["we`ird"].sql_name() == "`a`.`we``ird`"
 
 
+def test_alter_table_forms():
+    cat = Catalog.from_ddl(
+        "CREATE TABLE t (id INT PRIMARY KEY, a INT, b INT, c INT, KEY k (a, b), KEY kb (b),"
+        " KEY kc (c));\n"
+        "/*!40000 ALTER TABLE `t` DISABLE KEYS */;\n"  # mysqldump noise: skipped
+        "ALTER TABLE t CONVERT TO CHARACTER SET utf8mb4;\n"  # nothing modelled: skipped
+        "ALTER TABLE t DROP COLUMN b, CHANGE a a2 BIGINT NOT NULL, RENAME INDEX kc TO kc2,"
+        " ALTER INDEX k INVISIBLE, ADD COLUMN d DATE, DROP PRIMARY KEY, ADD PRIMARY KEY (id, d),"
+        " ALGORITHM=INPLACE"
+    )
+    t = cat.tables["t"]
+    assert list(t.columns) == ["id", "a2", "c", "d"] and t.columns["a2"].type == "bigint"
+    assert not t.columns["a2"].nullable and not t.columns["d"].nullable  # now in the PK
+    # kb lost its only column with b, so it is gone
+    assert [(i.name, i.columns, i.visible) for i in t.indexes] == [
+        ("k", ["a2"], False), ("kc2", ["c"], True), ("PRIMARY", ["id", "d"], True),
+    ]  # fmt: skip
+    with pytest.raises(InputError, match=r"<ddl>:2: unsupported DDL syntax"):
+        Catalog.from_ddl("CREATE TABLE t (a INT);\nALTER TABLE t ADD FROB")
+
+
+def test_table_options_sqlglot_lacks_do_not_fail(caplog):
+    cat = Catalog.from_ddl(
+        "CREATE TABLE t (a INT, KEY (a)) ENGINE = InnoDB STATS_PERSISTENT=1 TABLESPACE ts1 "
+        "COMMENT = 'hi' WITH SYSTEM VERSIONING"
+    )
+    t = cat.tables["t"]
+    assert (t.engine, t.comment, [i.name for i in t.indexes]) == ("InnoDB", "hi", ["a"])
+    with pytest.raises(InputError, match="unsupported DDL syntax"):
+        Catalog.from_ddl("CREATE TABLE t (a INT); CREATE INDEX k ON t (a) FROB")
+    assert not [r for r in caplog.records if "Falling back" in r.getMessage()]  # said once
+
+
 def test_create_table_like_and_drop_table():
     cat = Catalog.from_ddl("CREATE TABLE t (a INT, KEY (a)); CREATE TABLE u LIKE t; DROP TABLE t")
     assert list(cat.tables) == ["u"] and cat.tables["u"].indexes[0].columns == ["a"]
