@@ -161,15 +161,18 @@ def fingerprint_many(sqls: list[str]) -> list[str]:
     fingerprinted together by ``_fingerprint_block``.
     """
     memo = _MEMO
-    found = [memo.get(s) for s in sqls]
+    found = list(map(memo.get, sqls))
     if None not in found:
         return found  # type: ignore[return-value]
     todo = list(dict.fromkeys([s for s, f in zip(sqls, found, strict=True) if f is None]))
     fresh = dict(zip(todo, _fingerprint_block(todo), strict=True))
     if len(memo) + len(fresh) > _MEMO_MAX_ENTRIES:
         memo.clear()
-    memo.update((s, f) for s, f in fresh.items() if len(s) <= _MEMO_MAX_CHARS)
-    return [fresh[s] if f is None else f for s, f in zip(sqls, found, strict=True)]
+    if max(map(len, todo)) <= _MEMO_MAX_CHARS:
+        memo.update(fresh)
+    else:
+        memo.update((s, f) for s, f in fresh.items() if len(s) <= _MEMO_MAX_CHARS)
+    return list(map(fresh.get, sqls, found))
 
 
 _MEMO: dict[str, str] = {}

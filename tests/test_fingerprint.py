@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 
 from dbtune.fingerprint import class_id, fingerprint, fingerprint_many
 
-BEATS = Path("/work/shared/slowlogs/elastic-beats")
+SLOWLOGS = Path(__file__).resolve().parent.parent / "fixtures" / "slowlogs"
 PT_QUERY_DIGEST = shutil.which("pt-query-digest")
 PT_FINGERPRINT = shutil.which("pt-fingerprint")
 needs_pqd = pytest.mark.skipif(
@@ -55,11 +55,9 @@ def pqd_fingerprints(sqls: list[str]) -> list[str]:
 def pt_fingerprint(sqls: list[str], tmp_path: Path) -> list[str]:
     """Fingerprints from the pt-fingerprint tool: one file, statements ended by ';\\n'."""
     path = tmp_path / "statements.sql"
-    path.write_bytes(b"".join(s.encode() + b";\n" for s in sqls))
-    out = subprocess.run(
-        [PT_FINGERPRINT, str(path)], capture_output=True, check=True
-    ).stdout.decode()
-    return out.split("\n")[:-1]
+    path.write_bytes(b"".join(s.encode("utf-8", "surrogateescape") + b";\n" for s in sqls))
+    out = subprocess.run([PT_FINGERPRINT, str(path)], capture_output=True, check=True).stdout
+    return out.decode("utf-8", "surrogateescape").split("\n")[:-1]
 
 
 def _pt_fingerprint_reads_unchanged(sql: str) -> bool:
@@ -218,12 +216,16 @@ CASES = [
 ]
 
 
-def beats_statements() -> list[str]:
-    """Every statement of the real slow logs (header and '#' lines dropped)."""
+def slowlog_statements() -> list[str]:
+    """Every statement of the fixture slow logs (header and '#' lines dropped).
+
+    Bytes that are not UTF-8 become lone surrogates, as the slow-log reader decodes them.
+    """
     header = re.compile(r"^(?:#|\S+, Version: |Tcp port: |Time\s+Id\s+Command)")
     statements = []
-    for path in sorted(BEATS.glob("*.log")):
-        lines = path.read_text().splitlines(keepends=True)
+    for path in sorted(SLOWLOGS.glob("*.log")):
+        text = path.read_bytes().decode("utf-8", "surrogateescape")
+        lines = text.splitlines(keepends=True)
         body = "".join(line for line in lines if not header.match(line))
         statements += [s for s in body.split(";\n") if s.strip()]
     return statements
@@ -359,15 +361,15 @@ def test_case_table_is_what_pt_query_digest_says() -> None:
 
 
 @needs_pqd
-def test_classes_and_checksums_of_real_slow_logs() -> None:
+def test_classes_and_checksums_of_fixture_slow_logs() -> None:
+    logs = sorted(SLOWLOGS.glob("*.log"))
     out = subprocess.run(
-        [PT_QUERY_DIGEST, "--limit", "100000", "--output", "json", *sorted(BEATS.glob("*.log"))],
+        [PT_QUERY_DIGEST, "--limit", "100000", "--output", "json", *logs],
         capture_output=True,
         check=True,
-        text=True,
     ).stdout
-    classes = json.loads(out)["classes"]
-    assert len(classes) > 20
+    classes = json.loads(out.decode("utf-8", "surrogateescape"))["classes"]
+    assert len(classes) > 60
     for cls in classes:
         assert fingerprint(cls["example"]["query"]) == cls["fingerprint"]
         assert class_id(cls["fingerprint"]) == cls["checksum"]
@@ -375,7 +377,7 @@ def test_classes_and_checksums_of_real_slow_logs() -> None:
 
 @pytest.fixture(scope="module")
 def corpus() -> list[str]:
-    statements = beats_statements() + marketplace_statements()
+    statements = slowlog_statements() + marketplace_statements()
     assert len(statements) > 600
     return statements
 
