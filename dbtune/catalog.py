@@ -635,9 +635,13 @@ def _statement_spans(text: str) -> list[tuple[int, str]]:
 
 def _open_versioned_comments(text: str) -> str:
     """``/*!50100 PARTITION BY ... */`` -> its content (the server runs it), offsets kept."""
-    return _VERSIONED_COMMENT.sub(
-        lambda m: " " * (m.start(1) - m.start()) + m.group(1) + "  ", text
-    )
+
+    def opened(m: re.Match) -> str:
+        if m.group(1).startswith("\\"):  # /*M!999999\- enable the sandbox mode */
+            return re.sub(r"[^\n]", " ", m.group())
+        return " " * (m.start(1) - m.start()) + m.group(1) + "  "
+
+    return _VERSIONED_COMMENT.sub(opened, text)
 
 
 def split_statements(text: str) -> list[tuple[int, str]]:

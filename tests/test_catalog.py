@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import math
+import os
+import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -206,6 +209,8 @@ def test_split_statements_respects_quotes_and_comments():
     assert split_statements(script) == [
         (1, "INSERT INTO t VALUES ('a; b')"), (2, "SELECT 1"), (3, "SELECT 2"),
     ]  # fmt: skip
+    dump = "/*M!999999\\- enable the sandbox mode */ \n/*!40101 SET NAMES utf8mb4 */;\nUSE `x`;"
+    assert split_statements(dump) == [(2, "SET NAMES utf8mb4"), (3, "USE `x`")]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -297,6 +302,31 @@ def test_from_server_equals_from_ddl(dbtune_server, dbtune_database, schema):
         ]
         assert table.partitioning == other.partitioning
         assert table.engine.lower() == other.engine.lower()
+
+
+@pytest.mark.server
+@pytest.mark.skipif(shutil.which("mariadb-dump") is None, reason="no mariadb-dump")
+def test_a_real_dump_reads_like_the_server(dbtune_server, dbtune_database, tmp_path):
+    for schema in ("features_mariadb.sql", "marketplace.sql"):
+        load(dbtune_server, dbtune_database, SCHEMAS / schema)
+    dump = tmp_path / "dump.sql"
+    with dump.open("w") as out:
+        subprocess.run(
+            ["mariadb-dump", "-h", dbtune_server.host, "-P", str(dbtune_server.port),
+             "-u", dbtune_server.user, "--databases", dbtune_database],
+            stdout=out, check=True, timeout=120,
+            env={**os.environ, "MYSQL_PWD": dbtune_server.password or ""},
+        )  # fmt: skip
+    assert b"INSERT INTO" in dump.read_bytes() and b"/*!40000 ALTER TABLE" in dump.read_bytes()
+    ddl = Catalog.from_ddl(dump)
+    with dbtune_server.connect() as conn:
+        live = Catalog.from_server(conn, dbtune_database)
+    assert set(ddl.tables) == set(live.tables)
+    for name, table in live.tables.items():
+        other = ddl.tables[name]
+        assert other.schema == dbtune_database  # from the dump's USE
+        assert column_map(other) == column_map(table) and index_map(other) == index_map(table)
+        assert (other.partitioning, other.comment) == (table.partitioning, table.comment)
 
 
 @pytest.mark.server
