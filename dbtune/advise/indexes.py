@@ -43,9 +43,15 @@ class ClassEffect:
     """What one index does for one query class (estimates; EXPLAIN figures when verified)."""
 
     class_id: str
+    #: the class's share of total query time
     share: float
+    #: estimated rows examined per execution on this table: today, and with the index
     rows_before: float
     rows_after: float
+    #: the part of ``share`` spent on this table (all of it for a one-table statement)
+    weight: float = 0.0
+    #: rows examined per execution as the log saw it (mean over the class), if known
+    rows_examined_logged: float | None = None
     sql: str = ""
     db: str | None = None
     explain_before: dict[str, Any] | None = None
@@ -92,7 +98,7 @@ class IndexAdvice:
     @property
     def saved_share(self) -> float:
         """Estimated share of total workload time saved (rows-examined proportional)."""
-        return sum(c.share * (1 - c.rows_after / c.rows_before)
+        return sum(c.weight * (1 - c.rows_after / c.rows_before)
                    for c in self.classes if c.rows_before)
 
     @property
@@ -444,13 +450,13 @@ def advise_indexes(
     advice = [a for key, st in states.items()
               for a in _advice(st, tables[key], classes)]
     advice.sort(key=lambda a: -a.saved_share)
-    if hygiene is not None:
-        drops += superseded(advice, catalog, drops)
     plan = IndexPlan(advice=advice, findings=findings, drops=drops)
     if verify_on is not None:
         from dbtune.advise.verify import verify_plan
 
         verify_plan(plan, verify_on)
+    if hygiene is not None:  # after verification: never drop for an index that is not built
+        plan.drops += superseded(plan.advice, catalog, drops)
     return plan
 
 
@@ -485,7 +491,10 @@ def superseded(
 def _advice(
     state: TableState, table: Table, classes: Sequence[Any]
 ) -> list[IndexAdvice]:
-    samples = {c.id: (getattr(c, "sample", ""), getattr(c, "sample_db", None)) for c in classes}
+    about = {c.id: (getattr(c, "sample", ""), getattr(c, "sample_db", None),
+                    (getattr(c, "metrics", None) or {}).get("rows_examined", {}).get("mean"))
+             for c in classes}
+    shares = dict(zip(about, class_shares(classes), strict=True))
     taken = [i.name for i in table.indexes]
     out = []
     for columns in state.chosen:
@@ -497,10 +506,11 @@ def _advice(
             if via != ",".join(columns) or after.cost >= before.cost:
                 continue
             uses.append((need, before, after))
-            sql, db = samples[need.class_id]
+            sql, db, logged = about[need.class_id]
             effect = effects.setdefault(need.class_id, ClassEffect(
-                need.class_id, 0.0, 0.0, 0.0, sql=sql, db=db))
-            effect.share += need.weight
+                need.class_id, shares[need.class_id], 0.0, 0.0, rows_examined_logged=logged,
+                sql=sql, db=db))
+            effect.weight += need.weight
             effect.rows_before += before.rows
             effect.rows_after += after.rows
         if not uses:
