@@ -13,6 +13,7 @@ query classes. Statement digest text maps onto dbtune's fingerprints with
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import asdict, dataclass, field
@@ -147,9 +148,7 @@ def read_snapshot(connection: pymysql.connections.Connection) -> Snapshot:
     Raises :class:`PerfSchemaUnavailable` when performance_schema is off or collects no
     digests, with the setting to change.
     """
-    from dbtune.sandbox.server import describe
-
-    flavour, version = describe(connection)
+    flavour, version = server_version(connection)
     with connection.cursor() as cursor:
         cursor.execute(READ_ONLY_SQL)
         check_enabled(cursor)
@@ -174,6 +173,16 @@ def read_snapshot(connection: pymysql.connections.Connection) -> Snapshot:
         bucket_high=bucket_high, history=history, history_enabled=history_on,
         digest_lost=int(status.get("Performance_schema_digest_lost", 0)),
     )
+
+
+def server_version(connection: pymysql.connections.Connection) -> tuple[str, str]:
+    """(flavour, "X.Y.Z") from the handshake, without running a statement."""
+    full = connection.get_server_info()
+    if full.startswith("5.5.5-"):  # MariaDB's replication-compatible prefix
+        full = full[len("5.5.5-"):]
+    match = re.match(r"\d+\.\d+\.\d+", full)
+    return ("mariadb" if "mariadb" in full.lower() else "mysql",
+            match.group(0) if match else full)
 
 
 def check_enabled(cursor: Any) -> None:
@@ -237,7 +246,16 @@ _QUALIFIED = re.compile(r"(?<=[`\w])\s+\.\s+(?=[`\w])")
 _OPEN_SPACE = re.compile(r"\(\s+")
 _CLOSE_SPACE = re.compile(r"\s+\)")
 _COMMA_SPACE = re.compile(r"\s+,")
-_TRUNCATED = re.compile(r"(?<![?,])\s*\.\.\.\s*\Z")
+_CALL = re.compile(r"(?<![`\w])([A-Z][A-Z0-9_]*) \(")
+#: Upper-case words a digest writes before ``(`` that are not function calls.
+_NOT_CALLS = frozenset({
+    "ALL", "AND", "ANY", "AS", "BETWEEN", "BY", "CHECK", "DISTINCT", "ELSE", "EXISTS", "FROM",
+    "HAVING", "IN", "INDEX", "INTO", "IS", "JOIN", "KEY", "LIKE", "LIMIT", "NOT", "OFFSET", "ON",
+    "OR", "PRIMARY", "REFERENCES", "RETURN", "SELECT", "SET", "SOME", "TABLE", "THEN", "UNION",
+    "UNIQUE", "USING", "VALUE", "VALUES", "WHEN", "WHERE", "XOR",
+})
+_QUOTED = re.compile(r"`([A-Za-z_][A-Za-z0-9_$]*)`")
+_TRUNCATED = re.compile(r"(?:\A|[^?,\s])\s*\.\.\.\s*\Z")
 _LOOSE = re.compile(r"[\s`]+")
 _PLACEHOLDER_RUN = re.compile(r"\?{2,}")
 
@@ -247,19 +265,40 @@ def digest_sql(digest_text: str) -> str:
 
     ``(...)`` lists become ``(?)``, ``?, ...`` one ``?``, a multi-row ``VALUES (...) /* ,
     ... */`` becomes two rows (pt-query-digest's fingerprint cuts multi-row inserts after
-    the first row), and ``a . b`` becomes ``a.b``. What digests lose (the spacing the
-    client used, literal signs) is evened out by :func:`join_key`.
+    the first row), ``a . b`` becomes ``a.b``, ``COUNT ( * )`` becomes ``COUNT(*)``, and
+    backticks go where SQL needs none. What
+    digests lose (the client's spacing and quoting, literal signs) is evened out by
+    :func:`join_key`.
 
-    >>> digest_sql("SELECT * FROM `t` . `a` WHERE `id` IN (...) AND `b` = ? LIMIT ?, ... ")
-    'SELECT * FROM `t`.`a` WHERE `id` IN (?) AND `b` = ? LIMIT ?'
+    >>> digest_sql("SELECT * FROM `t` . `order` WHERE `id` IN (...) AND `b` = ? LIMIT ?, ... ")
+    'SELECT * FROM t.`order` WHERE id IN (?) AND b = ? LIMIT ?'
     """
     text = _MULTI_ROW.sub(r"\1(?),(?)", digest_text)
     text = _ELLIPSIS_LIST.sub("(?)", text)
     text = _MORE_VALUES.sub("?", text)
     text = _QUALIFIED.sub(".", text)
+    text = _CALL.sub(_call, text)
+    text = _QUOTED.sub(_unquote, text)
     text = _OPEN_SPACE.sub("(", text)
     text = _CLOSE_SPACE.sub(")", text)
     return _COMMA_SPACE.sub(",", text).strip()
+
+
+def _call(match: re.Match) -> str:
+    word = match.group(1)
+    return match.group(0) if word in _NOT_CALLS else word + "("
+
+
+def _unquote(match: re.Match) -> str:
+    return match.group(0) if match.group(1).upper() in _keywords() else match.group(1)
+
+
+@functools.cache
+def _keywords() -> frozenset[str]:
+    """Words of sqlglot's MySQL keywords (ORDER, GROUP, KEY, ...): these stay quoted."""
+    from sqlglot.dialects.mysql import MySQL
+
+    return frozenset(w for key in MySQL.Tokenizer.KEYWORDS for w in key.upper().split())
 
 
 def is_truncated(digest_text: str) -> bool:

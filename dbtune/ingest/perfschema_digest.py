@@ -16,6 +16,7 @@ Metrics: ``query_time`` (SUM/MIN/AVG/MAX_TIMER_WAIT), ``lock_time``, ``rows_sent
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable
@@ -27,6 +28,7 @@ import numpy as np
 
 from dbtune.digest import ClassSet, QueryClass
 from dbtune.ingest.perfschema import (
+    OWN_STATEMENTS,
     Snapshot,
     digest_sql,
     is_truncated,
@@ -113,12 +115,14 @@ def _window(before: Snapshot, after: Snapshot) -> tuple[list[_Row], list[str]]:
                          f"({after.taken_at})")
     old, new = _rows(before), _rows(after)
     notes: list[str] = []
-    restarted = after.uptime < before.uptime
-    if restarted:
-        notes.append(f"the server restarted between the snapshots (uptime {after.uptime}s): "
-                     f"the window holds only what ran since the restart")
+    gone = len(old.keys() - new.keys())
+    if after.uptime < before.uptime or gone:  # digest rows are never evicted, only reset
+        why = (f"the server restarted between the snapshots (uptime {after.uptime}s)"
+               if after.uptime < before.uptime else
+               f"the digest table was truncated between the snapshots ({gone} digests gone)")
+        notes.append(f"{why}: the window holds only what ran since then")
         return list(new.values()), notes
-    seen = {}
+    seen: dict[int, int] = {}
     for event in before.history:
         seen[event["THREAD_ID"]] = max(seen.get(event["THREAD_ID"], 0), event["EVENT_ID"])
     fresh: dict[str, list[float]] = {}
@@ -146,11 +150,9 @@ def _window(before: Snapshot, after: Snapshot) -> tuple[list[_Row], list[str]]:
                      if c > prior.buckets.get(n, 0)},
             times=fresh.get(key, []), sample=row.sample,
         ))
-    gone = len(old.keys() - new.keys())
-    if reset or gone:
-        notes.append(f"counters were reset between the snapshots (TRUNCATE TABLE or digest "
-                     f"table full): {reset} digests restarted from zero, {gone} disappeared; "
-                     f"executions before the reset are not in the window")
+    if reset:
+        notes.append(f"the counters of {reset} digests were reset between the snapshots: "
+                     f"the window holds what they counted since then")
     return rows, notes
 
 
@@ -169,6 +171,14 @@ def _fingerprints(rows: list[_Row]) -> dict[str | None, str]:
                 continue
         out.setdefault(row.digest, from_text)
     return out
+
+
+@functools.cache
+def _own_fingerprints() -> frozenset[str]:
+    """Join keys of the statements a snapshot runs: not the server's workload."""
+    from dbtune.fingerprint import fingerprint
+
+    return frozenset(join_key(fingerprint(sql)) for sql in OWN_STATEMENTS)
 
 
 def _quantiles(group: list[_Row], bucket_high: dict[int, int], window: bool,
@@ -220,11 +230,11 @@ def _metrics(group: list[_Row], count: int, bucket_high: dict[int, int],
     return metrics
 
 
-def _classes(rows: list[_Row], bucket_high: dict[int, int], window: bool) -> list[QueryClass]:
+def _classes(rows: list[_Row], fingerprint_of: dict[str | None, str],
+             bucket_high: dict[int, int], window: bool) -> list[QueryClass]:
     from dbtune.fingerprint import class_id
     from dbtune.parsing import tables_in
 
-    fingerprint_of = _fingerprints(rows)
     groups: dict[str, list[_Row]] = {}
     for row in rows:
         groups.setdefault(fingerprint_of[row.digest], []).append(row)
@@ -275,15 +285,21 @@ class PerfSchemaClass(QueryClass):
 
 
 class PerfSchemaDigest(ClassSet):
-    """Query classes of one snapshot (since counters started) or of the window between two."""
+    """Query classes of one snapshot (since counters started) or of the window between two.
+
+    The statements dbtune itself runs to take snapshots are left out.
+    """
 
     def __init__(self, after: Snapshot, before: Snapshot | None = None) -> None:
         self.after = after
         self.before = before
         if before is None:
-            self._rows, self.notes = list(_rows(after).values()), []
+            rows, self.notes = list(_rows(after).values()), []
         else:
-            self._rows, self.notes = _window(before, after)
+            rows, self.notes = _window(before, after)
+        self._fingerprint_of = _fingerprints(rows)
+        own = _own_fingerprints()
+        self._rows = [r for r in rows if join_key(self._fingerprint_of[r.digest]) not in own]
         if after.digest_lost:
             self.notes.append(f"{after.digest_lost} statements found the digest table full "
                               f"(Performance_schema_digest_lost): raise "
@@ -298,7 +314,8 @@ class PerfSchemaDigest(ClassSet):
     def classes(self) -> list[QueryClass]:
         """All classes, ranked by total query time (then count, then id)."""
         if self._classes is None:
-            self._classes = _classes(self._rows, self.after.bucket_high, self.window)
+            self._classes = _classes(self._rows, self._fingerprint_of, self.after.bucket_high,
+                                     self.window)
         return self._classes
 
     @property
