@@ -442,8 +442,9 @@ def advise_indexes(
         for (need, _), cost in zip(needs, costs, strict=True):
             states[need.table].needs.append(replace(need, weight=share * cost / sum(costs)))
     for key, st in states.items():
+        gone = dropped.get(tables[key].name, set()) | dropped.get(key, set())
         st.candidates = [c for c in candidates(st.needs, st.info)
-                         if not redundant_with_existing(c, tables[key])]
+                         if not redundant_with_existing(c, tables[key], gone)]
     select(states, max_indexes=max_indexes, max_per_table=max_per_table,
            budget_bytes=budget_mb * 2**20 if budget_mb is not None else None,
            min_gain=min_gain)
@@ -460,14 +461,19 @@ def advise_indexes(
     return plan
 
 
-def redundant_with_existing(columns: tuple[str, ...], table: Table) -> bool:
-    """Is an index on ``columns`` a duplicate or left prefix of one the table has?
+def redundant_with_existing(
+    columns: tuple[str, ...], table: Table, dropped: Iterable[str] = ()
+) -> bool:
+    """Is an index on ``columns`` a duplicate or left prefix of one the table keeps?
 
-    Hygiene's own test (:func:`dbtune.advise.hygiene.covers`), against every index, the
-    primary key and invisible ones included (make those visible rather than duplicate them).
+    Hygiene's own test (:func:`dbtune.advise.hygiene.covers`), against every index not in
+    ``dropped``, the primary key and invisible ones included (make those visible rather than
+    duplicate them).
     """
     probe = Index(name="", columns=list(columns))
-    return any(covers(existing, probe) for existing in table.indexes)
+    gone = {d.lower() for d in dropped}
+    return any(covers(existing, probe) for existing in table.indexes
+               if existing.name.lower() not in gone)
 
 
 def superseded(
