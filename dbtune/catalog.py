@@ -307,15 +307,27 @@ class Catalog:
         return col.type if col else None
 
     @classmethod
-    def from_ddl(cls, path_or_text: str | Path, *, rows: dict[str, int] | None = None) -> Catalog:
+    def from_ddl(
+        cls,
+        path_or_text: str | Path,
+        *,
+        rows: dict[str, int] | None = None,
+        flavour: str | None = None,
+    ) -> Catalog:
         """Parse CREATE TABLE / CREATE INDEX / ALTER TABLE statements (a file path or text).
 
-        ``rows`` (table name -> row count) enables size estimates. Raises InputError with
-        file:line and the start of the statement when a statement does not parse.
+        ``rows`` (table name -> row count) enables size estimates. ``flavour`` ("mysql" or
+        "mariadb", the dialect of generated DDL) defaults to "mariadb" for a MariaDB dump or
+        DDL using IGNORED / PERSISTENT, else "mysql". Raises InputError with file:line and
+        the start of the statement when a statement does not parse.
         """
         source, text = _read_source(path_or_text)
+        if flavour is None:
+            mariadb = re.search(r"MariaDB dump|\bIGNORED\b|\bPERSISTENT\b", text, re.I)
+            flavour = "mariadb" if mariadb else "mysql"
         catalog = cls()
         for table in parse_ddl(text, source):
+            table.flavour = flavour
             catalog.add(table)
         for name, count in (rows or {}).items():
             tbl = catalog.table(name)

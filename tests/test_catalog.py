@@ -91,6 +91,11 @@ def test_mysql_only_syntax():
     assert idx["g"].kind == "SPATIAL"
     assert idx["k_inv"].to_ddl() == "INDEX `k_inv` (`a`) INVISIBLE"
     assert idx["k_inv"].to_ddl("mariadb") == "INDEX `k_inv` (`a`) IGNORED"
+    # generated DDL speaks the dialect of its source
+    assert cat.tables["t"].flavour == "mysql"
+    assert Catalog.from_ddl(SCHEMAS / "features_mariadb.sql").tables["memo"].flavour == "mariadb"
+    forced = Catalog.from_ddl("CREATE TABLE t (a INT)", flavour="mariadb")
+    assert forced.tables["t"].flavour == "mariadb"
 
 
 def test_foreign_keys_and_their_implicit_indexes():

@@ -341,9 +341,15 @@ def shape(catalog: Catalog) -> dict:
 def test_drop_and_rollback_round_trip_live(dbtune_server, dbtune_database):
     load(dbtune_server, dbtune_database, (SCHEMAS / "marketplace.sql").read_text())
     load(dbtune_server, dbtune_database, HOSTILE_DDL)
+    load(dbtune_server, dbtune_database,
+         "CREATE TABLE inv (id INT PRIMARY KEY, a INT, KEY k1 (a), KEY k2 (a) IGNORED)")
     before = live_catalog(dbtune_server, dbtune_database)
     found = find_hygiene(before)
-    assert len(found) == 10
+    assert len(found) == 11
+    # the rollback of an ignored index uses MariaDB's word for it
+    assert [f.rollback_sql for f in found if f.index == "k2"] == [
+        f"ALTER TABLE `{dbtune_database}`.`inv` ADD INDEX `k2` (`a`) IGNORED;"
+    ]
     with dbtune_server.connect(database=dbtune_database) as conn, conn.cursor() as cur:
         for f in found:
             cur.execute(f.drop_sql)
