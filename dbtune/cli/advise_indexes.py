@@ -27,8 +27,10 @@ from dbtune.cli.common import emit, fail, format_options
               help="MySQL option file with credentials for --dsn.")
 @click.option("--disposable", is_flag=True,
               help="The --dsn server may be written to (a sandbox or a copy): needed by --verify.")
-@click.option("--max-indexes", type=click.IntRange(min=0), default=10, show_default=True)
-@click.option("--max-per-table", type=click.IntRange(min=0), default=3, show_default=True)
+@click.option("--max-indexes", type=click.IntRange(min=0), default=10, show_default=True,
+              help="New indexes in the whole plan, at most.")
+@click.option("--max-per-table", type=click.IntRange(min=0), default=3, show_default=True,
+              help="New indexes on one table, at most.")
 @click.option("--budget-mb", type=click.FloatRange(min=0), default=None,
               help="Total size the new indexes may take (estimate).")
 @click.option("--min-gain", type=click.FloatRange(min=0, max=1), default=0.005,
