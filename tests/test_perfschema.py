@@ -186,6 +186,21 @@ def test_window_notes_resets_new_and_vanished_digests(mysql8: Snapshot):
         PerfSchemaDigest(dataclasses.replace(mysql8, server="other:3306"), mysql8)
 
 
+def test_full_digest_table_overflow_row_is_left_out_and_said(mysql8: Snapshot):
+    overflow = dict(mysql8.digest_rows[0], SCHEMA_NAME=None, DIGEST=None, DIGEST_TEXT=None,
+                    QUERY_SAMPLE_TEXT=None, COUNT_STAR=7)
+    mysql8.digest_rows.append(overflow)
+    mysql8.digest_lost = 7
+    digest = PerfSchemaDigest(mysql8)
+    assert digest.summary["events"] == 37 and len(digest.classes) == 4
+    assert digest.notes == [
+        "7 statements found the digest table full and are not in any class "
+        "(Performance_schema_digest_lost): raise performance_schema_digests_size"]
+    later = copy.deepcopy(mysql8)
+    later.taken_at += timedelta(seconds=10)
+    assert PerfSchemaDigest(later, mysql8).notes == []  # none lost inside the window
+
+
 def test_snapshot_file_round_trip_and_bad_files(mysql8: Snapshot, tmp_path: Path):
     path = tmp_path / "snap.json"
     mysql8.save(path)
@@ -475,6 +490,8 @@ def test_wrong_password_and_bad_options_never_leak(dbtune_server: Server, tmp_pa
     assert result.stderr.startswith("dbtune: error: cannot connect to mysql://root:***@")
     both = run_cli("--dsn", dsn, "--interval", "5s", "--baseline", "x.json")
     assert both.exit_code == 2 and "either --interval or --baseline" in both.stderr
+    index = run_cli("--dsn", dsn, "--show", "unused-indexes", "--interval", "5s")
+    assert index.exit_code == 2 and "do not apply" in index.stderr
     bad = run_cli("--dsn", dsn, "--interval", "soon")
     assert bad.exit_code == 2 and "not a duration" in bad.output
     missing = run_cli("--dsn", dbtune_server.dsn(reveal_password=True), "--baseline",

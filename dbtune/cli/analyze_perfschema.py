@@ -76,6 +76,9 @@ def perfschema(dsn: str | None, defaults_file: str | None, ask_password: bool,
 
     if interval is not None and baseline is not None:
         fail("give either --interval or --baseline, not both")
+    if show in ("index-usage", "unused-indexes") and (interval or baseline or save_to):
+        fail(f"--show {show} reads counters since the server started: "
+             f"--interval, --baseline and --snapshot do not apply")
     try:
         spec = ConnectionSpec.resolve(dsn, defaults_file=defaults_file)
         if ask_password:

@@ -70,7 +70,9 @@ def _rows(snapshot: Snapshot) -> dict[str, _Row]:
     for event in snapshot.history:
         history.setdefault(row_key(event["CURRENT_SCHEMA"], event["DIGEST"]), []).append(
             (event["TIMER_WAIT"] / PICO, event["SQL_TEXT"] or ""))
-    return {row.key: row for row in (_row(raw, snapshot, history) for raw in snapshot.digest_rows)}
+    # DIGEST NULL: statements counted while the digest table was full (digest_lost)
+    return {row.key: row for row in (_row(raw, snapshot, history)
+                                     for raw in snapshot.digest_rows if raw.get("DIGEST"))}
 
 
 def _row(raw: dict[str, Any], snapshot: Snapshot,
@@ -114,22 +116,23 @@ def _window(before: Snapshot, after: Snapshot) -> tuple[list[_Row], list[str]]:
         raise InputError(f"the baseline ({before.taken_at}) is newer than the snapshot "
                          f"({after.taken_at})")
     old, new = _rows(before), _rows(after)
-    notes: list[str] = []
-    gone = len(old.keys() - new.keys())
-    if after.uptime < before.uptime or gone:  # digest rows are never evicted, only reset
-        why = (f"the server restarted between the snapshots (uptime {after.uptime}s)"
-               if after.uptime < before.uptime else
-               f"the digest table was truncated between the snapshots ({gone} digests gone)")
-        notes.append(f"{why}: the window holds only what ran since then")
-        return list(new.values()), notes
-    seen: dict[int, int] = {}
-    for event in before.history:
+    restarted = after.uptime < before.uptime
+    seen: dict[int, int] = {}  # thread -> last event id the baseline's history held
+    for event in [] if restarted else before.history:
         seen[event["THREAD_ID"]] = max(seen.get(event["THREAD_ID"], 0), event["EVENT_ID"])
     fresh: dict[str, list[float]] = {}
     for event in after.history:
         if event["EVENT_ID"] > seen.get(event["THREAD_ID"], 0):
             fresh.setdefault(row_key(event["CURRENT_SCHEMA"], event["DIGEST"]), []).append(
                 event["TIMER_WAIT"] / PICO)
+    notes: list[str] = []
+    gone = len(old.keys() - new.keys())
+    if restarted or gone:  # digest rows are never evicted, only reset all at once
+        why = (f"the server restarted between the snapshots (uptime {after.uptime}s)"
+               if restarted else
+               f"the digest table was truncated between the snapshots ({gone} digests gone)")
+        notes.append(f"{why}: the window holds only what ran since then")
+        return [replace(row, times=fresh.get(key, [])) for key, row in new.items()], notes
     rows, reset = [], 0
     for key, row in new.items():
         prior = old.get(key)
@@ -300,9 +303,11 @@ class PerfSchemaDigest(ClassSet):
         self._fingerprint_of = _fingerprints(rows)
         own = _own_fingerprints()
         self._rows = [r for r in rows if join_key(self._fingerprint_of[r.digest]) not in own]
-        if after.digest_lost:
-            self.notes.append(f"{after.digest_lost} statements found the digest table full "
-                              f"(Performance_schema_digest_lost): raise "
+        restarted = before is not None and after.uptime < before.uptime
+        lost = after.digest_lost - (before.digest_lost if before and not restarted else 0)
+        if lost > 0:
+            self.notes.append(f"{lost} statements found the digest table full and are not "
+                              f"in any class (Performance_schema_digest_lost): raise "
                               f"performance_schema_digests_size")
         self._classes: list[QueryClass] | None = None
 
