@@ -57,8 +57,9 @@ _COMPACT_AT = 1 << 16
 #: Inputs smaller than this are read by one process.
 MIN_PARALLEL_BYTES = 32 << 20
 
-_PREKEY = re.compile(r"[0-9]+|'[^']*'")
 _DIGITS = re.compile(r"[0-9]+")
+_QUOTED = re.compile(r"'[^']*'")
+_NUMBER = re.compile(r"-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?")
 _PREKEY_UNSAFE = re.compile(r"\s*call\s|administrator command:", re.I)
 
 
@@ -73,15 +74,14 @@ def prekey(sql: str) -> str:
     """
     if "/*" in sql or _PREKEY_UNSAFE.match(sql):
         return sql
-    if '"' in sql or "\\" in sql:
-        return _DIGITS.sub("0", sql)
-    return _PREKEY.sub(_prekey_token, sql)
+    key = _DIGITS.sub("0", sql)
+    if "'" in key and '"' not in key and "\\" not in key:
+        key = _QUOTED.sub(_empty_string, key)
+    return key
 
 
-def _prekey_token(m: re.Match) -> str:
+def _empty_string(m: re.Match) -> str:
     token = m.group()
-    if token[0] != "'":
-        return "0"
     return token if "(" in token or ")" in token else "''"
 
 
@@ -238,23 +238,44 @@ class Filters:
         return self.host is None or e.host == self.host
 
 
-def _column(attrs: list[dict[str, str]], name: str) -> np.ndarray:
-    """The float values of one attribute (NaN where absent or not a number; Yes/No = 1/0)."""
-    raw = [a.get(name, "nan") for a in attrs]
-    try:
-        return np.array(raw, dtype=np.float64)
-    except ValueError:
-        conv = {"Yes": 1.0, "No": 0.0}
-        out = []
-        for v in raw:
-            x = conv.get(v)
-            if x is None:
-                try:
-                    x = float(v)
-                except ValueError:
-                    x = math.nan
-            out.append(x)
-        return np.array(out, dtype=np.float64)
+def _numbers(column: np.ndarray) -> np.ndarray:
+    """Float values of a column of attribute strings: Yes/No = 1/0, anything else NaN."""
+    if column[0] not in ("Yes", "No"):
+        try:
+            return column.astype(np.float64)
+        except ValueError:
+            pass
+    yes, no = column == "Yes", column == "No"
+    out = np.where(yes, 1.0, np.where(no, 0.0, np.nan))
+    for i in np.flatnonzero(~(yes | no)).tolist():
+        if _NUMBER.fullmatch(column[i]):
+            out[i] = float(column[i])
+    return out
+
+
+def _columns(entries: list[Entry]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """metric name -> (event indexes, float values) of a block, grouped by header layout."""
+    layouts: dict[int, tuple[tuple[str, ...], list[int]]] = {}
+    for i, e in enumerate(entries):
+        found = layouts.get(id(e.names))
+        if found is None:
+            found = layouts[id(e.names)] = (e.names, [])
+        found[1].append(i)
+    parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
+    for names, rows in layouts.values():
+        if not names:
+            continue
+        table = np.array([entries[i].values for i in rows], dtype=str)
+        at = np.array(rows, dtype=np.int64)
+        for j, name in enumerate(names):
+            metric = name.lower()
+            if metric in NOT_METRICS:
+                continue
+            values = _numbers(table[:, j])
+            keep = np.isfinite(values)
+            parts.setdefault(metric, []).append((at[keep], values[keep]))
+    return {name: (np.concatenate([p[0] for p in chunks]), np.concatenate([p[1] for p in chunks]))
+            for name, chunks in parts.items()}
 
 
 def _bucket_keys(values: np.ndarray) -> np.ndarray:
@@ -288,23 +309,16 @@ def _aggregate(state: _State, entries: list[Entry], fingerprint: _Fingerprinter,
     state.dims.update(zip(cls.tolist(), [e.db for e in entries], [e.user for e in entries],
                           [e.host for e in entries], strict=True))
 
-    attrs = [e.attrs for e in entries]
-    names = set().union(*attrs)
     qt_scaled = None
-    for name in sorted(names):
-        metric_name = name.lower()
-        if metric_name in NOT_METRICS:
-            continue
-        values = _column(attrs, name)
-        present = np.isfinite(values)
-        if not present.any():
+    for metric_name, (rows, p_val) in sorted(_columns(entries).items()):
+        if not len(rows):
             continue
         scale = metric_scale(metric_name)
-        p_inv, p_val = inv[present], values[present]
+        p_inv = inv[rows]
         p_scaled = np.rint(p_val * scale).astype(np.int64)
         if metric_name == "query_time":
             qt_scaled = np.full(len(entries), -1, np.int64)
-            qt_scaled[present] = p_scaled
+            qt_scaled[rows] = p_scaled
         total = np.zeros(local, np.int64)
         lo = np.full(local, _NO_TIME_MIN, np.int64)
         hi = np.full(local, _NO_TIME_MAX, np.int64)

@@ -63,7 +63,6 @@ _ATTRS = re.compile(
 _EXPLAIN = re.compile(r"^# explain: ?([^\n]*)", re.M)
 _ATTR_LINE = re.compile(r"# +[A-Z][A-Za-z_]+: \S")
 # "Name: value" pairs; an empty value (MariaDB's "Schema:  QC_hit: No") stays empty.
-_PAIR = re.compile(r"(\w+):(?:[ \t]+(?!\w+:(?:\s|$))(\S+))?")
 _USE = re.compile(r"use ([^;]+)")
 _SET = re.compile(r"SET (?:last_insert_id|insert_id|timestamp)")
 _SET_TS = re.compile(r"timestamp\s*=\s*(\d+)")
@@ -80,9 +79,16 @@ class Entry:
     user: str | None
     host: str | None
     db: str | None
-    attrs: dict[str, str]
+    names: tuple[str, ...]  # attribute names, shared by entries of the same layout
+    values: list[str]  # their values, as written
+    thread: str | None  # the "Id:" of the User@Host line
     explain: list[str] | None
     line: int
+
+    @property
+    def attrs(self) -> dict[str, str]:
+        """The attributes as a dict (name -> value as written)."""
+        return dict(zip(self.names, self.values, strict=True))
 
 
 @dataclass(slots=True)
@@ -119,13 +125,9 @@ class ScanStats:
         self.warnings_total += other.warnings_total
 
 
-def _attributes(head: str) -> dict[str, str]:
-    """The ``Name: value`` pairs of a block of ``#`` header lines."""
-    tokens = head[1:].replace("\n#", "\n").split()
-    keys = tokens[::2]
-    if len(tokens) % 2 == 0 and all(k[-1] == ":" for k in keys):
-        return {k[:-1]: v for k, v in zip(keys, tokens[1::2], strict=True)}
-    attrs = dict(_ATTRS.findall(head))  # empty values, comment lines: the careful way
+def _pairs(head: str) -> dict[str, str]:
+    """The ``Name: value`` pairs of a block of ``#`` header lines (the careful way)."""
+    attrs = dict(_ATTRS.findall(head))
     attrs.pop("", None)
     return attrs
 
@@ -134,6 +136,21 @@ def _has_banner(text: str) -> bool:
     """Whether ``text`` holds a server start-up banner line (cheap test first)."""
     return ("Version" in text or "ort:" in text or "Command" in text) and (
         _BANNER.search(text) is not None)
+
+
+def _layout(keys: tuple[str, ...], tokens: int) -> tuple[tuple[str, ...], int, int]:
+    """(names, index of Query_time, index of Schema) of a header layout; -1 if absent.
+
+    Keys that do not all end in ``:`` (an empty value, a comment line) give no
+    Query_time index, which sends the entry to the careful parser.
+    """
+    if tokens % 2 or not all(k.endswith(":") and len(k) > 1 for k in keys):
+        return (), -1, -1
+    names = tuple(sys.intern(k[:-1]) for k in keys)
+    if len(set(names)) != len(names):
+        return (), -1, -1
+    qt_at = names.index("Query_time") if "Query_time" in names else -1
+    return names, qt_at, names.index("Schema") if "Schema" in names else -1
 
 
 def _join_admin(pieces: list[str]) -> list[str]:
@@ -192,6 +209,8 @@ class Scanner:
         self.stats = ScanStats()
         self._times: dict[str, int | None] = {}
         self._users: dict[str, tuple[str, str | None, str | None]] = {}
+        self._layouts: dict[tuple[str, ...], tuple[tuple[str, ...], int, int]] = {}
+        self._names: dict[tuple[str, ...], tuple[str, ...]] = {}
 
     def scan(self, text: str) -> list[Entry]:
         """Entries of ``text``, which starts at an entry boundary and ends at one (or EOF)."""
@@ -244,9 +263,16 @@ class Scanner:
                 or "# User@Host:" in head or "# administrator command:" in head):
             return False
         cut = head.find("# explain:")
-        attrs = _attributes(head if cut < 0 else head[:cut])
-        qt = attrs.get("Query_time")
-        if qt is None or not _NUMBER.fullmatch(qt):
+        tokens = (head if cut < 0 else head[:cut])[1:].replace("\n#", "\n").split()
+        keys = tuple(tokens[::2])
+        layout = self._layouts.get(keys)
+        if layout is None:
+            layout = self._layouts[keys] = _layout(keys, len(tokens))
+        names, qt_at, schema_at = layout
+        if qt_at < 0 or len(tokens) != 2 * len(names):
+            return False
+        values = tokens[1::2]
+        if not _NUMBER.fullmatch(values[qt_at]):
             return False
         user = host = None
         uh = m.group(2)
@@ -255,15 +281,18 @@ class Scanner:
             if parsed is None:
                 parsed = self._users[uh] = _user_host(uh)
             user, host, thread = parsed
-            if thread is not None:
-                attrs["Id"] = thread
+        else:
+            thread = None
         when = self._time(m.group(1), m.group(5))
         db = m.group(4)
-        db = (attrs.get("Schema") or None) if db is None else db.strip().strip("`")
+        if db is not None:
+            db = db.strip().strip("`")
+        elif schema_at >= 0:
+            db = values[schema_at] or None
         explain = [x.strip() for x in _EXPLAIN.findall(head)] if "# explain:" in head else None
         self.stats.events += 1
         self.stats.event_lines += self.line - start
-        out.append(Entry(sql, when, user, host, db, attrs, explain,
+        out.append(Entry(sql, when, user, host, db, names, values, thread, explain,
                          start + piece.count("\n", 0, end)))
         return True
 
@@ -320,7 +349,7 @@ class Scanner:
         first = 0
         n = len(lines)
         i = 0
-        time_text = user = host = db = admin = set_line = None
+        time_text = user = host = db = admin = set_line = thread = None
         attrs: dict[str, str] = {}
         explain: list[str] | None = None
         while i < n:
@@ -329,17 +358,16 @@ class Scanner:
                 if line.startswith("# Time:"):
                     if time_text is not None or user is not None or attrs:
                         self._skip(start + first, i - first, "entry without a statement")
-                        first, user, host, db, admin, set_line, attrs, explain = (
-                            i, None, None, None, None, None, {}, None)
+                        first, user, host, db, admin, set_line, attrs, explain, thread = (
+                            i, None, None, None, None, None, {}, None, None)
                     time_text = line[7:].strip()
                 elif line.startswith("# User@Host:"):
                     if user is not None or attrs:
                         self._skip(start + first, i - first, "entry without a statement")
                         first, time_text, db, admin, set_line, attrs, explain = (
                             i, None, None, None, None, {}, None)
+                        thread = None
                     user, host, thread = _user_host(line[13:])
-                    if thread is not None:
-                        attrs["Id"] = thread
                 elif line.startswith("# administrator command:"):
                     admin = line[2:].strip().rstrip(";")
                 elif line.startswith("# explain:"):
@@ -347,8 +375,7 @@ class Scanner:
                         explain = []
                     explain.append(line[10:].strip())
                 elif _ATTR_LINE.match(line):
-                    for name, value in _PAIR.findall(line):
-                        attrs[name] = value
+                    attrs.update(_pairs(line))
             elif line.startswith("use "):
                 if db is None:
                     m = _USE.match(line)
@@ -379,7 +406,10 @@ class Scanner:
             db = attrs.get("Schema") or None
         self.stats.events += 1
         self.stats.event_lines += count
-        out.append(Entry(sql, when, user, host, db, attrs, explain, start + i))
+        names = tuple(attrs)
+        names = self._names.setdefault(names, names)
+        out.append(Entry(sql, when, user, host, db, names, list(attrs.values()), thread,
+                         explain, start + i))
 
 
 def expand_paths(paths: str | os.PathLike | list) -> list[str]:
@@ -526,15 +556,15 @@ def to_event(entry: Entry, source: str) -> QueryEvent:
     """The QueryEvent of one entry: core metrics, other numbers in extra, the rest in flags."""
     extra: dict[str, float] = {}
     flags: dict[str, str] = {}
-    for name, raw in entry.attrs.items():
+    for name, raw in zip(entry.names, entry.values, strict=True):
         key = name.lower()
         value = None if key in NOT_METRICS else metric_value(raw)
         if value is None:
             flags[key] = raw
         else:
             extra[key] = value
-    if "id" in flags:
-        flags["thread_id"] = flags.pop("id")
+    if entry.thread is not None:
+        flags.setdefault("thread_id", entry.thread)
     if entry.explain:
         flags["explain"] = "\n".join(entry.explain)
     return QueryEvent(
