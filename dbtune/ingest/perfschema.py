@@ -16,7 +16,7 @@ from __future__ import annotations
 import functools
 import json
 import re
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -82,10 +82,11 @@ class Snapshot:
 
     def save(self, path: str | Path) -> None:
         """Write the snapshot as JSON (atomically: a ``.partial`` file renamed into place)."""
-        document = {"format": SNAPSHOT_FORMAT, "version": SNAPSHOT_VERSION, **asdict(self)}
+        document = {"format": SNAPSHOT_FORMAT, "version": SNAPSHOT_VERSION,
+                    **{f.name: getattr(self, f.name) for f in fields(self)}}
         target = Path(path)
         partial = target.with_name(target.name + ".partial")
-        partial.write_text(json.dumps(document, default=_json_value, indent=1), encoding="utf-8")
+        partial.write_text(json.dumps(document, default=_json_value), encoding="utf-8")
         partial.replace(target)
 
     @classmethod
