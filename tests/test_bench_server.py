@@ -60,6 +60,12 @@ def test_interleaved_rounds_apply_and_roll_back_between_rounds(dbtune_server, db
     assert result.equivalence.statements == 6  # 5 of the grp class + the count
     assert result.overall("before")["count"] == result.overall("after")["count"] == 300
     assert result.per_class["count_before"].sum() == 300
+    # performance_schema timed every statement of every round: 150 measured, 10 warm-up and
+    # each of the 2 connections' SET autocommit ...
+    assert [r.server_time[0] for r in result.rounds] == [162] * 4
+    # ... and the server's time per statement is within the client's wall time
+    for phase in ("before", "after"):
+        assert 0 < result.overall(phase)["server_mean_ms"] < result.overall(phase)["mean_ms"]
     # same statements in paired rounds: the per-class counts match before and after
     assert (result.per_class["count_before"] == result.per_class["count_after"]).all()
     document = result.to_dict()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from dbtune.bench.result import BOOTSTRAP, BenchResult
@@ -75,6 +76,10 @@ def summary_rows(result: BenchResult) -> list[dict[str, Any]]:
                  "after": after["throughput_qps"],
                  "ratio": after["throughput_qps"] / before["throughput_qps"]
                  if before["throughput_qps"] else None, "ci95": ""})
+    if not math.isnan(before["server_mean_ms"]) and not math.isnan(after["server_mean_ms"]):
+        rows.append({"statistic": "server mean ms", "before": before["server_mean_ms"],
+                     "after": after["server_mean_ms"],
+                     "ratio": after["server_mean_ms"] / before["server_mean_ms"], "ci95": ""})
     rows.append({"statistic": "errors", "before": before["errors"], "after": after["errors"],
                  "ratio": None, "ci95": ""})
     return rows

@@ -32,6 +32,9 @@ class Round:
     result: WorkloadResult
     started: float
     slowlog_span: tuple[int, int] | None = None
+    #: (statements, seconds) performance_schema timed in the database during the round
+    #: (warm-up and connection set-up included), or None when it is off
+    server_time: tuple[int, float] | None = None
 
 
 @dataclass
@@ -78,6 +81,10 @@ class BenchResult:
         out["errors"] = sum(self.errors(phase).values())
         out["throughput_qps"] = sum(r.statements for r in runs) / elapsed if elapsed else 0.0
         out["rounds"] = len(runs)
+        timed = [r.server_time for r in self.rounds if r.phase == phase]
+        count = sum(t[0] for t in timed if t) if all(timed) else 0
+        out["server_mean_ms"] = (sum(t[1] for t in timed if t) * 1000.0 / count
+                                 if count else float("nan"))
         return out
 
     @cached_property

@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pymysql
+
 from dbtune.bench.equivalence import Equivalence, compare, run_checks
 from dbtune.bench.result import BenchResult, Round
 from dbtune.bench.workloads import Workload
@@ -140,12 +142,33 @@ def _round(server: Server, workload: Workload, database: str, phase: str, index:
     path = server.slow_log_path
     start = _size(path)
     began = time.time()
+    server_before = _server_time(server, database)
     result = run_workload(
         server, workload.spec or workload.stream(number, replay.seed, replay.read_only),
         count=replay.count, duration=replay.duration, concurrency=replay.concurrency,
         warmup=replay.warmup, read_only=replay.read_only, seed=replay.seed + number,
         database=database, on_progress=progress)
-    return Round(phase, index, result, began, (start, _size(path)) if path else None)
+    server_after = _server_time(server, database)
+    server_time = None
+    if server_before is not None and server_after is not None:
+        server_time = (server_after[0] - server_before[0], server_after[1] - server_before[1])
+    return Round(phase, index, result, began, (start, _size(path)) if path else None,
+                 server_time)
+
+
+def _server_time(server: Server, database: str) -> tuple[int, float] | None:
+    """(statements, seconds) performance_schema has counted in ``database`` so far; None
+    when it is off or unreadable. Two cheap queries per round."""
+    try:
+        with server.connect() as connection, connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT COALESCE(SUM(COUNT_STAR), 0), COALESCE(SUM(SUM_TIMER_WAIT), 0) "
+                "FROM performance_schema.events_statements_summary_by_digest "
+                "WHERE SCHEMA_NAME = %s", (database,))
+            count, picoseconds = cursor.fetchone()
+    except pymysql.err.MySQLError:
+        return None
+    return (int(count), float(picoseconds) / 1e12) if count else None
 
 
 def _size(path: str | None) -> int:
