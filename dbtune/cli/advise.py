@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from dbtune.cli.advise_indexes import indexes
 from dbtune.cli.common import emit, fail, format_options
 
 
@@ -57,3 +58,6 @@ def hygiene(
         frame = frame.drop(columns=["bytes_per_row", "rollback_sql"])
     rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
     emit(render_rows(rows, fmt), output)
+
+
+advise.add_command(indexes)

@@ -1,6 +1,6 @@
 """`dbtune advise indexes`: workload-wide index advice (a thin layer over dbtune.advise.indexes).
 
-The lead registers it in the ``advise`` group: ``advise.add_command(indexes)``.
+Registered in the ``advise`` group by dbtune/cli/advise.py.
 """
 
 from __future__ import annotations
