@@ -6,7 +6,7 @@ difference of two snapshots' rows. Rows whose statements share a dbtune fingerpr
 one :class:`~dbtune.digest.QueryClass`, so reports, ranking and the slow-log join work
 as for slow logs. Statistics performance_schema does not keep are None (n/a).
 
-Metrics: ``query_time`` (SUM/MIN/AVG/MAX_TIMER_WAIT), ``lock_time``, ``rows_sent``,
+Metrics: ``query_time`` (SUM/MIN/MAX_TIMER_WAIT; mean = sum / count), ``lock_time``, ``rows_sent``,
 ``rows_examined``, ``rows_affected``, ``errors``, ``warnings``, ``created_tmp_tables``,
 ``created_tmp_disk_tables``, ``select_full_join``, ``select_full_range_join``,
 ``select_range``, ``select_range_check``, ``select_scan``, ``sort_merge_passes``,
@@ -177,7 +177,7 @@ def _fingerprints(rows: list[_Row]) -> dict[str | None, str]:
 
 
 @functools.cache
-def _own_fingerprints() -> frozenset[str]:
+def _own_keys() -> frozenset[str]:
     """Join keys of the statements a snapshot runs: not the server's workload."""
     from dbtune.fingerprint import fingerprint
 
@@ -206,10 +206,12 @@ def _quantiles(group: list[_Row], bucket_high: dict[int, int], window: bool,
         if times and (len(times) >= count or len(times) >= MIN_HISTORY_SAMPLE):
             for q, label in QUANTILES:
                 values[label] = float(np.quantile(times, q, method="inverted_cdf"))
-    for label, value in values.items():
-        if value is not None:
-            values[label] = min(max(value, low if low is not None else value),
-                                high if high is not None else value)
+    for label, value in values.items():  # a bucket's upper bound can pass the max
+        if value is not None and low is not None:
+            value = max(value, low)
+        if value is not None and high is not None:
+            value = min(value, high)
+        values[label] = value
     return values
 
 
@@ -236,7 +238,6 @@ def _metrics(group: list[_Row], count: int, bucket_high: dict[int, int],
 def _classes(rows: list[_Row], fingerprint_of: dict[str | None, str],
              bucket_high: dict[int, int], window: bool) -> list[QueryClass]:
     from dbtune.fingerprint import class_id
-    from dbtune.parsing import tables_in
 
     groups: dict[str, list[_Row]] = {}
     for row in rows:
@@ -266,7 +267,7 @@ def _classes(rows: list[_Row], fingerprint_of: dict[str | None, str],
             db=next(iter(dbs), None), sample=sample, sample_db=best.schema,
             sample_source=source,
             rows_examined_per_sent=examined / sent if sent and examined is not None else None,
-            _tables=None if best.sample else tables_in(digest_sql(best.text)),
+            parse_sql=best.sample[1] if best.sample else digest_sql(best.text),
             digests=sorted({row.digest for row in group if row.digest}),
             truncated=any(is_truncated(row.text) for row in group),
         ))
@@ -282,6 +283,17 @@ class PerfSchemaClass(QueryClass):
     digests: list[str] = field(default_factory=list)
     #: the server cut the digest text (max_digest_length): slow-log joins may miss it
     truncated: bool = False
+    #: what ``tables`` parses: the sample, or the digest text as SQL
+    parse_sql: str = field(default="", repr=False)
+
+    @property
+    def tables(self) -> list[str]:
+        """Tables the statement touches (sqlglot, parsed once on first use)."""
+        if self._tables is None:
+            from dbtune.parsing import tables_in
+
+            self._tables = tables_in(self.parse_sql or self.sample)
+        return self._tables
 
     def to_dict(self) -> dict[str, Any]:
         return {**super().to_dict(), "digests": self.digests, "truncated": self.truncated}
@@ -301,7 +313,7 @@ class PerfSchemaDigest(ClassSet):
         else:
             rows, self.notes = _window(before, after)
         self._fingerprint_of = _fingerprints(rows)
-        own = _own_fingerprints()
+        own = _own_keys()
         self._rows = [r for r in rows if join_key(self._fingerprint_of[r.digest]) not in own]
         restarted = before is not None and after.uptime < before.uptime
         lost = after.digest_lost - (before.digest_lost if before and not restarted else 0)
