@@ -5,6 +5,9 @@ A port of ``QueryRewriter::fingerprint`` and ``make_checksum`` from
 ASCII-only (``re.ASCII``: ``\\s``, ``\\w``, ``\\b`` and ``/i`` see ASCII only) and
 lower-casing touches ``A-Z`` only, like Perl's ``lc`` on a byte string.
 
+``fingerprint`` is the step-by-step port; ``fingerprint_many`` gives the same results for
+a block of statements several times faster (one pass of each rule over the whole block).
+
 >>> fingerprint("SELECT * FROM t WHERE id IN (1, 2, 3) ORDER BY a ASC LIMIT 10, 5")
 'select * from t where id in(?+) order by a limit ?'
 >>> class_id("select sleep(?)")
@@ -16,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Callable, Iterator
+from typing import cast
 
 _A = re.ASCII
 _I = re.ASCII | re.IGNORECASE
@@ -163,7 +167,7 @@ def fingerprint_many(sqls: list[str]) -> list[str]:
     memo = _MEMO
     found = list(map(memo.get, sqls))
     if None not in found:
-        return found  # type: ignore[return-value]
+        return cast("list[str]", found)
     todo = list(dict.fromkeys([s for s, f in zip(sqls, found, strict=True) if f is None]))
     fresh = dict(zip(todo, _fingerprint_block(todo), strict=True))
     if len(memo) + len(fresh) > _MEMO_MAX_ENTRIES:
@@ -172,7 +176,7 @@ def fingerprint_many(sqls: list[str]) -> list[str]:
         memo.update(fresh)
     else:
         memo.update((s, f) for s, f in fresh.items() if len(s) <= _MEMO_MAX_CHARS)
-    return list(map(fresh.get, sqls, found))
+    return cast("list[str]", list(map(fresh.get, sqls, found)))
 
 
 _MEMO: dict[str, str] = {}
@@ -261,8 +265,8 @@ def _fingerprint_block(sqls: list[str]) -> list[str]:
         text = _B_DQ_STRING.sub("?", text)
     if "'" in text:
         text = _B_SQ_STRING.sub("?", text)
-    lowered = text.lower()
-    if "true" in lowered or "false" in lowered:
+    lower = text.lower()
+    if "true" in lower or "false" in lower:
         text = _BOOLEAN.sub("?", text)
     text = _NUMBER.sub("?", text)
     # s/[xb.+-]\?/?/g, run on the reversed text where its pattern starts with a literal.
@@ -289,6 +293,7 @@ def _fingerprint_block(sqls: list[str]) -> list[str]:
 
 
 def _union(query: str) -> str:
+    """Collapse a repeated SELECT joined by UNION [ALL] into ``/*repeat union*/``."""
     return _UNION.sub(r"\1 /*repeat\2*/", query)
 
 
