@@ -55,7 +55,7 @@ _MAPPING = LogarithmicMapping(RELATIVE_ACCURACY)
 _MULTIPLIER = _MAPPING._multiplier
 _COMPACT_AT = 1 << 16
 #: Inputs smaller than this are read by one process.
-MIN_PARALLEL_BYTES = 32 << 20
+MIN_PARALLEL_BYTES = 16 << 20
 
 _DIGITS = re.compile(r"[0-9]+")
 _QUOTED = re.compile(r"'[^']*'")
@@ -212,6 +212,10 @@ class _Fingerprinter:
         return [cache[k] for k in keys]
 
 
+#: One fingerprint cache per process, shared by the inputs and ranges it reads.
+_FINGERPRINTER: _Fingerprinter | None = None
+
+
 @dataclass(frozen=True)
 class Filters:
     """Which events to keep: a time window and exact db/user/host matches."""
@@ -349,9 +353,12 @@ def _aggregate(state: _State, entries: list[Entry], fingerprint: _Fingerprinter,
 def _read(name: str, start: int, limit: int | None, filters: Filters,
           progress: Any = None) -> _State:
     """The state of one input (or of the byte range [start, start+limit) of a file)."""
+    global _FINGERPRINTER
     state = _State(files=[name])
     scanner = Scanner(name)
-    fingerprint = _Fingerprinter()
+    if _FINGERPRINTER is None:
+        _FINGERPRINTER = _Fingerprinter()
+    fingerprint = _FINGERPRINTER
     with _Input(name) as stream:
         if start:
             stream.seek(start)
@@ -718,7 +725,7 @@ def digest_slowlog(
 
     ``since``/``until`` compare with event times (naive = the log's clock; aware values
     are converted to UTC); events without any time are dropped by a time filter.
-    ``jobs`` worker processes (default: 1 below 32 MB, else up to 4 by CPU count) read
+    ``jobs`` worker processes (default: 1 below 16 MB, else up to 4 by CPU count) read
     byte ranges of large plain files; the result does not depend on it.
     """
     names = expand_paths(paths)
