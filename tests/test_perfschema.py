@@ -346,6 +346,15 @@ def test_snapshot_then_baseline_through_the_cli(dbtune_server: Server, items: st
         assert dbtune_server.password not in result.output
 
 
+def test_interval_through_the_cli(dbtune_server: Server, items: str, tmp_path: Path):
+    env = {"DBTUNE_DSN": dbtune_server.dsn(reveal_password=True), "HOME": str(tmp_path)}
+    result = run_cli("--interval", "0.3s", "--format", "json", env=env)
+    assert result.exit_code == 0, result.output
+    summary = json.loads(result.stdout)["summary"]
+    assert summary["window"] is True and 0.3 <= summary["span_seconds"] < 5
+    assert "sampling for 0.3s" in result.stderr
+
+
 def test_counters_reset_inside_the_window(dbtune_server: Server, items: str):
     with dbtune_server.connect() as connection:
         execute(dbtune_server, items, "SELECT a FROM items WHERE id = 1")

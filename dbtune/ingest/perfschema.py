@@ -168,7 +168,7 @@ def read_snapshot(connection: pymysql.connections.Connection) -> Snapshot:
             "performance-schema-consumer-statements-digest=ON in my.cnf)")
     host = connection.host if not connection.unix_socket else "localhost"
     return Snapshot(
-        taken_at=datetime.now().replace(microsecond=0),
+        taken_at=datetime.now(),
         server=f"{host}:{connection.port}", flavour=flavour, server_version=version,
         uptime=int(status.get("Uptime", 0)), digest_rows=rows, histograms=histograms,
         bucket_high=bucket_high, history=history, history_enabled=history_on,
