@@ -234,7 +234,7 @@ def marketplace_templates() -> tuple[Template, ...]:
             WHERE id = %(id)s""",
            lambda d: {"at": d.ago(0.001), "id": d.recent_id(d.sizes.sync_jobs, 0.01)}),
         # --- catalogue
-        _t("product_by_id", 15.45, "read", "SELECT * FROM products WHERE id = %(id)s",
+        _t("product_by_id", 15.3, "read", "SELECT * FROM products WHERE id = %(id)s",
            lambda d: {"id": d.product()}),
         _t("product_by_sku", 1.5, "read", """
             SELECT id, title, base_price FROM products WHERE sku = %(s)s""",
