@@ -69,15 +69,21 @@ class TableInfo:
         default_factory=list
     )
     schema: str | None = None
+    _cardinality: dict[str, float] = field(default_factory=dict, repr=False)
 
     def cardinality(self, column: str) -> float:
         """Distinct values of ``column``: the catalog's, else a guess from type and name."""
-        known = self.ndv.get(column)
-        if known:
-            return max(1.0, min(float(known), self.rows or 1.0))
-        if len(self.pk) == 1 and column == self.pk[0]:
-            return max(1.0, self.rows)
-        return max(1.0, min(guess_ndv(column, self.widths.get(column)), self.rows or 1.0))
+        if column not in self._cardinality:
+            known = self.ndv.get(column)
+            if known:
+                value = max(1.0, min(float(known), self.rows or 1.0))
+            elif len(self.pk) == 1 and column == self.pk[0]:
+                value = max(1.0, self.rows)
+            else:
+                value = max(1.0, min(guess_ndv(column, self.widths.get(column)),
+                                     self.rows or 1.0))
+            self._cardinality[column] = value
+        return self._cardinality[column]
 
     def width(self, column: str) -> int:
         """Bytes an index entry spends on ``column`` (unknown columns count 8)."""

@@ -13,7 +13,7 @@ whose rows examined drop from 1,000,000 to 10 saves almost 0.2.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
 from dbtune.advise.candidates import Need, TableInfo
@@ -153,6 +153,8 @@ class TableState:
     chosen: list[tuple[str, ...]] = field(default_factory=list)
     _baselines: dict[int, tuple[Need, tuple[Estimate, str]]] = field(default_factory=dict,
                                                                      repr=False)
+    _estimates: dict[tuple[int, tuple[str, ...]], tuple[Need, Estimate]] = field(
+        default_factory=dict, repr=False)
 
     def writers(self, columns: Sequence[str]) -> list[tuple[str, float]]:
         """(class id, share) of the writes that must maintain an index on ``columns``."""
@@ -169,30 +171,37 @@ class TableState:
     ) -> tuple[Estimate, str]:
         """The cheapest way to serve ``need`` with the existing indexes plus ``chosen``
         (default: :attr:`chosen`): (estimate, index name, "PRIMARY", "" for a full scan,
-        or the joined columns of a chosen index)."""
+        or the joined columns of a chosen index). On a tie, what exists today wins."""
         chosen = self.chosen if chosen is None else chosen
-        options = [(_full_scan(need, self.info), "")]
-        if self.info.pk:
-            options.append((estimate(need, self.info.pk, self.info, clustered=True), "PRIMARY"))
-        for name, columns, prefixes in self.info.existing:
-            options.append((estimate(need, columns, self.info, prefixed=prefixes), name))
-        for columns in chosen:
-            options.append((estimate(need, columns, self.info), ",".join(columns)))
-        return min(options, key=lambda o: (o[0].cost, o[1] == ""))
+        options = [self.baseline(need)]
+        options += [(self.estimate(need, columns), ",".join(columns)) for columns in chosen]
+        return min(options, key=lambda o: o[0].cost)
 
     def baseline(self, need: Need) -> tuple[Estimate, str]:
-        """How ``need`` is served today, with the existing indexes only (cached)."""
+        """How ``need`` is served today: full scan, primary key or an existing index."""
         cached = self._baselines.get(id(need))
         if cached is None or cached[0] is not need:  # ids are reused once a need is freed
-            cached = self._baselines[id(need)] = (need, self.best(need, ()))
+            options = [(_full_scan(need, self.info), "")]
+            if self.info.pk:
+                options.append((estimate(need, self.info.pk, self.info, clustered=True),
+                                "PRIMARY"))
+            for name, columns, prefixes in self.info.existing:
+                options.append((estimate(need, columns, self.info, prefixed=prefixes), name))
+            cached = self._baselines[id(need)] = (need, min(options, key=lambda o: o[0].cost))
         return cached[1]
 
-    def cost(self, chosen: Sequence[tuple[str, ...]]) -> float:
-        """Weighted read cost of all needs, relative to today, with ``chosen`` added."""
-        return sum(
-            n.weight * self.best(n, chosen)[0].cost / self.baseline(n)[0].cost
-            for n in self.needs
-        )
+    def estimate(self, need: Need, columns: tuple[str, ...]) -> Estimate:
+        """:func:`estimate` of a new index on ``columns`` (cached per need and columns)."""
+        key = (id(need), columns)
+        cached = self._estimates.get(key)
+        if cached is None or cached[0] is not need:
+            cached = self._estimates[key] = (need, estimate(need, columns, self.info))
+        return cached[1]
+
+    def relative(self, costs: Iterable[float]) -> float:
+        """Weighted read cost of all needs, relative to today, given each need's cost."""
+        return sum(n.weight * c / self.baseline(n)[0].cost
+                   for n, c in zip(self.needs, costs, strict=True))
 
 
 @dataclass(frozen=True)
@@ -226,10 +235,14 @@ def select(
     """
     steps: list[Step] = []
     used_bytes = 0.0
+    per_table: dict[str, list[Step]] = {}  # a table's steps change only when it changes
     while True:
+        for key, state in tables.items():
+            if key not in per_table:
+                per_table[key] = _steps(key, state)
         # a new index must gain min_gain; widening a chosen one a tenth of it
         options = [
-            s for key, t in tables.items() for s in _steps(key, t)
+            s for table_steps in per_table.values() for s in table_steps
             if s.gain > 0 and s.gain >= (min_gain if s.replaces is None else min_gain / 10)
         ]
         count = sum(len(t.chosen) for t in tables.values())
@@ -253,25 +266,31 @@ def select(
         if step.replaces is not None:
             state.chosen.remove(step.replaces)
         state.chosen.append(step.add)
+        del per_table[step.table]
         used_bytes += step.bytes
         steps.append(step)
 
 
 def _steps(key: str, state: TableState) -> list[Step]:
-    current = state.cost(state.chosen)
+    """Every add and widen step on one table, with its net gain (costs per need cached)."""
+    needs = state.needs
+    now = [state.best(n)[0].cost for n in needs]
+    current = state.relative(now)
+    without = {old: [state.best(n, [c for c in state.chosen if c != old])[0].cost
+                     for n in needs] for old in state.chosen}
     steps = []
     for columns in state.candidates:
         if columns in state.chosen:
             continue
         size = index_bytes(columns, state.info)
-        after = state.cost([*state.chosen, columns])
+        mine = [state.estimate(n, columns).cost for n in needs]
+        after = state.relative(map(min, now, mine))
         gain = current - after - state.write_share(columns) * WRITE_FACTOR
         steps.append(Step(key, columns, None, gain, size, after))
         for old in state.chosen:
             if columns[: len(old)] == old:
-                widened = [c for c in state.chosen if c != old] + [columns]
                 extra = state.write_share(columns) - state.write_share(old)
-                after = state.cost(widened)
+                after = state.relative(map(min, without[old], mine))
                 steps.append(Step(key, columns, old, current - after - extra * WRITE_FACTOR,
                                   max(size - index_bytes(old, state.info), 1.0), after))
     return steps
