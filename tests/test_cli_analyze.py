@@ -125,3 +125,15 @@ def test_garbled_entry_warns_with_file_and_line_and_run_completes(tmp_path):
 def test_bad_order_by_is_a_usage_error():
     result = run(PERCONA, "--order-by", "query_time:median")
     assert result.exit_code == 2 and "METRIC:STAT" in result.output
+
+
+@pytest.mark.parametrize("fmt", ["json", "table", "csv"])
+def test_bytes_that_are_not_utf8_survive_every_format(fmt):
+    result = run(str(FIXTURES / "latin1-bytes.log"), "--format", fmt, "--top", "0")
+    assert result.exit_code == 0, result.output
+    result.stdout.encode("utf-8")  # valid UTF-8 out, whatever came in
+    if fmt == "json":
+        samples = [c["sample"] for c in json.loads(result.stdout)["classes"]]
+        assert any("\udcff" in sample for sample in samples)  # the raw byte 0xff, kept
+    else:
+        assert "\\xff" in result.stdout

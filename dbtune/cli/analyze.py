@@ -7,6 +7,7 @@ from pathlib import Path
 
 import click
 
+from dbtune.cli.analyze_perfschema import perfschema
 from dbtune.cli.common import emit, fail, format_options, parse_when
 from dbtune.model import InputError
 
@@ -77,3 +78,6 @@ def report_warnings(summary: dict) -> None:
     hidden = summary.get("skipped", 0) - min(len(warnings), MAX_WARNINGS_SHOWN)
     if hidden > 0:
         click.echo(f"dbtune: warning: ... {hidden} more skipped entries not shown", err=True)
+
+
+analyze.add_command(perfschema)

@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 import click
 
 from dbtune.report import FORMATS
+from dbtune.report.formats import printable
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -29,6 +30,7 @@ def format_options(function: F) -> F:
 
 def emit(text: str, output: Path | None) -> None:
     """Write a report to FILE (atomically, never half-written) or to standard output."""
+    text = printable(text)
     if output is None:
         click.echo(text, nl=False)
         return

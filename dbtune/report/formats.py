@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
@@ -12,6 +13,9 @@ from typing import Any
 from tabulate import tabulate
 
 FORMATS = ("table", "markdown", "json", "csv")
+
+#: Bytes that were not UTF-8 in a log, kept by the readers as surrogate escapes.
+UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
 def json_default(value: Any) -> Any:
@@ -26,8 +30,18 @@ def json_default(value: Any) -> Any:
 
 
 def to_json(document: Any) -> str:
-    """Serialise a report document with stable key order and ISO datetimes."""
-    return json.dumps(document, indent=2, default=json_default, ensure_ascii=False) + "\n"
+    """Serialise a report document with stable key order and ISO datetimes.
+
+    A byte that was not UTF-8 in the log becomes the JSON escape ``\\udcXX`` (Python's
+    ``surrogateescape`` convention), so the output is valid UTF-8 and nothing is lost.
+    """
+    text = json.dumps(document, indent=2, default=json_default, ensure_ascii=False)
+    return UNDECODABLE.sub(lambda m: f"\\u{ord(m.group()):04x}", text) + "\n"
+
+
+def printable(text: str) -> str:
+    """Text reports show a byte that was not UTF-8 in the log as ``\\xNN``."""
+    return UNDECODABLE.sub(lambda m: f"\\x{ord(m.group()) - 0xDC00:02x}", text)
 
 
 def render_rows(rows: Sequence[dict[str, Any]], fmt: str, *, floatfmt: str = ",.2f",

@@ -79,7 +79,8 @@ def digest_document(digest: Any, classes: Sequence[Any], *, order_by: str) -> di
 
 
 def _ms(stats: dict[str, float] | None, stat: str) -> float | None:
-    return None if not stats else stats[stat] * 1000
+    value = (stats or {}).get(stat)
+    return None if value is None else value * 1000
 
 
 def profile_rows(classes: Sequence[Any]) -> list[dict[str, Any]]:
@@ -131,7 +132,7 @@ def flat_rows(classes: Sequence[Any]) -> list[dict[str, Any]]:
 def metric_text(name: str, value: float | None) -> str:
     """A metric value as a DBA reads it: seconds to the microsecond, counts whole."""
     if value is None:
-        return "-"
+        return "n/a"
     if name.endswith(("_time", "_wait")):
         return f"{value:,.6f}"
     return f"{value:,.0f}" if float(value).is_integer() else f"{value:,.2f}"
@@ -139,7 +140,7 @@ def metric_text(name: str, value: float | None) -> str:
 
 def detail_block(query_class: Any, rank: int, fmt: str) -> str:
     """Per-class statistics of every metric, and the worst sample, as pt-query-digest shows."""
-    rows = [{"metric": name, **{stat: metric_text(name, stats[stat]) for stat in STATS}}
+    rows = [{"metric": name, **{stat: metric_text(name, stats.get(stat)) for stat in STATS}}
             for name, stats in sorted(query_class.metrics.items(),
                                       key=lambda item: (item[0] not in CORE_METRICS, item[0]))]
     title = f"Query {rank}: {query_class.id}  {query_class.count:,} calls, " \
@@ -162,7 +163,7 @@ def render_digest(digest: Any, classes: Sequence[Any], fmt: str, *, order_by: st
         return render_rows(flat_rows(classes), "csv")
     header = summary_lines(digest.summary)
     if fmt == "markdown":
-        header = ["## dbtune slow-log digest", "", *(f"- {line[2:]}" for line in header)]
+        header = ["## dbtune query digest", "", *(f"- {line[2:]}" for line in header)]
     parts = ["\n".join(header), f"Profile, ranked by {order_by}:",
              render_rows(profile_rows(classes), fmt).rstrip()]
     parts += [detail_block(c, rank, fmt) for rank, c in enumerate(classes[:details], 1)]

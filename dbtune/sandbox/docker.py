@@ -48,6 +48,7 @@ def server_args(image: str, long_query_time: float, buffer_pool_size: str) -> li
         f"--slow-query-log-file={CONTAINER_LOG_DIR}/slow.log",
         f"--long-query-time={long_query_time}",
         "--performance-schema=ON",
+        "--performance-schema-consumer-events-statements-current=ON",
         "--performance-schema-consumer-events-statements-history-long=ON",
         f"--innodb-buffer-pool-size={buffer_pool_size}",
         "--innodb-flush-log-at-trx-commit=2",

@@ -146,6 +146,7 @@ class LocalSandbox:
             f"--slow-query-log-file={self.datadir / 'slow.log'}",
             f"--long-query-time={self.long_query_time}",
             "--performance-schema=ON",
+            "--performance-schema-consumer-events-statements-current=ON",
             "--performance-schema-consumer-events-statements-history-long=ON",
             f"--innodb-buffer-pool-size={self.buffer_pool_size}",
             "--innodb-flush-log-at-trx-commit=2",
