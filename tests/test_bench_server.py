@@ -173,3 +173,18 @@ def test_slowlog_workload_replays_the_logged_statements_of_its_database(
                        rounds=1, replay=Replay(count=40, warmup=0, read_only=True))
     kinds = {k for r in result.rounds for k in r.result.kinds.values()}
     assert kinds == {"read"} and result.equivalence.ok
+
+
+def test_a_failing_migration_statement_is_one_line_naming_file_and_statement(
+        dbtune_server, dbtune_database, items, tmp_path):
+    bad = tmp_path / "bad.sql"
+    bad.write_text("ALTER TABLE items ADD INDEX ix_grp (grp);\nALTER TABLE nope ADD x INT;\n",
+                   encoding="utf-8")
+    outcome = CliRunner().invoke(main, [
+        "bench", "--dsn", dbtune_server.dsn(reveal_password=True), "--disposable",
+        "--database", dbtune_database, "--sql", str(items["workload"]),
+        "--migration", str(bad), "--rounds", "1", "--count", "20", "--warmup", "0"])
+    assert outcome.exit_code == 2 and outcome.stdout == ""
+    (line,) = outcome.stderr.splitlines()
+    assert line.startswith(f"dbtune: error: migration {bad}, statement 2 (ALTER TABLE nope")
+    assert "doesn't exist" in line

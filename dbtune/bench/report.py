@@ -50,14 +50,15 @@ def _heading(text: str, md: bool) -> str:
 def _intro(result: BenchResult) -> list[str]:
     replay = result.replay
     per_round = f"{replay.count} statements" if replay.count else f"{replay.duration:g} s"
-    order = ("interleaved " if result.interleaved else
-             "sequential (no rollback, so all before rounds ran first) ")
+    order = "interleaved" if result.interleaved else "sequential"
+    before, after = result.overall("before"), result.overall("after")
     lines = [
         f"workload: {result.workload.source}; database {result.database} on {result.server}",
-        f"rounds: {order}{' '.join(_AB[r.phase] for r in result.rounds)} (A before, B after), "
-        f"{per_round} "
-        f"each after {replay.warmup} warm-up, concurrency {replay.concurrency}",
-        f"migration: {result.migration.source} ({len(result.migration.up)} statements)",
+        f"rounds: {order} {' '.join(_AB[r.phase] for r in result.rounds)} (A before, B after), "
+        f"{per_round} each after {replay.warmup} warm-up, concurrency {replay.concurrency}",
+        f"measured: before {before['count']:,} statements ({before['errors']:,} errors), "
+        f"after {after['count']:,} ({after['errors']:,} errors)",
+        f"migration: {result.migration.source} (statements: {len(result.migration.up)})",
     ]
     lines += [f"note: {note}" for note in result.notes]
     lines += [f"skipped: {n} statements ({why})" for why, n in result.workload.skipped.items()]
@@ -80,8 +81,6 @@ def summary_rows(result: BenchResult) -> list[dict[str, Any]]:
         rows.append({"statistic": "server mean ms", "before": before["server_mean_ms"],
                      "after": after["server_mean_ms"],
                      "ratio": after["server_mean_ms"] / before["server_mean_ms"], "ci95": ""})
-    rows.append({"statistic": "errors", "before": before["errors"], "after": after["errors"],
-                 "ratio": None, "ci95": ""})
     return rows
 
 

@@ -110,13 +110,16 @@ def run_bench(server: Server, workload: Workload, database: str,
                 order = phase_order(rounds, interleave=bool(resolved.down))
             phase = order[i]
             if phase != state:
+                up = f"migration {resolved.source}".rstrip()
                 if equivalence is None:
                     before_outcomes = run_checks(connection, checks)
-                    _apply(connection, resolved.up)
+                    _apply(connection, resolved.up, up)
                     equivalence = compare(checks, before_outcomes,
                                           run_checks(connection, checks), workload.labels)
+                elif phase == AFTER:
+                    _apply(connection, resolved.up, up)
                 else:
-                    _apply(connection, resolved.up if phase == AFTER else resolved.down or [])
+                    _apply(connection, resolved.down or [], f"rollback ({resolved.source})")
                 state = phase
             if on_round:
                 on_round(i, phase)
@@ -128,10 +131,16 @@ def run_bench(server: Server, workload: Workload, database: str,
                        interleaved=bool(resolved.down), replay=replay)
 
 
-def _apply(connection: Any, statements: list[str]) -> None:
+def _apply(connection: Any, statements: list[str], what: str) -> None:
+    """Run the statements of a migration or rollback; InputError names the one that fails."""
     with connection.cursor() as cursor:
-        for sql in statements:
-            cursor.execute(sql)
+        for number, sql in enumerate(statements, 1):
+            try:
+                cursor.execute(sql)
+            except pymysql.err.MySQLError as exc:
+                message = str(exc.args[-1] if exc.args else exc).splitlines()[0]
+                short = sql if len(sql) <= 60 else sql[:57] + "..."
+                raise InputError(f"{what}, statement {number} ({short}): {message}") from None
             if cursor.description:
                 cursor.fetchall()
 

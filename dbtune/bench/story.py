@@ -142,6 +142,8 @@ def bench_on(server: Server, database: str, *, fixture: str | None = None,
         raise InputError("no workload: give --fixture, --slowlog FILE or --sql FILE")
     change = (advice_migration(server, database) if advise
               else Migration.from_files(migration, rollback))  # type: ignore[arg-type]
+    with server.connect() as connection, connection.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{_name(database)}`")
     if fixture == "marketplace":
         load_fixture(server, database, scale)
     if load is not None:
