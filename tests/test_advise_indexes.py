@@ -432,6 +432,33 @@ def test_verify_rejects_an_index_the_optimizer_ignores(dbtune_server, dbtune_dat
 
 
 @pytest.mark.server
+def test_verify_never_sends_a_second_statement_and_survives_a_failed_build(
+        dbtune_server, dbtune_database) -> None:
+    from dbtune.advise.indexes import ClassEffect, IndexAdvice, IndexPlan
+    from dbtune.advise.verify import verify_plan
+
+    with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE t (id INT PRIMARY KEY, a INT)")
+    hostile = "SELECT * FROM t WHERE a = 5; DROP TABLE t"
+    smuggled = IndexAdvice("t", dbtune_database, "ix_t_a", ("a",),
+                           [ClassEffect("q", 1.0, 10, 1, sql=hostile, db=dbtune_database)],
+                           1, 0, [])
+    broken = IndexAdvice("t", dbtune_database, "ix_t_nope", ("nope",),
+                         [ClassEffect("q", 1.0, 10, 1, sql="SELECT * FROM t WHERE a = 5",
+                                      db=dbtune_database)], 1, 0, [])
+    plan = IndexPlan(advice=[smuggled, broken])
+    verify_plan(plan, dbtune_server)
+    assert plan.advice == [smuggled] and smuggled.verified is None
+    assert "not a single SELECT" in smuggled.reason
+    ((rejected, why),) = plan.rejected
+    assert rejected is broken and "could not build" in why and "nope" in why
+    with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
+        cursor.execute("SHOW TABLES")
+        assert cursor.fetchall() == (("t",),)
+    assert indexes_on(dbtune_server, dbtune_database) == set()
+
+
+@pytest.mark.server
 def test_verify_refuses_a_server_not_marked_disposable(dbtune_server) -> None:
     from dataclasses import replace
 

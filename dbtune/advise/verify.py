@@ -16,11 +16,16 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 import pymysql
+from sqlglot import exp
 
+from dbtune.parsing import parse_statement
 from dbtune.sandbox import Server, require_disposable
 
 if TYPE_CHECKING:
     from dbtune.advise.indexes import IndexAdvice, IndexPlan
+
+#: statements EXPLAIN may see (it never runs them)
+EXPLAINABLE = (exp.Query, exp.Insert, exp.Update, exp.Delete)
 
 
 def verify_plan(plan: IndexPlan, server: Server) -> None:
@@ -47,7 +52,11 @@ def verify_advice(connection: Any, advice: IndexAdvice, *, invisible: bool = Fal
     if database:
         connection.select_db(database)
     before = {c.class_id: explain(connection, c.sql, c.db) for c in advice.classes}
-    _run(connection, advice.add_ddl(invisible=invisible))
+    try:
+        _run(connection, advice.add_ddl(invisible=invisible))
+    except pymysql.MySQLError as exc:
+        advice.verified = False
+        return f"the server could not build it: {exc.args[-1] if exc.args else exc}"
     try:
         after = {c.class_id: explain(connection, c.sql, c.db) for c in advice.classes}
     finally:
@@ -78,7 +87,13 @@ def verify_advice(connection: Any, advice: IndexAdvice, *, invisible: bool = Fal
 
 
 def explain(connection: Any, sql: str, database: str | None) -> list[dict[str, Any]] | str:
-    """The tables of ``EXPLAIN FORMAT=JSON sql`` (or the error message as a string)."""
+    """The tables of ``EXPLAIN FORMAT=JSON sql`` (or the error message as a string).
+
+    Only one SELECT / INSERT / UPDATE / DELETE (as sqlglot parses it) is EXPLAINed: a log
+    sample holding a second statement or anything else is never sent.
+    """
+    if not isinstance(parse_statement(sql), EXPLAINABLE):
+        return "not a single SELECT/INSERT/UPDATE/DELETE statement"
     try:
         if database:
             connection.select_db(database)

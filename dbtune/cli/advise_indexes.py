@@ -47,6 +47,8 @@ def indexes(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path, ..
             min_gain: float, hygiene: bool, verify: bool, fmt: str,
             output: Path | None) -> None:
     """Indexes that serve the workload best: three-star candidates, merged, under a budget."""
+    import pymysql
+
     from dbtune.advise.hygiene import find_hygiene
     from dbtune.advise.indexes import advise_indexes, render_plan
     from dbtune.catalog import load_catalog
@@ -79,6 +81,8 @@ def indexes(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path, ..
             plan = advise_indexes(workload, catalog, **options)
     except (InputError, SandboxError) as exc:
         fail(str(exc))
+    except pymysql.MySQLError as exc:  # the server went away or refused a read mid-run
+        fail(f"server error: {exc.args[-1] if exc.args else exc}")
     emit(render_plan(plan, fmt), output)
 
 
