@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import sys
+
 import numpy as np
 import pytest
 
@@ -131,3 +134,22 @@ def test_sql_file_workload(tmp_path):
     (tmp_path / "empty.sql").write_text("SET @a = 1;", encoding="utf-8")
     with pytest.raises(InputError, match="empty.sql: no replayable statement"):
         sql_file_workload(tmp_path / "empty.sql")
+
+
+class _Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+def test_progress_bar_only_on_a_terminal(monkeypatch):
+    from dbtune.bench.rounds import Replay
+    from dbtune.cli.bench import _progress
+
+    for stream, shown in ((io.StringIO(), False), (_Terminal(), True)):
+        monkeypatch.setattr(sys, "stderr", stream)
+        with _progress(Replay(count=500), rounds=2) as tick:
+            for done in range(1, 2001):
+                tick(done)
+        assert ("bench: " in stream.getvalue()) is shown
+        if shown:
+            assert "2000/2000" in stream.getvalue()
