@@ -197,7 +197,7 @@ def marketplace_templates() -> tuple[Template, ...]:
             WHERE seller_id = %(s)s AND status = 'active'
             ORDER BY updated_at DESC LIMIT 50 OFFSET %(off)s""",
            lambda d: {"s": d.seller(), "off": 50 * d.pick((0, 0, 0, 1, 2, 5))}),
-        _t("top_sellers_report", 0.25, "read", """
+        _t("top_sellers_report", 0.15, "read", """
             SELECT seller_id, COUNT(*) AS listings, SUM(stock) AS units
             FROM marketplace_listings WHERE marketplace = %(mp)s AND status = 'active'
             GROUP BY seller_id ORDER BY units DESC LIMIT 20""",
@@ -234,7 +234,7 @@ def marketplace_templates() -> tuple[Template, ...]:
             WHERE id = %(id)s""",
            lambda d: {"at": d.ago(0.001), "id": d.recent_id(d.sizes.sync_jobs, 0.01)}),
         # --- catalogue
-        _t("product_by_id", 15.3, "read", "SELECT * FROM products WHERE id = %(id)s",
+        _t("product_by_id", 15.5, "read", "SELECT * FROM products WHERE id = %(id)s",
            lambda d: {"id": d.product()}),
         _t("product_by_sku", 1.5, "read", """
             SELECT id, title, base_price FROM products WHERE sku = %(s)s""",
@@ -274,7 +274,7 @@ def marketplace_templates() -> tuple[Template, ...]:
             WHERE o.created_at >= %(since)s AND o.status <> 'cancelled'
             GROUP BY i.product_id ORDER BY units DESC LIMIT 10""",
            lambda d: {"since": m.ago(d.pick((1, 2, 7)))}),
-        _t("orders_status_count", 0.3, "read", """
+        _t("orders_status_count", 0.2, "read", """
             SELECT status, COUNT(*) FROM orders WHERE marketplace = %(mp)s GROUP BY status""",
            lambda d: {"mp": d.marketplace()}),
         _t("order_insert", 1.5, "write", """
