@@ -141,8 +141,9 @@ def _cover(need: Need, info: TableInfo, columns: list[str]) -> list[str]:
     return columns + missing
 
 
-def three_star(need: Need, info: TableInfo) -> list[tuple[str, ...]]:
-    """Equality columns, then ORDER BY (when it avoids the sort) or the best range, then cover."""
+def _two_stars(need: Need, info: TableInfo) -> list[str]:
+    """Equality columns, then ORDER BY (when it avoids the sort), else the best range
+    column, else the GROUP BY columns."""
     columns = _star1(need, info)
     tail = _order_tail(need)
     if tail is not None:
@@ -151,7 +152,12 @@ def three_star(need: Need, info: TableInfo) -> list[tuple[str, ...]]:
         columns.append(best)
     elif need.group and not need.order:
         columns += sorted(c for c in need.group if c not in columns)
-    return _finish(_cover(need, info, columns), info)
+    return columns
+
+
+def three_star(need: Need, info: TableInfo) -> list[tuple[str, ...]]:
+    """Equality columns, then ORDER BY (when it avoids the sort) or the best range, then cover."""
+    return _finish(_cover(need, info, _two_stars(need, info)), info)
 
 
 def range_instead_of_order(need: Need, info: TableInfo) -> list[tuple[str, ...]]:
@@ -164,13 +170,7 @@ def range_instead_of_order(need: Need, info: TableInfo) -> list[tuple[str, ...]]
 
 def without_cover(need: Need, info: TableInfo) -> list[tuple[str, ...]]:
     """The three-star index without its covering columns (cheaper, often enough)."""
-    columns = _star1(need, info)
-    tail = _order_tail(need)
-    if tail is not None:
-        columns += [c for c in tail if c not in columns]
-    elif (best := _best_range(need, info)) is not None:
-        columns.append(best)
-    return _finish(columns, info)
+    return _finish(_two_stars(need, info), info)
 
 
 def equality_only(need: Need, info: TableInfo) -> list[tuple[str, ...]]:
