@@ -154,7 +154,10 @@ def bench_on(server: Server, database: str, *, fixture: str | None = None,
     if workload.database and workload.database != database:
         result.notes.append(f"statements logged in database {workload.database} were "
                             f"replayed in {database}")
-    if not result.interleaved:
+    if advise and not result.migration.up:
+        result.notes.append("the advice found no index worth adding: before and after are "
+                            "the same schema")
+    if not result.interleaved and result.migration.up:
         result.notes.append("no rollback: all before rounds ran first, then all after rounds, "
                             "so drift on the machine is not cancelled out")
     return result
