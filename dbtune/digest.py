@@ -269,7 +269,7 @@ def _columns(entries: list[Entry]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     for names, rows in layouts.values():
         if not names:
             continue
-        table = np.array([entries[i].values for i in rows], dtype=str)
+        table = np.array([entries[i].values for i in rows], dtype=object)
         at = np.array(rows, dtype=np.int64)
         for j, name in enumerate(names):
             metric = name.lower()

@@ -258,7 +258,7 @@ class Scanner:
         m = _HEAD.match(piece)
         end = m.end()
         sql = piece[end:]
-        head = m.group(3)
+        time_text, uh, head, db, set_ts = m.groups()
         if (not sql or sql.startswith(("#", "use ", "SET ")) or "# Time:" in head
                 or "# User@Host:" in head or "# administrator command:" in head):
             return False
@@ -272,26 +272,28 @@ class Scanner:
         if qt_at < 0 or len(tokens) != 2 * len(names):
             return False
         values = tokens[1::2]
-        if not _NUMBER.fullmatch(values[qt_at]):
+        qt = values[qt_at]
+        if not (qt.replace(".", "", 1).isdigit() or _NUMBER.fullmatch(qt)):
             return False
-        user = host = None
-        uh = m.group(2)
-        if uh is not None:
+        if uh is None:
+            user = host = thread = None
+        else:
             parsed = self._users.get(uh)
             if parsed is None:
                 parsed = self._users[uh] = _user_host(uh)
             user, host, thread = parsed
+        if time_text is None and self.last_time is not None:
+            when = self.last_time
         else:
-            thread = None
-        when = self._time(m.group(1), m.group(5))
-        db = m.group(4)
+            when = self._time(time_text, set_ts)
         if db is not None:
             db = db.strip().strip("`")
         elif schema_at >= 0:
             db = values[schema_at] or None
-        explain = [x.strip() for x in _EXPLAIN.findall(head)] if "# explain:" in head else None
-        self.stats.events += 1
-        self.stats.event_lines += self.line - start
+        explain = [x.strip() for x in _EXPLAIN.findall(head)] if cut >= 0 else None
+        stats = self.stats
+        stats.events += 1
+        stats.event_lines += self.line - start
         out.append(Entry(sql, when, user, host, db, names, values, thread, explain,
                          start + piece.count("\n", 0, end)))
         return True
