@@ -188,3 +188,28 @@ def test_a_failing_migration_statement_is_one_line_naming_file_and_statement(
     (line,) = outcome.stderr.splitlines()
     assert line.startswith(f"dbtune: error: migration {bad}, statement 2 (ALTER TABLE nope")
     assert "doesn't exist" in line
+
+
+def test_cli_slowlog_workload_runs_in_the_logs_database(dbtune_server, dbtune_database, items,
+                                                        tmp_path):
+    entry = ("# Time: 261126 14:13:50\n# User@Host: app[app] @ localhost []\n"
+             "# Thread_id: 3  Schema: {db}  QC_hit: No\n"
+             "# Query_time: 0.001555  Lock_time: 0.000000  Rows_sent: 60  Rows_examined: 3000\n"
+             "use `{db}`;\nSET timestamp=1795702430;\n{sql};\n")
+    log = tmp_path / "slow.log"
+    log.write_text("".join(entry.format(db=dbtune_database, sql=sql) for sql in (
+        "SELECT id, val FROM items WHERE grp = 5", "SELECT id, val FROM items WHERE grp = 9",
+        "UPDATE items SET val = 'y' WHERE id = 2", "SET NAMES utf8mb4")), encoding="utf-8")
+    outcome = CliRunner().invoke(main, [
+        "bench", "--dsn", dbtune_server.dsn(reveal_password=True), "--disposable",
+        "--slowlog", str(log), "--migration", str(items["up"]), "--rollback",
+        str(items["down"]), "--rounds", "1", "--count", "30", "--warmup", "0", "--format",
+        "json"])
+    assert outcome.exit_code == 0, outcome.output
+    document = json.loads(outcome.stdout)
+    assert document["database"] == dbtune_database
+    assert document["skipped"] == {"not a read or DML statement": 1}
+    labels = {c["label"] for c in document["classes"]}
+    assert labels == {"select id, val from items where grp = ?",
+                      "update items set val = ? where id = ?"}
+    assert document["equivalence"] == {"statements": 2, "classes": 1}

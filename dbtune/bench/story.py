@@ -115,7 +115,7 @@ def load_fixture(server: Server, database: str, scale: float, seed: int = 42,
     return load_marketplace(server, database, scale=scale, seed=seed, on_progress=on_progress)
 
 
-def bench_on(server: Server, database: str, *, fixture: str | None = None,
+def bench_on(server: Server, database: str | None, *, fixture: str | None = None,
              scale: float = 1.0, load: str | Path | None = None,
              slowlog: str | Path | None = None, sql: str | Path | None = None,
              migration: str | Path | None = None, rollback: str | Path | None = None,
@@ -125,6 +125,8 @@ def bench_on(server: Server, database: str, *, fixture: str | None = None,
 
     Data: the ``fixture`` and/or a ``load`` script. Workload: ``slowlog`` or ``sql`` file,
     else the fixture's spec. Change: ``migration`` (+ ``rollback``) files, or ``advise``.
+    ``database`` None: ``marketplace`` for the fixture, else the slow log's database, else
+    ``bench``.
     """
     from dbtune.bench.workloads import slowlog_workload, sql_file_workload
     from dbtune.workload.spec import marketplace_spec
@@ -140,6 +142,7 @@ def bench_on(server: Server, database: str, *, fixture: str | None = None,
         workload = spec_workload(marketplace_spec(scale))
     else:
         raise InputError("no workload: give --fixture, --slowlog FILE or --sql FILE")
+    database = database or ("marketplace" if fixture else workload.database or "bench")
     change = (advice_migration(server, database) if advise
               else Migration.from_files(migration, rollback))  # type: ignore[arg-type]
     with server.connect() as connection, connection.cursor() as cursor:

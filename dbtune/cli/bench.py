@@ -49,7 +49,8 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
               help="MySQL option file with the credentials for --dsn.")
 @click.option("--disposable", is_flag=True, help="Declare the --dsn server disposable.")
 @click.option("--database", default=None, help="Database to bench in [default: marketplace "
-                                               "for the fixture, else bench].")
+                                               "for the fixture, else the slow log's "
+                                               "database, else bench].")
 @click.option("--format", "fmt", type=click.Choice(("table", "markdown", "json", "html")),
               default="table", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
@@ -83,7 +84,6 @@ def bench(fixture, scale, load, slowlog, sql_file, migration, rollback, advise, 
     replay = Replay(count=None if duration else (count or 2000), duration=duration,
                     concurrency=concurrency, warmup=warmup, read_only=read_only, seed=seed,
                     checks_per_class=checks)
-    database = database or ("marketplace" if fixture else "bench")
     try:
         manager = (start_server("dsn", dsn=dsn, defaults_file=defaults_file,
                                 disposable=disposable) if dsn or defaults_file
