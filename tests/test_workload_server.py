@@ -147,3 +147,9 @@ def test_cli_load_and_run(dbtune_server, dbtune_database):
     again = runner.invoke(main, ["workload", "load", "--scale", "0.005", "--dsn", dsn,
                                  "--disposable", "--database", dbtune_database])
     assert again.exit_code == 2 and "already has table" in again.output
+    other = dbtune_database + "_x"
+    undeclared = runner.invoke(main, ["workload", "load", "--scale", "0.005", "--dsn", dsn,
+                                      "--database", other])
+    assert undeclared.exit_code == 2 and "not marked disposable" in undeclared.output
+    with dbtune_server.connect() as connection, connection.cursor() as cursor:
+        assert not cursor.execute("SHOW DATABASES LIKE %s", (other,))

@@ -99,6 +99,8 @@ def run(fixture: str, scale: float, count: int | None, duration: float | None,
         concurrency: int, warmup: int, seed: int, read_only: bool, fmt: str, dsn: str | None,
         defaults_file: str | None, disposable: bool, database: str) -> None:
     """Replay the fixture's weighted query mix and report latency per template."""
+    from tqdm import tqdm
+
     from dbtune.sandbox import SandboxError
     from dbtune.workload.runner import run_workload
     from dbtune.workload.spec import marketplace_spec
@@ -111,9 +113,11 @@ def run(fixture: str, scale: float, count: int | None, duration: float | None,
                 if not cursor.execute("SHOW DATABASES LIKE %s", (database,)):
                     fail(f"database {database!r} not found on {server.dsn()}: "
                          f"run `dbtune workload load --database {database}` first")
-            result = run_workload(server, marketplace_spec(scale), database=database,
-                                  count=count, duration=duration, concurrency=concurrency,
-                                  warmup=warmup, read_only=read_only, seed=seed)
+            with tqdm(total=count, unit=" statements", leave=False) as bar:
+                result = run_workload(server, marketplace_spec(scale), database=database,
+                                      count=count, duration=duration, concurrency=concurrency,
+                                      warmup=warmup, read_only=read_only, seed=seed,
+                                      on_progress=lambda done: bar.update(done - bar.n))
         except SandboxError as exc:
             fail(str(exc))
     frame = result.to_frame()

@@ -184,9 +184,8 @@ def run_workload(connect: Any, workload: WorkloadSpec | Iterable[tuple[str, str]
             else:
                 result.errors[name] = result.errors.get(name, 0) + 1
                 result.error_samples.setdefault(name, error)
-            done = result.statements
-        if on_progress:
-            on_progress(done)
+            if on_progress:
+                on_progress(result.statements)
 
     def worker() -> None:
         connection = None
