@@ -234,6 +234,7 @@ def main() -> None:
     size_mb = log.stat().st_size / (1 << 20)
     dbtune = [sys.executable, "-m", "dbtune", "analyze", "slowlog", str(log), "--format", "json"]
     runs = []
+    load = os.getloadavg()[0]
     for jobs in (1, 2):
         runs.append(
             _measure(
@@ -258,16 +259,21 @@ def main() -> None:
         )
     same = (DATA / "dbtune-jobs1.json").read_bytes() == (DATA / "dbtune-jobs2.json").read_bytes()
     print(f"\nlog: {log.name}, {size_mb:.0f} MB\n")
-    print(f"{'tool':<20}{'seconds':>10}{'MB/s':>10}{'peak RSS MB':>14}")
+    print(f"load average before the runs: {load:.1f}, after: {os.getloadavg()[0]:.1f}")
+    print(f"{'tool':<20}{'wall s':>9}{'MB/s':>8}{'CPU s':>9}{'MB/CPU s':>10}{'peak RSS MB':>13}")
     for r in runs:
         print(
-            f"{r['tool']:<20}{r['seconds']:>10.1f}{size_mb / r['seconds']:>10.1f}"
-            f"{r['peak_rss_mb']:>14.0f}"
+            f"{r['tool']:<20}{r['seconds']:>9.1f}{size_mb / r['seconds']:>8.1f}"
+            f"{r['cpu_seconds']:>9.1f}{size_mb / r['cpu_seconds']:>10.1f}"
+            f"{r['peak_rss_mb']:>13.0f}"
         )
     pt = next((r for r in runs if r["tool"] == "pt-query-digest"), None)
     if pt:
         for r in runs[:2]:
-            print(f"{r['tool']} / pt-query-digest throughput: {pt['seconds'] / r['seconds']:.1f}x")
+            print(
+                f"{r['tool']} vs pt-query-digest: {pt['seconds'] / r['seconds']:.1f}x wall, "
+                f"{pt['cpu_seconds'] / r['cpu_seconds']:.1f}x CPU"
+            )
     summary = json.loads((DATA / "dbtune-jobs1.json").read_text()).get("summary", {})
     print(f"dbtune events={summary.get('events')} classes={summary.get('classes')}")
     print(f"dbtune --jobs 1 and --jobs 2 outputs identical: {same}")
@@ -286,9 +292,9 @@ def _measure(label: str, argv: list[str], out: Path) -> dict:
         "t = time.perf_counter();"
         "p = subprocess.run(sys.argv[2:], stdout=open(sys.argv[1], 'wb'), stderr=subprocess.PIPE);"
         "w = time.perf_counter() - t;"
-        "r = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss;"
+        "u = resource.getrusage(resource.RUSAGE_CHILDREN);"
         "sys.stderr.write(p.stderr.decode()[-400:]);"
-        "print(w, r, p.returncode)"
+        "print(w, u.ru_maxrss, u.ru_utime + u.ru_stime, p.returncode)"
     )
     proc = subprocess.run(
         [sys.executable, "-c", code, str(out), *argv],
@@ -298,12 +304,17 @@ def _measure(label: str, argv: list[str], out: Path) -> dict:
         check=False,
     )
     try:
-        wall, rss, rc = proc.stdout.split()
+        wall, rss, cpu, rc = proc.stdout.split()
     except ValueError:
         sys.exit(f"{label}: measurement failed: {proc.stderr[-500:]}")
     if rc != "0":
         sys.exit(f"{label} failed ({rc}): {proc.stderr[-500:]}")
-    return {"tool": label, "seconds": float(wall), "peak_rss_mb": int(rss) / 1024}
+    return {
+        "tool": label,
+        "seconds": float(wall),
+        "peak_rss_mb": int(rss) / 1024,
+        "cpu_seconds": float(cpu),
+    }
 
 
 if __name__ == "__main__":
