@@ -8,7 +8,7 @@ import sys
 import numpy as np
 import pytest
 
-from dbtune.bench.equivalence import Outcome, compare, tie_broken
+from dbtune.bench.equivalence import Outcome, compare, is_repeatable, tie_broken
 from dbtune.bench.rounds import phase_order
 from dbtune.bench.stats import bootstrap_ratio, summary
 from dbtune.bench.verdict import Target, TargetError, evaluate, parse_targets
@@ -153,3 +153,15 @@ def test_progress_bar_only_on_a_terminal(monkeypatch):
         assert ("bench: " in stream.getvalue()) is shown
         if shown:
             assert "2000/2000" in stream.getvalue()
+
+
+def test_volatile_statements_are_not_checked(tmp_path):
+    assert not is_repeatable("SELECT * FROM t WHERE created_at > NOW() - INTERVAL 1 DAY")
+    assert not is_repeatable("select id from t order by rand ( ) limit 3")
+    assert is_repeatable("SELECT now_playing, random_id FROM t WHERE uuid = 'x'")
+    path = tmp_path / "w.sql"
+    path.write_text("SELECT a FROM t WHERE b = 1;\nSELECT a FROM t WHERE b > NOW();\n"
+                    "SELECT SLEEP(1);\n", encoding="utf-8")
+    workload = sql_file_workload(path)
+    assert len(workload.items) == 3
+    assert [sql for _, sql in workload.check_statements(5, 0)] == ["SELECT a FROM t WHERE b = 1"]

@@ -10,11 +10,15 @@ as the plan happens to meet them, so a new index could change which rows come ba
 any data changing. Such a SELECT is checked with every output column appended to its
 ``ORDER BY`` as a tie-breaker (``ORDER BY units DESC, 1, 2``): the same rewritten statement
 runs before and after, and now compares data, not plan order.
+
+Statements calling a function whose value changes from one call to the next (``NOW()``,
+``RAND()``, ``UUID()``, ...) would differ without any change at all: they are not checked.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +27,17 @@ import pymysql
 from sqlglot import exp
 
 from dbtune.parsing import parse_statement
+
+_VOLATILE = re.compile(
+    r"\b(?:NOW|SYSDATE|CURDATE|CURTIME|UTC_(?:DATE|TIME|TIMESTAMP)|CURRENT_(?:DATE|TIME|"
+    r"TIMESTAMP|USER)|LOCALTIME(?:STAMP)?|UNIX_TIMESTAMP|RAND|UUID(?:_SHORT)?|SYS_GUID|"
+    r"CONNECTION_ID|LAST_INSERT_ID|FOUND_ROWS|ROW_COUNT|SLEEP|BENCHMARK)\s*\(",
+    re.IGNORECASE)
+
+
+def is_repeatable(sql: str) -> bool:
+    """False when ``sql`` calls a function whose result changes between calls (NOW, RAND...)."""
+    return not _VOLATILE.search(sql)
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from itertools import cycle, islice
 from pathlib import Path
 
+from dbtune.bench.equivalence import is_repeatable
 from dbtune.catalog import split_statements
 from dbtune.fingerprint import class_id, fingerprint_many
 from dbtune.model import InputError
@@ -61,14 +62,15 @@ class Workload:
 
     def check_statements(self, per_class: int, seed: int) -> list[tuple[str, str]]:
         """Up to ``per_class`` distinct read statements of each class, always the same ones
-        for the same seed: what the result-equivalence check runs before and after."""
+        for the same seed: what the result-equivalence check runs before and after
+        (statements calling NOW(), RAND() and the like are left out)."""
         if per_class <= 0:
             return []
         source = (self.spec.statements(MAX_SPEC_DRAWS, seed, read_only=True)
                   if self.spec is not None else iter(self.items))
         chosen: dict[str, list[str]] = {}
         for name, sql in source:
-            if is_write(sql):
+            if is_write(sql) or not is_repeatable(sql):
                 continue
             picked = chosen.setdefault(name, [])
             if len(picked) < per_class and sql not in picked:
