@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -174,7 +175,9 @@ def test_teardown_on_sigterm(tmp_path: Path) -> None:
     assert not Path(datadir).parent.exists()
 
 
-def test_owner_killed_outright_leaves_nothing_behind(tmp_path: Path) -> None:
+def test_owner_killed_outright_leaves_nothing_behind(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
     """kill -9 of the owning Python: the kernel kills the server, the next start sweeps."""
     info = tmp_path / "info"
     script = textwrap.dedent(f"""
@@ -185,8 +188,9 @@ def test_owner_killed_outright_leaves_nothing_behind(tmp_path: Path) -> None:
             open({str(info)!r}, "w").write(pid + " " + server.datadir)
             time.sleep(120)
     """)
-    sandboxes = tmp_path / "sandboxes"
-    sandboxes.mkdir()
+    # A short TMPDIR of its own: pytest's numbered tmp_path can exceed a unix socket path.
+    sandboxes = Path(tempfile.mkdtemp(prefix="dbtune-t-", dir="/tmp"))
+    request.addfinalizer(lambda: shutil.rmtree(sandboxes, ignore_errors=True))
     child = subprocess.Popen(
         [sys.executable, "-c", script], env={**os.environ, "TMPDIR": str(sandboxes)}
     )
