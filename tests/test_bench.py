@@ -141,18 +141,20 @@ class _Terminal(io.StringIO):
         return True
 
 
-def test_progress_bar_only_on_a_terminal(monkeypatch):
+def test_progress_bars_only_on_a_terminal(monkeypatch):
     from dbtune.bench.rounds import Replay
     from dbtune.cli.bench import _progress
 
     for stream, shown in ((io.StringIO(), False), (_Terminal(), True)):
         monkeypatch.setattr(sys, "stderr", stream)
-        with _progress(Replay(count=500), rounds=2) as tick:
+        with _progress(Replay(count=500), rounds=2) as progress:
+            progress.rows("audit_log", 1500)
             for done in range(1, 2001):
-                tick(done)
+                progress.statements(done)
+        assert ("load audit_log" in stream.getvalue()) is shown
         assert ("bench: " in stream.getvalue()) is shown
         if shown:
-            assert "2000/2000" in stream.getvalue()
+            assert "2000/2000" in stream.getvalue() and "1.50k rows" in stream.getvalue()
 
 
 def test_volatile_statements_are_not_checked(tmp_path):

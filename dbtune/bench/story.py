@@ -120,13 +120,15 @@ def bench_on(server: Server, database: str | None, *, fixture: str | None = None
              slowlog: str | Path | None = None, sql: str | Path | None = None,
              migration: str | Path | None = None, rollback: str | Path | None = None,
              advise: bool = False, targets: list[Target] | None = None, rounds: int = 2,
-             replay: Replay | None = None, **bench_options):
+             replay: Replay | None = None,
+             on_load: Callable[[str, int], None] | None = None, **bench_options):
     """Everything ``dbtune bench`` does once it has a server: data, workload, change, rounds.
 
     Data: the ``fixture`` and/or a ``load`` script. Workload: ``slowlog`` or ``sql`` file,
     else the fixture's spec. Change: ``migration`` (+ ``rollback``) files, or ``advise``.
     ``database`` None: ``marketplace`` for the fixture, else the slow log's database, else
-    ``bench``.
+    ``bench``. ``on_load(table, rows)`` follows the fixture load; ``bench_options`` go to
+    :func:`~dbtune.bench.rounds.run_bench` (``on_round``, ``on_progress``).
     """
     from dbtune.bench.workloads import slowlog_workload, sql_file_workload
     from dbtune.workload.spec import marketplace_spec
@@ -148,7 +150,7 @@ def bench_on(server: Server, database: str | None, *, fixture: str | None = None
     with server.connect() as connection, connection.cursor() as cursor:
         cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{_name(database)}`")
     if fixture == "marketplace":
-        load_fixture(server, database, scale)
+        load_fixture(server, database, scale, on_progress=on_load)
     if load is not None:
         load_sql(server, database, load)
     result = run_bench(server, workload, database, change, rounds=rounds, replay=replay,

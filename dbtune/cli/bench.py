@@ -88,11 +88,12 @@ def bench(fixture, scale, load, slowlog, sql_file, migration, rollback, advise, 
         manager = (start_server("dsn", dsn=dsn, defaults_file=defaults_file,
                                 disposable=disposable) if dsn or defaults_file
                    else start_server(backend))
-        with manager as server, _progress(replay, rounds) as tick:
+        with manager as server, _progress(replay, rounds) as progress:
             result = bench_on(server, database, fixture=fixture, scale=scale, load=load,
                               slowlog=slowlog, sql=sql_file, migration=migration,
                               rollback=rollback, advise=advise, targets=targets,
-                              rounds=rounds, replay=replay, on_progress=tick)
+                              rounds=rounds, replay=replay, on_load=progress.rows,
+                              on_progress=progress.statements)
     except (InputError, SandboxError, LoadError) as exc:
         fail(str(exc))
     except pymysql.err.MySQLError as exc:  # a server error mid-run: one line, no traceback
@@ -102,26 +103,44 @@ def bench(fixture, scale, load, slowlog, sql_file, migration, rollback, advise, 
 
 
 class _progress:
-    """A tqdm bar on stderr (only when it is a terminal) fed with statements measured."""
+    """tqdm bars on stderr, only when it is a terminal: rows loaded, statements measured."""
 
     def __init__(self, replay, rounds: int) -> None:
         self.total = replay.count * 2 * rounds if replay.count else None
-        self.bar = None
+        self.shown = sys.stderr.isatty()
+        self.bar = self.load_bar = None
 
-    def __enter__(self):
-        if not sys.stderr.isatty():
-            return lambda n: None
-        from tqdm import tqdm
+    def __enter__(self) -> _progress:
+        return self
 
-        self.bar = tqdm(total=self.total, unit=" stmt", desc="bench", leave=False,
-                        file=sys.stderr)
-        return self._tick
+    def rows(self, table: str, rows: int) -> None:
+        """Fixture loading progress (``rows`` more rows of ``table``)."""
+        if not self.shown:
+            return
+        if self.load_bar is None:
+            from tqdm import tqdm
 
-    def _tick(self, done: int) -> None:
+            self.load_bar = tqdm(unit=" rows", unit_scale=True, desc="load", leave=False,
+                                 file=sys.stderr)
+        self.load_bar.update(rows)
+        self.load_bar.set_description(f"load {table}")  # redraws: a chunk is ~100k rows
+
+    def statements(self, done: int) -> None:
+        """Replay progress: ``done`` statements measured so far."""
+        if not self.shown:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            if self.load_bar is not None:
+                self.load_bar.close()
+            self.bar = tqdm(total=self.total, unit=" stmt", desc="bench", leave=False,
+                            file=sys.stderr)
         self.bar.n = done
         if done % 200 == 0:
             self.bar.refresh()
 
     def __exit__(self, *exc) -> None:
-        if self.bar is not None:
-            self.bar.close()
+        for bar in (self.load_bar, self.bar):
+            if bar is not None:
+                bar.close()
