@@ -120,7 +120,6 @@ def test_slowlog_workload_keeps_reads_and_dml_of_the_main_database():
     assert not any(s.upper().startswith("CREATE") for s in sqls)
     name, sql = next(iter(workload.items))
     assert workload.labels[name] == "select database()"
-    assert workload.has_writes
 
 
 def test_sql_file_workload(tmp_path):

@@ -44,12 +44,6 @@ class Workload:
     #: why statements of the source were left out, and how many
     skipped: dict[str, int] = field(default_factory=dict)
 
-    @property
-    def has_writes(self) -> bool:
-        if self.spec is not None:
-            return any(kind == "write" for kind in self.spec.kinds.values())
-        return any(is_write(sql) for _, sql in self.items)
-
     def stream(self, round_number: int, seed: int, read_only: bool) -> Iterator[tuple[str, str]]:
         """The statements of one round: rounds with the same number replay the same stream
         (a spec with seed ``seed + round_number``; a list from a round-dependent offset)."""
