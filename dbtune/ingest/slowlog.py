@@ -30,6 +30,8 @@ from dbtune.model import InputError, QueryEvent
 
 #: Bytes read per block; entries are never split across blocks.
 BLOCK_SIZE = 2 << 20
+#: Entries of each per-scanner cache (times, User@Host lines) before it starts over.
+_CACHE_LIMIT = 10_000
 #: Warnings kept verbatim; later ones are only counted.
 MAX_WARNINGS = 10
 #: Attributes that are identifiers or timestamps, not metrics (pt-query-digest's
@@ -280,6 +282,8 @@ class Scanner:
         else:
             parsed = self._users.get(uh)
             if parsed is None:
+                if len(self._users) > _CACHE_LIMIT:
+                    self._users.clear()
                 parsed = self._users[uh] = _user_host(uh)
             user, host, thread = parsed
         if time_text is None and self.last_time is not None:
@@ -304,7 +308,7 @@ class Scanner:
         if time_text is not None:
             when = self._times.get(time_text, -1)
             if when == -1:
-                if len(self._times) > 100_000:
+                if len(self._times) > _CACHE_LIMIT:
                     self._times.clear()
                 when = self._times[time_text] = time_us(time_text.strip())
         if when is None:
