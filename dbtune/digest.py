@@ -556,7 +556,7 @@ class ClassSet:
                 found = c.metrics.get(metric, {}).get(stat)
                 return -math.inf if found is None else found
         chosen = [c for c in self.classes if c.count >= min_count]
-        chosen.sort(key=lambda c: (-value(c), c.id))
+        chosen.sort(key=lambda c: (-value(c), -c.count, c.id))
         return chosen if top is None else chosen[:top]
 
     def to_frame(self):
