@@ -176,28 +176,28 @@ def marketplace_templates() -> tuple[Template, ...]:
     """The marketplace platform's query mix (weights are per cent of statements)."""
     return (
         # --- listings and their synchronisation with eBay / Trendyol / Amazon
-        _t("listing_sync_window", 1.5, "read", """
+        _t("listing_sync_window", 2.1, "read", """
             SELECT id, sku, price, stock, status FROM marketplace_listings
             WHERE marketplace = %(mp)s AND updated_at >= %(start)s AND updated_at < %(end)s
             ORDER BY updated_at LIMIT 500""", _sync_window),
-        _t("listing_by_sku", 1.5, "read", """
+        _t("listing_by_sku", 2.1, "read", """
             SELECT id, product_id, price, stock, status FROM marketplace_listings
             WHERE marketplace = %(mp)s AND sku = %(sku)s""",
            lambda d: d.listing_sku()),
-        _t("listing_by_id", 13, "read", "SELECT * FROM marketplace_listings WHERE id = %(id)s",
+        _t("listing_by_id", 11.5, "read", "SELECT * FROM marketplace_listings WHERE id = %(id)s",
            lambda d: {"id": d.listing()}),
-        _t("listings_for_product", 0.75, "read", """
+        _t("listings_for_product", 1.05, "read", """
             SELECT marketplace, sku, price, stock, status FROM marketplace_listings
             WHERE product_id = %(p)s""", lambda d: {"p": d.product()}),
-        _t("listings_sku_in", 0.4, "read", """
+        _t("listings_sku_in", 0.55, "read", """
             SELECT sku, price, stock FROM marketplace_listings
             WHERE marketplace = %(mp)s AND sku IN %(skus)s""", _sku_list),
-        _t("seller_listings_page", 0.4, "read", """
+        _t("seller_listings_page", 0.55, "read", """
             SELECT id, sku, price, stock FROM marketplace_listings
             WHERE seller_id = %(s)s AND status = 'active'
             ORDER BY updated_at DESC LIMIT 50 OFFSET %(off)s""",
            lambda d: {"s": d.seller(), "off": 50 * d.pick((0, 0, 0, 1, 2, 5))}),
-        _t("top_sellers_report", 0.15, "read", """
+        _t("top_sellers_report", 0.25, "read", """
             SELECT seller_id, COUNT(*) AS listings, SUM(stock) AS units
             FROM marketplace_listings WHERE marketplace = %(mp)s AND status = 'active'
             GROUP BY seller_id ORDER BY units DESC LIMIT 20""",
@@ -207,20 +207,20 @@ def marketplace_templates() -> tuple[Template, ...]:
             updated_at = %(at)s WHERE id = %(id)s""",
            lambda d: {"price": d.money(5, 205), "stock": d.integer(0, 300),
                       "at": d.ago(0.01), "id": d.listing()}),
-        _t("listing_stock_by_sku", 0.25, "write", """
+        _t("listing_stock_by_sku", 0.35, "write", """
             UPDATE marketplace_listings SET stock = %(stock)s, synced_at = %(at)s
             WHERE marketplace = %(mp)s AND sku = %(sku)s""",
            lambda d: {"stock": d.integer(0, 300), "at": d.ago(0.01), **d.listing_sku()}),
-        _t("pending_sync_jobs", 0.75, "read", """
+        _t("pending_sync_jobs", 1.05, "read", """
             SELECT id, listing_id, job_type, attempts FROM listing_sync_jobs
             WHERE status = 'pending' AND marketplace = %(mp)s AND scheduled_at <= %(at)s
             ORDER BY scheduled_at LIMIT 100""",
            lambda d: {"mp": d.marketplace(), "at": d.ago(0.005)}),
-        _t("sync_jobs_for_listing", 0.4, "read", """
+        _t("sync_jobs_for_listing", 0.55, "read", """
             SELECT id, job_type, status, scheduled_at, error FROM listing_sync_jobs
             WHERE listing_id = %(l)s ORDER BY scheduled_at DESC LIMIT 10""",
            lambda d: {"l": d.listing()}),
-        _t("sync_failures_report", 0.1, "read", """
+        _t("sync_failures_report", 0.15, "read", """
             SELECT marketplace, error, COUNT(*) AS failures FROM listing_sync_jobs
             WHERE status = 'failed' AND finished_at >= %(since)s
             GROUP BY marketplace, error ORDER BY failures DESC""",
@@ -234,12 +234,12 @@ def marketplace_templates() -> tuple[Template, ...]:
             WHERE id = %(id)s""",
            lambda d: {"at": d.ago(0.001), "id": d.recent_id(d.sizes.sync_jobs, 0.01)}),
         # --- catalogue
-        _t("product_by_id", 15.5, "read", "SELECT * FROM products WHERE id = %(id)s",
+        _t("product_by_id", 12.75, "read", "SELECT * FROM products WHERE id = %(id)s",
            lambda d: {"id": d.product()}),
-        _t("product_by_sku", 1.5, "read", """
+        _t("product_by_sku", 2.1, "read", """
             SELECT id, title, base_price FROM products WHERE sku = %(s)s""",
            lambda d: {"s": m.product_sku(d.product())}),
-        _t("product_search_title", 0.75, "read", """
+        _t("product_search_title", 1.05, "read", """
             SELECT id, sku, title, base_price FROM products WHERE title LIKE %(q)s
             ORDER BY title LIMIT 20""",
            lambda d: {"q": m.product_title(d.product())[: d.integer(4, 9)] + "%"}),
@@ -248,18 +248,18 @@ def marketplace_templates() -> tuple[Template, ...]:
             ORDER BY id LIMIT 20 OFFSET %(off)s""",
            lambda d: {"c": d.pick(m.CATEGORIES), "off": 20 * d.pick((0, 0, 1, 2, 10, 50))}),
         # --- customers and orders
-        _t("customer_by_id", 7, "read", "SELECT * FROM customers WHERE id = %(id)s",
+        _t("customer_by_id", 6, "read", "SELECT * FROM customers WHERE id = %(id)s",
            lambda d: {"id": d.customer()}),
-        _t("customer_by_email", 0.75, "read", "SELECT id, name FROM customers WHERE email = %(e)s",
+        _t("customer_by_email", 1.05, "read", "SELECT id, name FROM customers WHERE email = %(e)s",
            lambda d: {"e": m.customer_email(d.customer())}),
-        _t("order_by_id", 8.5, "read", "SELECT * FROM orders WHERE id = %(id)s",
+        _t("order_by_id", 7.95, "read", "SELECT * FROM orders WHERE id = %(id)s",
            lambda d: {"id": d.recent_id(d.sizes.orders, 0.2)}),
-        _t("orders_by_customer", 1.9, "read", """
+        _t("orders_by_customer", 2.65, "read", """
             SELECT id, status, total, created_at FROM orders
             WHERE customer_id = %(c)s AND created_at >= %(since)s
             ORDER BY created_at DESC LIMIT 20""",
            lambda d: {"c": d.customer(), "since": m.ago(d.pick((30, 90, 365, 1095)))}),
-        _t("order_with_items", 0.75, "read", """
+        _t("order_with_items", 1.05, "read", """
             SELECT o.id, o.status, i.product_id, i.quantity, i.unit_price
             FROM orders o JOIN order_items i ON i.order_id = o.id WHERE o.id = %(id)s""",
            lambda d: {"id": d.recent_id(d.sizes.orders, 0.2)}),
@@ -274,7 +274,7 @@ def marketplace_templates() -> tuple[Template, ...]:
             WHERE o.created_at >= %(since)s AND o.status <> 'cancelled'
             GROUP BY i.product_id ORDER BY units DESC LIMIT 10""",
            lambda d: {"since": m.ago(d.pick((1, 2, 7)))}),
-        _t("orders_status_count", 0.2, "read", """
+        _t("orders_status_count", 0.35, "read", """
             SELECT status, COUNT(*) FROM orders WHERE marketplace = %(mp)s GROUP BY status""",
            lambda d: {"mp": d.marketplace()}),
         _t("order_insert", 1.5, "write", """
@@ -287,14 +287,14 @@ def marketplace_templates() -> tuple[Template, ...]:
            lambda d: {"s": d.pick(("paid", "shipped", "delivered")), "at": d.ago(0.01),
                       "id": d.recent_id(d.sizes.orders, 0.02)}),
         # --- sessions
-        _t("session_by_token", 4.5, "read", """
+        _t("session_by_token", 6.3, "read", """
             SELECT id, user_id, expires_at FROM user_sessions WHERE token = %(t)s""",
            lambda d: {"t": m.session_token(d.recent_id(d.sizes.sessions, 0.4))}),
-        _t("sessions_for_user", 0.4, "read", """
+        _t("sessions_for_user", 0.55, "read", """
             SELECT id, ip, user_agent, last_seen FROM user_sessions
             WHERE user_id = %(u)s AND expires_at > %(now)s ORDER BY last_seen DESC""",
            lambda d: {"u": d.customer(), "now": m.NOW}),
-        _t("session_touch", 11, "write", """
+        _t("session_touch", 9.5, "write", """
             UPDATE user_sessions SET last_seen = %(at)s WHERE id = %(id)s""",
            lambda d: {"at": d.ago(0.001), "id": d.recent_id(d.sizes.sessions, 0.4)}),
         _t("session_insert", 2, "write", """
@@ -305,12 +305,12 @@ def marketplace_templates() -> tuple[Template, ...]:
             DELETE FROM user_sessions WHERE expires_at < %(cutoff)s LIMIT 1000""",
            lambda d: {"cutoff": m.ago(d.pick((1, 2, 3)))}),
         # --- audit trail (append-only, the biggest table)
-        _t("audit_by_entity", 0.9, "read", """
+        _t("audit_by_entity", 1.25, "read", """
             SELECT id, action, actor, created_at, payload FROM audit_log
             WHERE entity_type = %(type)s AND entity_id = %(id)s
             ORDER BY created_at DESC LIMIT 50""",
            lambda d: dict(zip(("type", "id"), d.entity(), strict=True))),
-        _t("audit_by_time", 0.25, "read", """
+        _t("audit_by_time", 0.35, "read", """
             SELECT id, entity_type, entity_id, action, actor FROM audit_log
             WHERE created_at >= %(start)s AND created_at < %(end)s
             ORDER BY created_at LIMIT 200""",
