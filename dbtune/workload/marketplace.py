@@ -2,7 +2,7 @@
 
 >>> counts = load_marketplace(server, "shop", scale=0.05, seed=42)   # doctest: +SKIP
 >>> counts["audit_log"]                                                # doctest: +SKIP
-45000
+35000
 
 Rows are generated in chunks with numpy (popular products, active sellers and repeat
 customers follow Zipf-like laws; sync times come in bursts; audit_log holds four years of

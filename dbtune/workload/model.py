@@ -140,7 +140,8 @@ class Distributions:
         return self._entities[entity_type]
 
 
-def listing_id(product_id: int | np.ndarray, marketplace_index: int | np.ndarray):
+def listing_id(product_id: int | np.ndarray,
+               marketplace_index: int | np.ndarray) -> int | np.ndarray:
     """Every product is listed once on each marketplace: ids 3*(p-1)+1 .. 3*(p-1)+3."""
     return (product_id - 1) * 3 + marketplace_index + 1
 

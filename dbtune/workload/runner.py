@@ -96,10 +96,9 @@ class _Source:
         self._count, self._duration, self._warmup = count, duration, warmup
         self._read_only, self._may_write, self._target = read_only, may_write, target
         self.handed = 0
-        self.started: float | None = None if warmup else time.perf_counter()
+        #: when the first measured statement was handed out (the clock of duration/elapsed)
+        self.started: float | None = None
         self.deadline: float | None = None
-        if duration is not None and self.started is not None:
-            self.deadline = self.started + duration
         self.stopped = False
 
     def next(self) -> tuple[bool, str, str] | None:
