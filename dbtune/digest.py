@@ -53,7 +53,7 @@ _NO_TIME_MAX = np.iinfo(np.int64).min
 _MAPPING = LogarithmicMapping(RELATIVE_ACCURACY)
 # LogarithmicMapping.key(v) = ceil(log2(v) * multiplier) (offset 0), vectorised below.
 _MULTIPLIER = _MAPPING._multiplier
-_COMPACT_AT = 1 << 16
+_COMPACT_AT = 1 << 14
 #: Inputs smaller than this are read by one process.
 MIN_PARALLEL_BYTES = 16 << 20
 
@@ -123,7 +123,7 @@ class _Metric:
         self.keys.append(keys)
         self.weights.append(weights)
         self.pending += len(keys)
-        if self.pending > max(_COMPACT_AT, 2 * len(self.keys[0])) and len(self.keys) > 1:
+        if self.pending > max(_COMPACT_AT, len(self.keys[0])) and len(self.keys) > 1:
             self.compact()
 
     def compact(self) -> tuple[np.ndarray, np.ndarray]:

@@ -29,7 +29,7 @@ from typing import BinaryIO
 from dbtune.model import InputError, QueryEvent
 
 #: Bytes read per block; entries are never split across blocks.
-BLOCK_SIZE = 2 << 20
+BLOCK_SIZE = 1 << 20
 #: Entries of each per-scanner cache (times, User@Host lines) before it starts over.
 _CACHE_LIMIT = 10_000
 #: Warnings kept verbatim; later ones are only counted.
