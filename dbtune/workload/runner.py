@@ -9,18 +9,20 @@ spec or any iterable of (name, sql) pairs, and reports per-name latencies in mil
 
 from __future__ import annotations
 
+import contextlib
 import re
 import threading
 import time
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import pymysql
 
 from dbtune.sandbox.errors import NotDisposableError
+from dbtune.workload.drivers import driver_of, get_driver
 from dbtune.workload.spec import WorkloadSpec
 
 _READ = re.compile(r"^\s*(?:/\*.*?\*/\s*|\(\s*)*(SELECT|WITH|SHOW|EXPLAIN|DESCRIBE|DESC)\b",
@@ -86,15 +88,22 @@ class WorkloadResult:
 
 
 class _Source:
-    """The shared statement stream: hands out (measured?, name, sql) under a lock."""
+    """The shared statement stream: hands out (measured?, name, sql) under a lock.
+
+    Statements are classified (is_write) only where it matters: to skip or refuse writes
+    when ``check_writes``, and once per name for ``kinds`` (the first measured statement of
+    a name decides its kind, unless ``kinds`` already has it).
+    """
 
     def __init__(self, statements: Iterator[tuple[str, str]], count: int | None,
-                 duration: float | None, warmup: int, read_only: bool, may_write: bool,
-                 target: str) -> None:
+                 duration: float | None, warmup: int, *, check_writes: bool, read_only: bool,
+                 target: str, kinds: dict[str, str]) -> None:
         self._it = statements
         self._lock = threading.Lock()
-        self._count, self._duration, self._warmup = count, duration, warmup
-        self._read_only, self._may_write, self._target = read_only, may_write, target
+        self._limit = None if count is None else warmup + count
+        self._duration, self._warmup = duration, warmup
+        self._check_writes, self._read_only, self._target = check_writes, read_only, target
+        self._kinds = kinds
         self.handed = 0
         #: when the first measured statement was handed out (the clock of duration/elapsed)
         self.started: float | None = None
@@ -104,7 +113,7 @@ class _Source:
     def next(self) -> tuple[bool, str, str] | None:
         with self._lock:
             while not self.stopped:
-                if self._count is not None and self.handed >= self._warmup + self._count:
+                if self._limit is not None and self.handed >= self._limit:
                     break
                 if self.deadline is not None and time.perf_counter() >= self.deadline:
                     break
@@ -112,48 +121,74 @@ class _Source:
                 if item is None:
                     break
                 name, sql = item
-                if is_write(sql):
+                if self._check_writes and is_write(sql):
                     if self._read_only:
                         continue
-                    if not self._may_write:
-                        self.stopped = True
-                        raise NotDisposableError(
-                            f"refusing to replay write {name!r} on {self._target}: not marked "
-                            "disposable (replay read-only, or use a disposable server)")
+                    self.stopped = True
+                    raise NotDisposableError(
+                        f"refusing to replay write {name!r} on {self._target}: not marked "
+                        "disposable (replay read-only, or use a disposable server)")
                 measured = self.handed >= self._warmup
-                if self.handed == self._warmup:
-                    self.started = time.perf_counter()
-                    if self._duration is not None:
-                        self.deadline = self.started + self._duration
+                if measured:
+                    if name not in self._kinds:
+                        self._kinds[name] = "write" if is_write(sql) else "read"
+                    if self.handed == self._warmup:
+                        self.started = time.perf_counter()
+                        if self._duration is not None:
+                            self.deadline = self.started + self._duration
                 self.handed += 1
                 return measured, name, sql
             self.stopped = True
             return None
 
 
+@dataclass
+class _Tally:
+    """One worker's measurements, merged into the result after the run (no shared lock)."""
+
+    latencies_ms: defaultdict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    rows: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
+    errors: defaultdict[str, int] = field(default_factory=lambda: defaultdict(int))
+    error_samples: dict[str, str] = field(default_factory=dict)
+
+    def merge_into(self, result: WorkloadResult) -> None:
+        for name, values in self.latencies_ms.items():
+            result.latencies_ms.setdefault(name, []).extend(values)
+        for name, rows in self.rows.items():
+            result.rows[name] = result.rows.get(name, 0) + rows
+        for name, errors in self.errors.items():
+            result.errors[name] = result.errors.get(name, 0) + errors
+        for name, sample in self.error_samples.items():
+            result.error_samples.setdefault(name, sample)
+
+
 def run_workload(connect: Any, workload: WorkloadSpec | Iterable[tuple[str, str]], *,
                  count: int | None = None, duration: float | None = None, concurrency: int = 4,
                  warmup: int = 0, read_only: bool = False, seed: int = 0,
                  disposable: bool = False, database: str | None = None,
-                 on_progress: Callable[[int], None] | None = None) -> WorkloadResult:
+                 on_progress: Callable[[int], None] | None = None,
+                 driver: str = "auto") -> WorkloadResult:
     """Replay ``workload`` with ``concurrency`` closed-loop threads and measure it.
 
-    ``connect`` is a dbtune.sandbox Server (connections go to ``database``) or a callable
-    returning a new pymysql connection (then ``disposable`` says whether it may be
-    written to). A spec needs ``count`` or ``duration``; an iterable runs until it is
-    exhausted or ``count``/``duration`` is reached. The first ``warmup`` statements run
-    unmeasured. Writes are skipped with ``read_only``, and refused (NotDisposableError)
-    on a target not marked disposable. ``on_progress(n)`` is called after each measured
-    statement with the number done so far.
+    ``connect`` is a dbtune.sandbox Server (connections go to ``database``, opened with
+    ``driver``: "mysqlclient", "pymysql", or "auto" = mysqlclient when installed, else
+    pymysql) or a callable returning a new pymysql or MySQLdb connection (then
+    ``disposable`` says whether it may be written to, and ``driver`` is not used). A spec
+    needs ``count`` or ``duration``; an iterable runs until it is exhausted or
+    ``count``/``duration`` is reached. The first ``warmup`` statements run unmeasured.
+    Writes are skipped with ``read_only``, and refused (NotDisposableError) on a target not
+    marked disposable. ``on_progress(n)`` is called after each measured statement with the
+    number done so far. Lost connections are reopened; other errors are counted per name.
     """
     if concurrency < 1:
         raise ValueError(f"concurrency {concurrency}: must be at least 1")
-    if hasattr(connect, "disposable") and hasattr(connect, "connect"):
+    chosen = get_driver(driver)
+    if hasattr(connect, "disposable") and hasattr(connect, "spec"):
         server = connect
         disposable, target = server.disposable, server.dsn()
 
-        def connect() -> pymysql.connections.Connection:
-            return server.connect(database)
+        def connect() -> Any:
+            return chosen.connect(server.spec, database)
     else:
         target = "this connection"
     result = WorkloadResult(concurrency=concurrency)
@@ -168,45 +203,55 @@ def run_workload(connect: Any, workload: WorkloadSpec | Iterable[tuple[str, str]
                 f"{target}: not marked disposable (replay read-only, or use a disposable server)")
         total = None if count is None else count + warmup
         statements = workload.statements(total, seed, read_only=read_only)
+        check_writes = False  # the spec's kinds were checked above, read_only filters them
     else:
         statements = iter(workload)
-    source = _Source(statements, count, duration, warmup, read_only, disposable, target)
-    lock = threading.Lock()
+        check_writes = read_only or not disposable
+    source = _Source(statements, count, duration, warmup, check_writes=check_writes,
+                     read_only=read_only, target=target, kinds=result.kinds)
     failures: list[BaseException] = []
+    tallies = [_Tally() for _ in range(concurrency)]
+    progress = _progress(on_progress)
 
-    def record(name: str, sql: str, latency: float | None, rows: int, error: str | None) -> None:
-        with lock:
-            result.kinds.setdefault(name, "write" if is_write(sql) else "read")
-            if error is None:
-                result.latencies_ms.setdefault(name, []).append(latency)
-                result.rows[name] = result.rows.get(name, 0) + rows
-            else:
-                result.errors[name] = result.errors.get(name, 0) + 1
-                result.error_samples.setdefault(name, error)
-            if on_progress:
-                on_progress(result.statements)
-
-    def worker() -> None:
+    def worker(tally: _Tally) -> None:
         connection = None
         try:
             connection = _open(connect)
-            while (item := source.next()) is not None:
+            used = driver_of(connection)
+            errors, execute = used.errors, used.executor(connection)
+            latencies, rows_by_name = tally.latencies_ms, tally.rows
+            next_item, clock = source.next, time.perf_counter
+            while (item := next_item()) is not None:
                 measured, name, sql = item
-                latency, rows, error = _execute(connection, sql)
-                if error is not None and error[0] in _LOST:
-                    connection.close()
-                    connection = _open(connect)
+                start = clock()
+                try:
+                    rows = execute(sql)
+                except errors as exc:
+                    code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
+                    if measured:
+                        tally.errors[name] += 1
+                        if name not in tally.error_samples:
+                            tally.error_samples[name] = (
+                                str(exc.args[1]) if len(exc.args) > 1 else str(exc))
+                        progress()
+                    if code in _LOST:
+                        _close(connection, errors)
+                        connection = _open(connect)
+                        execute = used.executor(connection)
+                    continue
                 if measured:
-                    record(name, sql, latency, rows, None if error is None else error[1])
+                    latencies[name].append((clock() - start) * 1000.0)
+                    rows_by_name[name] += rows
+                    progress()
         except BaseException as exc:  # surfaced to the caller after join
             source.stopped = True
             failures.append(exc)
         finally:
             if connection is not None:
-                connection.close()
+                _close(connection, driver_of(connection).errors)
 
-    threads = [threading.Thread(target=worker, name=f"dbtune-workload-{i}", daemon=True)
-               for i in range(concurrency)]
+    threads = [threading.Thread(target=worker, args=(tally,), name=f"dbtune-workload-{i}",
+                                daemon=True) for i, tally in enumerate(tallies)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -214,24 +259,34 @@ def run_workload(connect: Any, workload: WorkloadSpec | Iterable[tuple[str, str]
     result.elapsed_s = time.perf_counter() - source.started if source.started else 0.0
     if failures:
         raise failures[0]
+    for tally in tallies:
+        tally.merge_into(result)
     return result
 
 
-def _open(connect: Callable[[], pymysql.connections.Connection]):
+def _progress(on_progress: Callable[[int], None] | None) -> Callable[[], None]:
+    """A thread-safe "one more statement done" that reports the running total."""
+    if on_progress is None:
+        return lambda: None
+    lock = threading.Lock()
+    done = 0
+
+    def step() -> None:
+        nonlocal done
+        with lock:
+            done += 1
+            on_progress(done)
+
+    return step
+
+
+def _open(connect: Callable[[], Any]) -> Any:
     connection = connect()
     connection.autocommit(True)
     return connection
 
 
-def _execute(connection, sql: str) -> tuple[float, int, tuple[int, str] | None]:
-    """(latency ms, rows returned or affected, (errno, message) or None)."""
-    start = time.perf_counter()
-    try:
-        with connection.cursor() as cursor:
-            affected = cursor.execute(sql)
-            rows = len(cursor.fetchall()) if cursor.description else affected
-    except pymysql.err.MySQLError as exc:
-        code = exc.args[0] if exc.args and isinstance(exc.args[0], int) else 0
-        message = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
-        return (time.perf_counter() - start) * 1000.0, 0, (code, message)
-    return (time.perf_counter() - start) * 1000.0, rows, None
+def _close(connection: Any, errors: tuple[type[Exception], ...]) -> None:
+    """Close, ignoring the errors of a connection the server already dropped."""
+    with contextlib.suppress(*errors):
+        connection.close()
