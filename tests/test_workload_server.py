@@ -12,12 +12,16 @@ from click.testing import CliRunner
 from dbtune.cli import main
 from dbtune.sandbox import NotDisposableError
 from dbtune.workload import model as m
+from dbtune.workload.drivers import DriverUnavailable, get_driver, mysqlclient_available
 from dbtune.workload.marketplace import TABLES, LoadError, load_marketplace
 from dbtune.workload.runner import run_workload
 from dbtune.workload.spec import marketplace_spec
 
 pytestmark = pytest.mark.server
 SCALE = 0.02
+NO_MYSQLCLIENT = "mysqlclient (MySQLdb) is not installed: pip install mysqlclient"
+DRIVERS = ["pymysql", pytest.param("mysqlclient", marks=pytest.mark.skipif(
+    not mysqlclient_available(), reason=NO_MYSQLCLIENT))]
 
 
 @pytest.fixture
@@ -153,3 +157,73 @@ def test_cli_load_and_run(dbtune_server, dbtune_database):
     assert undeclared.exit_code == 2 and "not marked disposable" in undeclared.output
     with dbtune_server.connect() as connection, connection.cursor() as cursor:
         assert not cursor.execute("SHOW DATABASES LIKE %s", (other,))
+
+
+def test_drivers_give_the_same_counts_and_rows(dbtune_server, loaded):
+    pytest.importorskip("MySQLdb", reason=NO_MYSQLCLIENT)
+    spec = marketplace_spec(SCALE)
+    results = {driver: run_workload(dbtune_server, spec, database=loaded, count=400,
+                                    concurrency=2, seed=7, read_only=True, driver=driver)
+               for driver in ("pymysql", "mysqlclient")}
+    frames = {d: r.to_frame().set_index("name")[["kind", "count", "errors", "rows"]]
+              for d, r in results.items()}
+    assert frames["pymysql"].sort_index().equals(frames["mysqlclient"].sort_index())
+    assert frames["pymysql"]["count"].sum() == 400 and frames["pymysql"]["rows"].sum() > 400
+    assert results["pymysql"].kinds == results["mysqlclient"].kinds
+
+
+STATEMENTS = [
+    ("insert", "INSERT INTO t (id, v) VALUES (1, 'a'), (2, 'b'), (3, 'c')"),
+    ("update", "UPDATE t SET v = 'z' WHERE id <= 2"),
+    ("update", "UPDATE t SET v = 'z' WHERE id <= 2"),  # found 2, changed 0: affected 0
+    ("call", "CALL two_results()"),  # two result sets, then the next statement still runs
+    ("select", "SELECT * FROM t"),
+    ("multi", "SELECT 1; DELETE FROM t"),  # never two statements in one
+    ("missing", "SELECT * FROM no_such_table"),
+    ("kill", "KILL CONNECTION_ID()"),  # the connection is reopened
+    ("select", "SELECT * FROM t WHERE id = 3"),
+    ("delete", "DELETE FROM t WHERE id = 1"),
+]
+
+
+@pytest.mark.parametrize("driver", DRIVERS)
+def test_driver_rows_errors_and_reconnect(dbtune_server, dbtune_database, driver):
+    with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE t (id INT PRIMARY KEY, v VARCHAR(10))")
+        cursor.execute("CREATE PROCEDURE two_results() BEGIN SELECT 1; SELECT 2 UNION SELECT 3;"
+                       " END")
+    result = run_workload(dbtune_server, STATEMENTS, database=dbtune_database, concurrency=1,
+                          driver=driver)
+    assert result.rows == {"insert": 3, "update": 2, "call": 1, "select": 4, "delete": 1}
+    assert {name: len(lat) for name, lat in result.latencies_ms.items()} == {
+        "insert": 1, "update": 2, "call": 1, "select": 2, "delete": 1}
+    assert result.errors == {"multi": 1, "missing": 1, "kill": 1}
+    assert "syntax" in result.error_samples["multi"]
+    assert "no_such_table" in result.error_samples["missing"]
+    assert result.kinds["select"] == "read" and result.kinds["delete"] == "write"
+    with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT id, v FROM t ORDER BY id")
+        assert cursor.fetchall() == ((2, "z"), (3, "c"))
+
+
+def test_driver_choice(dbtune_server, dbtune_database):
+    assert get_driver("pymysql").name == "pymysql"
+    assert get_driver("auto").name == ("mysqlclient" if mysqlclient_available() else "pymysql")
+    with pytest.raises(ValueError, match="unknown driver 'odbc'"):
+        run_workload(dbtune_server, [("one", "SELECT 1")], driver="odbc")
+    if not mysqlclient_available():
+        with pytest.raises(DriverUnavailable, match="pip install"):
+            get_driver("mysqlclient")
+        return
+    import MySQLdb
+
+    def connect() -> MySQLdb.connections.Connection:  # a MySQLdb connection made elsewhere
+        return MySQLdb.connect(host=dbtune_server.host, port=dbtune_server.port,
+                               user=dbtune_server.user, password=dbtune_server.password,
+                               database=dbtune_database)
+
+    result = run_workload(connect, [("one", "SELECT 1"), ("bad", "SELECT nope")],
+                          concurrency=1)
+    assert result.rows == {"one": 1} and result.errors == {"bad": 1}
+    with pytest.raises(NotDisposableError):
+        run_workload(connect, [("write", "CREATE TABLE x (id INT)")], concurrency=1)

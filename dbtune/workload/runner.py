@@ -28,7 +28,7 @@ from dbtune.workload.spec import WorkloadSpec
 _READ = re.compile(r"^\s*(?:/\*.*?\*/\s*|\(\s*)*(SELECT|WITH|SHOW|EXPLAIN|DESCRIBE|DESC)\b",
                    re.IGNORECASE | re.DOTALL)
 _LOCKING = re.compile(r"\bFOR\s+UPDATE\b|\bINTO\s+(OUTFILE|DUMPFILE)\b", re.IGNORECASE)
-_LOST = (2006, 2013, 2055)
+_LOST = (2006, 2013, 2055, 1927)  # gone away, lost (reading, SSL), killed (MariaDB)
 
 
 def is_write(sql: str) -> bool:
