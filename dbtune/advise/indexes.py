@@ -29,7 +29,14 @@ from sqlglot import exp
 from dbtune.access import access_patterns
 from dbtune.advise.candidates import DEFAULT_ROWS, Need, TableInfo, candidates
 from dbtune.advise.hygiene import HygieneFinding, covers, find_hygiene
-from dbtune.advise.selection import WRITE_FACTOR, Estimate, TableState, index_bytes, select
+from dbtune.advise.selection import (
+    WRITE_FACTOR,
+    Estimate,
+    TableState,
+    index_bytes,
+    select,
+    selectivity,
+)
 from dbtune.catalog import Catalog, Index, Table, quote, type_width
 from dbtune.parsing import parse_statement
 from dbtune.report.formats import render_rows, to_json
@@ -73,6 +80,10 @@ class IndexAdvice:
     reason: str = ""
     #: None: not verified; True/False: the optimizer used it on the verification server
     verified: bool | None = None
+    #: the other classes that read this table (verification checks their plans too)
+    others: list[ClassEffect] = field(default_factory=list)
+    #: classes whose plan got worse with this index on the verification server, in words
+    regresses: list[str] = field(default_factory=list)
 
     @property
     def ddl(self) -> str:
@@ -151,6 +162,7 @@ class IndexPlan:
                 "columns": list(a.columns),
                 "classes": [asdict(c) for c in a.classes],
                 "write_classes": a.write_classes,
+                "regresses": a.regresses,
             } for a, row in zip(self.advice, self.to_frame().to_dict("records"), strict=True)],
             "drops": [{"table": d.table, "index": d.index, "kind": d.kind,
                        "redundant_with": d.redundant_with, "drop": d.drop_sql,
@@ -177,13 +189,15 @@ def advice_frame(advice: Sequence[IndexAdvice]) -> pd.DataFrame:
         "write_cost": a.write_cost,
         "size_mb": a.size_bytes / 2**20,
         "verified": a.verified,
+        "regresses": "; ".join(a.regresses),
         "ddl": a.ddl,
         "rollback": a.rollback_ddl,
         "reason": a.reason,
     } for a in advice]
     return pd.DataFrame(rows, columns=[
         "table", "index", "columns", "classes", "share", "saved_share", "rows_before",
-        "rows_after", "write_cost", "size_mb", "verified", "ddl", "rollback", "reason"])
+        "rows_after", "write_cost", "size_mb", "verified", "regresses", "ddl", "rollback",
+        "reason"])
 
 
 def render_plan(plan: IndexPlan, fmt: str) -> str:
@@ -280,11 +294,24 @@ def table_info(table: Table, dropped: Iterable[str] = ()) -> TableInfo:
         name=table.name,
         schema=table.schema,
         rows=float(table.rows) if table.rows is not None else DEFAULT_ROWS,
-        ndv={n: float(c.ndv) for n, c in table.columns.items() if c.ndv},
+        ndv={n: float(c.ndv or enum_values(c.type) or 0) for n, c in table.columns.items()
+             if c.ndv or enum_values(c.type)},
         widths=widths,
         pk=tuple(table.primary_key),
         existing=existing,
     )
+
+
+def enum_values(type_sql: str) -> int | None:
+    """How many values an ENUM column can hold (its cardinality at most), else None.
+
+    >>> enum_values("enum('ebay','trendyol','amazon')"), enum_values("varchar(8)")
+    (3, None)
+    """
+    match = re.match(r"\s*enum\s*\((.*)\)\s*$", type_sql, re.I | re.S)
+    if not match:
+        return None
+    return len(re.findall(r"'(?:[^']|'')*'", match.group(1))) or None
 
 
 def _not_indexable(type_sql: str) -> bool:
@@ -343,10 +370,12 @@ def needs_for_class(
             written.append(table)
     needs = []
     if access.kind in ("select", "update", "delete", "insert"):
+        tree = parse_statement(sql)
+        aggregated = tree is not None and bool(tree.find(exp.Group, exp.AggFunc))
         for pattern in access.accesses or tuple(access.tables.values()):
             table = resolve_table(catalog, pattern.table)
             if table is not None:
-                needs.append((_need(cls.id, access, pattern, table), table))
+                needs.append((_need(cls.id, access, pattern, table, aggregated), table))
             else:
                 findings.append(ClassFinding(
                     cls.id, share, "unknown_table", pattern.table, None,
@@ -354,7 +383,8 @@ def needs_for_class(
     return needs, written, findings, access.kind
 
 
-def _need(class_id: str, access: Any, pattern: Any, table: Table) -> Need:
+def _need(class_id: str, access: Any, pattern: Any, table: Table, aggregated: bool = False
+          ) -> Need:
     def known(columns: Iterable[str]) -> tuple[str, ...]:
         out = []
         for c in columns:
@@ -377,6 +407,9 @@ def _need(class_id: str, access: Any, pattern: Any, table: Table) -> Need:
     if any(table.column(c) is None for c, _ in order):
         order = ()
     limit = pattern.limit
+    patterns = access.accesses or tuple(access.tables.values())
+    if aggregated or (len(patterns) > 1 and not pattern.driving):
+        limit = None  # aggregation reads every matching row; an inner table's rows all count
     if limit is not None and access.offset and access.limit == pattern.limit:
         limit += access.offset
     return Need(
@@ -437,7 +470,9 @@ def advise_indexes(
         findings += class_findings
         sets = updated_columns(cls.sample)
         for table in written:
-            state(table).writes.append((cls.id, share, sets))
+            own = [need for need, t in needs if t is table]
+            state(table).writes.append((cls.id, share * write_fraction(own, state(table)),
+                                        sets))
         costs = [state(table).baseline(need)[0].cost for need, table in needs]
         for (need, _), cost in zip(needs, costs, strict=True):
             states[need.table].needs.append(replace(need, weight=share * cost / sum(costs)))
@@ -459,6 +494,23 @@ def advise_indexes(
     if hygiene is not None:  # after verification: never drop for an index that is not built
         plan.drops += superseded(plan.advice, catalog, drops)
     return plan
+
+
+def write_fraction(needs: Sequence[Need], state: TableState) -> float:
+    """The part of a DML class's time spent changing rows (what an extra index slows down),
+    not finding them: rows it changes / rows it examines today.
+
+    An ``UPDATE ... WHERE sku = ?`` that scans the whole table today spends almost all its
+    time finding its one row; an INSERT or a primary-key UPDATE spends it all writing.
+    """
+    fraction = 1.0
+    for need in needs:
+        today = state.baseline(need)[0].rows
+        changed = max(1.0, state.info.rows * selectivity(need, state.info))
+        if need.limit is not None:
+            changed = min(changed, need.limit)
+        fraction = min(fraction, changed / max(today, 1.0))
+    return fraction
 
 
 def redundant_with_existing(
@@ -521,6 +573,14 @@ def _advice(
             effect.rows_after += after.rows
         if not uses:
             continue
+        others: dict[str, ClassEffect] = {}
+        for need in state.needs:
+            if need.class_id not in effects and need.class_id not in others:
+                sql, db, logged = about[need.class_id]
+                rows = state.baseline(need)[0].rows
+                others[need.class_id] = ClassEffect(
+                    need.class_id, shares[need.class_id], rows, rows, need.weight, logged,
+                    sql=sql, db=db)
         name = index_name(table.name, columns, taken)
         taken.append(name)
         size = table.estimate_bytes(Index(name, list(columns))) or index_bytes(columns,
@@ -529,7 +589,7 @@ def _advice(
             table=table.name, schema=table.schema, name=name, columns=columns,
             classes=sorted(effects.values(), key=lambda e: -e.share), size_bytes=size,
             write_share=state.write_share(columns),
-            write_classes=[c for c, _ in state.writers(columns)])
+            write_classes=[c for c, _ in state.writers(columns)], others=list(others.values()))
         advice.reason = reason(advice, uses)
         out.append(advice)
     return out

@@ -1,12 +1,14 @@
 """Check index advice against a real optimizer on a disposable server.
 
-For each recommended index: EXPLAIN FORMAT=JSON every class it should help, build the index
-(MySQL 8: INVISIBLE, used only by this session through ``use_invisible_indexes``; MariaDB:
-built visible - the server is disposable), EXPLAIN again, drop it. An index the optimizer
-does not pick for any of its classes, or that cuts neither rows nor a filesort, is moved to
-``plan.rejected`` with the reason. An index none of whose samples can be EXPLAINed (a
-performance_schema digest with ``?`` placeholders, a truncated statement) stays in the plan
-with ``verified=None`` and the error in its reason.
+:func:`verify_plan` EXPLAINs (FORMAT=JSON) every class that reads a table the plan indexes,
+builds all the advised indexes (MySQL 8: INVISIBLE, used only by this session through
+``use_invisible_indexes``; MariaDB: built visible - the server is disposable), EXPLAINs
+again and drops them. An index the optimizer does not pick for any of its classes, or that
+cuts neither rows nor a filesort, is moved to ``plan.rejected`` with the reason; so is one
+that makes other classes lose more than it saves. An index that makes some class's plan
+worse but still pays for itself stays, with the class named in ``regresses``. An index none
+of whose samples can be EXPLAINed (a performance_schema digest with ``?`` placeholders, a
+truncated statement) stays in the plan with ``verified=None`` and the error in its reason.
 """
 
 from __future__ import annotations
@@ -18,51 +20,91 @@ from typing import TYPE_CHECKING, Any
 import pymysql
 from sqlglot import exp
 
+from dbtune.advise.selection import COVERING_FACTOR, LOOKUP_FACTOR, SORT_FACTOR
 from dbtune.parsing import parse_statement
 from dbtune.sandbox import Server, require_disposable
 
 if TYPE_CHECKING:
-    from dbtune.advise.indexes import IndexAdvice, IndexPlan
+    from dbtune.advise.indexes import ClassEffect, IndexAdvice, IndexPlan
+
+#: an EXPLAIN: its table accesses, or the error message
+Plan = list[dict[str, Any]] | str
+#: a class's plan cost may grow this much (relative) before it counts as a regression
+REGRESSION_MARGIN = 0.1
 
 #: statements EXPLAIN may see (it never runs them)
 EXPLAINABLE = (exp.Query, exp.Insert, exp.Update, exp.Delete)
 
 
 def verify_plan(plan: IndexPlan, server: Server) -> None:
-    """EXPLAIN before/after each advised index on ``server``; keep only what the optimizer uses.
+    """Build the whole plan on ``server``, EXPLAIN before/after, keep what the optimizer uses.
 
-    Fills ``ClassEffect.explain_before/after`` ({"access_type", "key", "rows", "filesort"})
-    and ``IndexAdvice.verified``. Raises NotDisposableError unless the server is disposable.
+    Every class that reads a table the plan indexes is EXPLAINed without and with all the
+    advised indexes (built together, then dropped), so an index is judged in the company it
+    will live in. An index no class of its own uses, or that cuts neither rows nor a
+    filesort, moves to ``plan.rejected``. A class whose plan gets worse through an index
+    (:func:`plan_cost` up by more than :data:`REGRESSION_MARGIN`) is named in that index's
+    ``regresses`` and reason; when those classes stand to lose more time than the index saves,
+    the index is rejected. Fills ``ClassEffect.explain_before/after`` ({"access_type", "key",
+    "rows", "covering", "filesort"}) and ``IndexAdvice.verified``. Raises NotDisposableError
+    unless the server is disposable.
     """
     require_disposable(server, "build candidate indexes")
     invisible = server.flavour == "mysql"
+    watched: dict[str, ClassEffect] = {}
+    for advice in plan.advice:
+        for effect in [*advice.classes, *advice.others]:
+            watched.setdefault(effect.class_id, effect)
     with server.connect() as connection:
         if invisible:
             _run(connection, "SET SESSION optimizer_switch='use_invisible_indexes=on'")
-        for advice in list(plan.advice):
-            why = verify_advice(connection, advice, invisible=invisible)
-            if why:
-                plan.advice.remove(advice)
-                plan.rejected.append((advice, why))
+        before = {k: explain(connection, e.sql, e.db) for k, e in watched.items()}
+        built: list[IndexAdvice] = []
+        try:
+            for advice in list(plan.advice):
+                _use_schema(connection, advice)
+                try:
+                    _run(connection, advice.add_ddl(invisible=invisible))
+                except pymysql.MySQLError as exc:
+                    advice.verified = False
+                    plan.advice.remove(advice)
+                    plan.rejected.append((advice, "the server could not build it: "
+                                          f"{exc.args[-1] if exc.args else exc}"))
+                    continue
+                built.append(advice)
+            after = {k: explain(connection, e.sql, e.db) for k, e in watched.items()}
+        finally:
+            for advice in reversed(built):
+                _use_schema(connection, advice)
+                _run(connection, advice.rollback_ddl)
+    for advice in built:
+        why = judge(advice, before, after)
+        if why:
+            plan.advice.remove(advice)
+            plan.rejected.append((advice, why))
 
 
 def verify_advice(connection: Any, advice: IndexAdvice, *, invisible: bool = False) -> str:
-    """Build, EXPLAIN and drop one index; "" when the optimizer uses it, else the reason."""
-    database = advice.schema or next((c.db for c in advice.classes if c.db), None)
-    if database:
-        connection.select_db(database)
-    before = {c.class_id: explain(connection, c.sql, c.db) for c in advice.classes}
+    """Build, EXPLAIN and drop one index on its own; "" when kept, else the reason."""
+    watched = {e.class_id: e for e in [*advice.classes, *advice.others]}
+    before = {k: explain(connection, e.sql, e.db) for k, e in watched.items()}
+    _use_schema(connection, advice)
     try:
         _run(connection, advice.add_ddl(invisible=invisible))
     except pymysql.MySQLError as exc:
         advice.verified = False
         return f"the server could not build it: {exc.args[-1] if exc.args else exc}"
     try:
-        after = {c.class_id: explain(connection, c.sql, c.db) for c in advice.classes}
+        after = {k: explain(connection, e.sql, e.db) for k, e in watched.items()}
     finally:
-        if database:
-            connection.select_db(database)
+        _use_schema(connection, advice)
         _run(connection, advice.rollback_ddl)
+    return judge(advice, before, after)
+
+
+def judge(advice: IndexAdvice, before: dict[str, Plan], after: dict[str, Plan]) -> str:
+    """Did the optimizer use ``advice`` for its classes, and did it hurt any class?
+    "" to keep it (``verified`` set, regressions noted), else the reason to reject it."""
     advice.verified = False
     for effect in advice.classes:
         old, new = before[effect.class_id], after[effect.class_id]
@@ -76,14 +118,59 @@ def verify_advice(connection: Any, advice: IndexAdvice, *, invisible: bool = Fal
         cut = None in (was.get("rows"), mine["rows"]) or mine["rows"] < was["rows"]
         if cut or (_sorts(old) and not _sorts(new)):
             advice.verified = True
+    loss = 0.0
+    for effect in [*advice.classes, *advice.others]:
+        old, new = before[effect.class_id], after[effect.class_id]
+        if isinstance(new, str) or isinstance(old, str) or not new:
+            continue
+        if all(t["key"] != advice.name for t in new):
+            continue
+        cost_before, cost_after = plan_cost(old), plan_cost(new)
+        if cost_after > cost_before * (1 + REGRESSION_MARGIN):
+            loss += effect.share * min(cost_after / max(cost_before, 1.0) - 1, 1.0)
+            advice.regresses.append(f"{effect.class_id} ({_describe(old)} -> {_describe(new)})")
+    if advice.regresses:
+        advice.reason += "; regresses: " + "; ".join(advice.regresses)
+        if loss > advice.saved_share:
+            return (f"it makes other classes slower than it makes its own faster: "
+                    f"{'; '.join(advice.regresses)}")
     if advice.verified:
         return ""
-    errors = [v for v in [*before.values(), *after.values()] if isinstance(v, str)]
+    errors = [v for e in advice.classes for v in (before[e.class_id], after[e.class_id])
+              if isinstance(v, str)]
     if len(errors) == 2 * len(advice.classes):  # nothing could be EXPLAINed: keep, unverified
         advice.verified = None
         advice.reason += f" (not verified: EXPLAIN failed: {errors[0]})"
         return ""
     return "the optimizer did not use it, or it cut neither rows nor a filesort"
+
+
+def plan_cost(tables: list[dict[str, Any]]) -> float:
+    """An EXPLAIN plan's cost in rows of a full scan, by the advisor's own model: rows per
+    table times the rows that reach it, a clustered-index lookup per row read through a
+    secondary index that does not cover the statement (:data:`LOOKUP_FACTOR`), half a row
+    through one that does, and the filesort."""
+    total, reach = 0.0, 1.0
+    for table in tables:
+        rows = table["rows"] if table["rows"] is not None else 1.0
+        if table["access_type"] == "ALL" or not table["key"] or table["key"] == "PRIMARY":
+            factor = 1.0
+        else:
+            factor = COVERING_FACTOR if table["covering"] else LOOKUP_FACTOR
+        total += reach * rows * factor
+        reach *= max(rows * (table["filtered"] or 100.0) / 100.0, 1.0)
+    return total * (SORT_FACTOR if _sorts(tables) else 1.0)
+
+
+def _describe(tables: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{t['access_type']} {t['key'] or ''} {t['rows'] or 0:,.0f} rows".replace(
+        "  ", " ") for t in tables)
+
+
+def _use_schema(connection: Any, advice: IndexAdvice) -> None:
+    database = advice.schema or next((c.db for c in advice.classes if c.db), None)
+    if database:
+        connection.select_db(database)
 
 
 def explain(connection: Any, sql: str, database: str | None) -> list[dict[str, Any]] | str:
@@ -105,7 +192,8 @@ def explain(connection: Any, sql: str, database: str | None) -> list[dict[str, A
     plan = json.loads(text)
     sorts = _has_filesort(plan)
     return [{"table": t.get("table_name"), "access_type": t.get("access_type"),
-             "key": t.get("key"), "rows": _rows(t), "filesort": sorts}
+             "key": t.get("key"), "rows": _rows(t), "filtered": t.get("filtered"),
+             "covering": bool(t.get("using_index")), "filesort": sorts}
             for t in _tables(plan)]
 
 
