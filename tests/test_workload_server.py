@@ -194,6 +194,7 @@ def test_driver_rows_errors_and_reconnect(dbtune_server, dbtune_database, driver
                        " END")
     result = run_workload(dbtune_server, STATEMENTS, database=dbtune_database, concurrency=1,
                           driver=driver)
+    assert result.driver == driver
     assert result.rows == {"insert": 3, "update": 2, "call": 1, "select": 4, "delete": 1}
     assert {name: len(lat) for name, lat in result.latencies_ms.items()} == {
         "insert": 1, "update": 2, "call": 1, "select": 2, "delete": 1}
@@ -225,5 +226,6 @@ def test_driver_choice(dbtune_server, dbtune_database):
     result = run_workload(connect, [("one", "SELECT 1"), ("bad", "SELECT nope")],
                           concurrency=1)
     assert result.rows == {"one": 1} and result.errors == {"bad": 1}
+    assert result.driver == "mysqlclient"
     with pytest.raises(NotDisposableError):
         run_workload(connect, [("write", "CREATE TABLE x (id INT)")], concurrency=1)

@@ -47,6 +47,8 @@ class WorkloadResult:
     kinds: dict[str, str] = field(default_factory=dict)
     elapsed_s: float = 0.0
     concurrency: int = 1
+    #: the client library the connections used: "pymysql" or "mysqlclient"
+    driver: str = ""
 
     @property
     def statements(self) -> int:
@@ -218,6 +220,7 @@ def run_workload(connect: Any, workload: WorkloadSpec | Iterable[tuple[str, str]
         try:
             connection = _open(connect)
             used = driver_of(connection)
+            result.driver = used.name
             errors, execute = used.errors, used.executor(connection)
             latencies, rows_by_name = tally.latencies_ms, tally.rows
             next_item, clock = source.next, time.perf_counter
