@@ -13,13 +13,15 @@ replaced (the fingerprint replaces those anyway, see :func:`prekey`).
 
 from __future__ import annotations
 
+import gc
 import math
 import multiprocessing
 import os
 import re
 import sys
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
@@ -359,7 +361,7 @@ def _read(name: str, start: int, limit: int | None, filters: Filters,
     if _FINGERPRINTER is None:
         _FINGERPRINTER = _Fingerprinter()
     fingerprint = _FINGERPRINTER
-    with _Input(name) as stream:
+    with _Input(name) as stream, _gc_paused():
         if start:
             stream.seek(start)
         for text, raw in iter_blocks(stream, limit):
@@ -377,6 +379,19 @@ def _read(name: str, start: int, limit: int | None, filters: Filters,
     state.stats = scanner.stats
     state.lines = scanner.line - 1
     return state
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic GC while reading: blocks make many short-lived, acyclic objects
+    (freed by reference counting) and generation scans only cost time (~15% measured)."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 class _Input:
