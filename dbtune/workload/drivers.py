@@ -50,7 +50,7 @@ def mysqlclient_available() -> bool:
     return importlib.util.find_spec("MySQLdb") is not None
 
 
-def get_driver(name: str = "auto") -> Driver:
+def get_driver(name: DriverName | str = "auto") -> Driver:
     """The driver called ``name``: "pymysql", "mysqlclient", or "auto" (mysqlclient when
     importable, else pymysql). Raise ValueError for another name and DriverUnavailable
     when mysqlclient is asked for but not installed."""
@@ -62,8 +62,8 @@ def get_driver(name: str = "auto") -> Driver:
         import MySQLdb
     except ImportError as exc:
         raise DriverUnavailable(
-            f"driver mysqlclient is not available ({exc}): pip install 'dbtune[fast]' "
-            "(needs libmariadb-dev or libmysqlclient-dev and pkg-config to build)") from None
+            f"driver mysqlclient is not available ({exc}): pip install mysqlclient "
+            "(it builds against libmariadb-dev, found by pkg-config)") from None
     return Driver("mysqlclient", (MySQLdb.MySQLError,), _connect_mysqlclient, _mysqlclient_executor)
 
 

@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 
 from dbtune.sandbox.errors import NotDisposableError
-from dbtune.workload.drivers import driver_of, get_driver
+from dbtune.workload.drivers import DriverName, driver_of, get_driver
 from dbtune.workload.spec import WorkloadSpec
 
 _READ = re.compile(r"^\s*(?:/\*.*?\*/\s*|\(\s*)*(SELECT|WITH|SHOW|EXPLAIN|DESCRIBE|DESC)\b",
@@ -169,7 +169,7 @@ def run_workload(connect: Any, workload: WorkloadSpec | Iterable[tuple[str, str]
                  warmup: int = 0, read_only: bool = False, seed: int = 0,
                  disposable: bool = False, database: str | None = None,
                  on_progress: Callable[[int], None] | None = None,
-                 driver: str = "auto") -> WorkloadResult:
+                 driver: DriverName = "auto") -> WorkloadResult:
     """Replay ``workload`` with ``concurrency`` closed-loop threads and measure it.
 
     ``connect`` is a dbtune.sandbox Server (connections go to ``database``, opened with
