@@ -124,7 +124,8 @@ def test_merging_files_of_several_flavours_is_exact() -> None:
 def test_one_or_two_jobs_give_identical_results(monkeypatch, tmp_path: Path) -> None:
     log = tmp_path / "many.log"
     log.write_bytes(b"".join((FIXTURES / n).read_bytes() for n in (
-        "mysql-8.0-log-slow-extra.log", "percona-8.0-full.log", "mysql-5.7.22.log")) * 40)
+        "mysql-8.0-log-slow-extra.log", "percona-8.0-full.log", "mysql-5.7.22.log")) * 40
+        + (FIXTURES / "garbled.log").read_bytes())  # warnings from the last range
     one = digest_slowlog(log, jobs=1)
     monkeypatch.setattr(digest_module, "MIN_PARALLEL_BYTES", 0)
     ranges = digest_module._ranges(str(log), 2)
@@ -132,7 +133,9 @@ def test_one_or_two_jobs_give_identical_results(monkeypatch, tmp_path: Path) -> 
     two = digest_slowlog(log, jobs=2)
     assert [c.to_dict() for c in two.classes] == [c.to_dict() for c in one.classes]
     assert two.summary == one.summary
-    assert one.summary["events"] == 40 * (5 + 3 + 4)
+    assert one.summary["events"] == 40 * (5 + 3 + 4) + 2
+    lines = log.read_bytes().count(b"\n")
+    assert one.summary["warnings"][-1] == f"{log}:{lines - 24 + 16}: entry without a statement"
 
 
 def test_filters() -> None:
