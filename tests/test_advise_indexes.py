@@ -517,6 +517,34 @@ def test_verify_flags_or_rejects_an_index_that_slows_another_class(
 
 
 @pytest.mark.server
+def test_skewed_values_measured_on_the_server_pick_the_index_that_bounds_the_work(
+        dbtune_server, dbtune_database) -> None:
+    """One seller holds half the rows and is looked up accordingly: measured (sum of p^2),
+    an equality on seller meets ~half the table, so the index that also delivers ORDER BY
+    (LIMIT stops after 10 rows) beats the one that leaves a sort - which 1/NDV hides."""
+    from dbtune.advise.verify import measure_repeat
+
+    with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE l (id INT PRIMARY KEY, seller INT NOT NULL, "
+                       "at DATETIME NOT NULL, pad CHAR(50) NOT NULL DEFAULT '')")
+        cursor.executemany("INSERT INTO l (id, seller, at) VALUES (%s, %s, %s)",
+                           [(i, 0 if i % 2 else i, f"2026-01-01 00:{i % 60:02d}:00")
+                            for i in range(2000)])
+        cat = Catalog.from_server(connection, dbtune_database)
+    info = table_info(cat.tables["l"])
+    measure_repeat(dbtune_server, [(info, ("seller",))])
+    assert info.ndv["seller"] == 1000
+    assert info.repeat["seller"] == pytest.approx((1001**2 + 999) / 2000**2)
+    need = Need("page", "l", eq=("seller",), order=(("at", "DESC"),), limit=10)
+    assert estimate(need, ("seller",), info).rows == pytest.approx(500, rel=0.02)
+    assert estimate(need, ("seller", "at"), info).rows == 10
+    page = Klass("page", "SELECT id, pad FROM l WHERE seller = 0 ORDER BY at DESC LIMIT 10", 1.0,
+                 sample_db=dbtune_database)
+    plan = advise_indexes([page], cat, verify_on=dbtune_server)
+    assert [a.columns for a in plan.advice] == [("seller", "at")]
+
+
+@pytest.mark.server
 def test_verify_never_sends_a_second_statement_and_survives_a_failed_build(
         dbtune_server, dbtune_database) -> None:
     from dbtune.advise.indexes import ClassEffect, IndexAdvice, IndexPlan

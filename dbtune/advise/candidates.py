@@ -69,6 +69,9 @@ class TableInfo:
         default_factory=list
     )
     schema: str | None = None
+    #: sum(p_i^2) per column, where measured: the fraction of rows an equality meets when
+    #: its value is drawn the way the rows are (popular values looked up more often)
+    repeat: dict[str, float] = field(default_factory=dict)
     _cardinality: dict[str, float] = field(default_factory=dict, repr=False)
 
     def cardinality(self, column: str) -> float:

@@ -446,8 +446,10 @@ def advise_indexes(
     findings of :func:`dbtune.advise.hygiene.find_hygiene`; their drops join the plan, the
     indexes they drop are not counted on, and existing indexes the new ones make redundant
     are dropped too (hygiene's rules on the catalog with the advice added). ``verify_on``: a
-    disposable Server holding the schema and data; candidates the optimizer does not use
-    are moved to ``plan.rejected``.
+    disposable Server holding the schema and data: the equality columns' value distribution
+    is measured there (:func:`~dbtune.advise.verify.measure_repeat`), and candidates the
+    optimizer does not use, or that slow other classes more than they help, are moved to
+    ``plan.rejected``.
     """
     classes = list(classes.ranked() if hasattr(classes, "ranked") else classes)
     drops = list(hygiene or [])
@@ -465,9 +467,19 @@ def advise_indexes(
             states[key], tables[key] = TableState(table_info(table, gone), []), table
         return states[key]
 
+    analysed = []
     for cls, share in zip(classes, class_shares(classes), strict=True):
         needs, written, class_findings, _ = needs_for_class(cls, share, catalog)
         findings += class_findings
+        analysed.append((cls, share, needs, written))
+        for _, table in needs:
+            state(table)
+    if verify_on is not None:
+        from dbtune.advise.verify import measure_repeat
+
+        measure_repeat(verify_on, [(states[need.table].info, need.eq)
+                                   for *_, needs, _ in analysed for need, _ in needs])
+    for cls, share, needs, written in analysed:
         sets = updated_columns(cls.sample)
         for table in written:
             own = [need for need, t in needs if t is table]

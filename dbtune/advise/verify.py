@@ -14,12 +14,13 @@ truncated statement) stays in the plan with ``verified=None`` and the error in i
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 import pymysql
 from sqlglot import exp
 
+from dbtune.advise.candidates import TableInfo
 from dbtune.advise.selection import COVERING_FACTOR, LOOKUP_FACTOR, SORT_FACTOR
 from dbtune.parsing import parse_statement
 from dbtune.sandbox import Server, require_disposable
@@ -171,6 +172,37 @@ def _use_schema(connection: Any, advice: IndexAdvice) -> None:
     database = advice.schema or next((c.db for c in advice.classes if c.db), None)
     if database:
         connection.select_db(database)
+
+
+def measure_repeat(server: Server, columns: Iterable[tuple[TableInfo, Iterable[str]]]) -> None:
+    """Measure, on ``server``, the value distribution of the equality columns the estimator
+    will use: ``TableInfo.repeat[column]`` = sum(p_i^2) (the fraction of rows a value drawn
+    the way the rows are meets) and, where the catalog had none, ``ndv``.
+
+    One read-only ``GROUP BY`` per column. Statements look popular values up more often than
+    rare ones: on the marketplace fixture the busiest seller holds 22% of the listings, so
+    ``seller_id = ?`` meets about 8,000 rows per lookup on average over the workload, not the
+    60 that 120,000 rows / 1,974 sellers suggest.
+    """
+    require_disposable(server, "measure column statistics")
+    wanted: dict[int, tuple[TableInfo, set[str]]] = {}
+    for info, names in columns:
+        wanted.setdefault(id(info), (info, set()))[1].update(names)
+    with server.connect() as connection, connection.cursor() as cursor:
+        for info, names in wanted.values():
+            table = exp.table_(info.name, db=info.schema, quoted=True).sql(dialect="mysql")
+            for column in sorted(names - set(info.repeat)):
+                quoted = exp.column(column, quoted=True).sql(dialect="mysql")
+                try:
+                    cursor.execute(f"SELECT COUNT(*), SUM(n), SUM(n * n) FROM (SELECT COUNT(*) "
+                                   f"AS n FROM {table} GROUP BY {quoted}) AS g")
+                    values, rows, squares = cursor.fetchone()
+                except pymysql.MySQLError:
+                    continue
+                if values and rows:
+                    info.repeat[column] = float(squares) / float(rows) ** 2
+                    info.ndv.setdefault(column, float(values))
+            info._cardinality.clear()
 
 
 def explain(connection: Any, sql: str, database: str | None) -> list[dict[str, Any]] | str:
