@@ -126,10 +126,12 @@ def judge(advice: IndexAdvice, before: dict[str, Plan], after: dict[str, Plan]) 
             continue
         if all(t["key"] != advice.name for t in new):
             continue
-        cost_before, cost_after = plan_cost(old), plan_cost(new)
+        limit = row_limit(effect.sql)
+        cost_before, cost_after = plan_cost(old, limit), plan_cost(new, limit)
         if cost_after > cost_before * (1 + REGRESSION_MARGIN):
             loss += effect.share * min(cost_after / max(cost_before, 1.0) - 1, 1.0)
-            advice.regresses.append(f"{effect.class_id} ({_describe(old)} -> {_describe(new)})")
+            advice.regresses.append(f"{effect.class_id} {_abbreviate(effect.sql)} "
+                                    f"({_describe(old)} -> {_describe(new)})")
     if advice.regresses:
         advice.reason += "; regresses: " + "; ".join(advice.regresses)
         if loss > advice.saved_share:
@@ -146,14 +148,19 @@ def judge(advice: IndexAdvice, before: dict[str, Plan], after: dict[str, Plan]) 
     return "the optimizer did not use it, or it cut neither rows nor a filesort"
 
 
-def plan_cost(tables: list[dict[str, Any]]) -> float:
+def plan_cost(tables: list[dict[str, Any]], limit: int | None = None) -> float:
     """An EXPLAIN plan's cost in rows of a full scan, by the advisor's own model: rows per
     table times the rows that reach it, a clustered-index lookup per row read through a
     secondary index that does not cover the statement (:data:`LOOKUP_FACTOR`), half a row
-    through one that does, and the filesort."""
+    through one that does, and the filesort. ``limit`` (LIMIT + OFFSET of a statement that
+    does not aggregate): a one-table plan without a sort stops after that many matching rows
+    (EXPLAIN's rows ignore the LIMIT)."""
     total, reach = 0.0, 1.0
+    stops = limit is not None and len(tables) == 1 and not _sorts(tables)
     for table in tables:
         rows = table["rows"] if table["rows"] is not None else 1.0
+        if stops:
+            rows = min(rows, limit / max((table["filtered"] or 100.0) / 100.0, 1e-6))
         if table["access_type"] == "ALL" or not table["key"] or table["key"] == "PRIMARY":
             factor = 1.0
         else:
@@ -163,9 +170,38 @@ def plan_cost(tables: list[dict[str, Any]]) -> float:
     return total * (SORT_FACTOR if _sorts(tables) else 1.0)
 
 
+def row_limit(sql: str) -> int | None:
+    """LIMIT + OFFSET of a statement whose rows can stop a scan early (no GROUP BY or
+    aggregate), else None.
+
+    >>> row_limit("SELECT a FROM t WHERE b = 1 ORDER BY c LIMIT 50 OFFSET 100")
+    150
+    >>> row_limit("SELECT b, COUNT(*) FROM t GROUP BY b LIMIT 5") is None
+    True
+    """
+    tree = parse_statement(sql)
+    if tree is None or tree.find(exp.Group, exp.AggFunc):
+        return None
+    limit = tree.args.get("limit")
+    if limit is None or not isinstance(limit.expression, exp.Literal):
+        return None
+    offset = tree.args.get("offset")
+    extra = offset.expression if offset is not None else None
+    try:
+        return int(limit.expression.name) + (int(extra.name) if isinstance(extra, exp.Literal)
+                                             else 0)
+    except ValueError:
+        return None
+
+
 def _describe(tables: list[dict[str, Any]]) -> str:
     return ", ".join(f"{t['access_type']} {t['key'] or ''} {t['rows'] or 0:,.0f} rows".replace(
         "  ", " ") for t in tables)
+
+
+def _abbreviate(sql: str, width: int = 48) -> str:
+    text = " ".join(sql.split())
+    return f"[{text if len(text) <= width else text[:width - 3] + '...'}]"
 
 
 def _use_schema(connection: Any, advice: IndexAdvice) -> None:
