@@ -136,8 +136,8 @@ def _pairs(head: str) -> dict[str, str]:
 
 def _has_banner(text: str) -> bool:
     """Whether ``text`` holds a server start-up banner line (cheap test first)."""
-    return ("Version" in text or "Command" in text or "cp port:" in text or "CP Port:" in text
-            or "cp Port:" in text or "CP port:" in text) and _BANNER.search(text) is not None
+    return ("Version" in text or "Command" in text or "port:" in text or "Port:" in text) and (
+        _BANNER.search(text) is not None)
 
 
 def _layout(keys: tuple[str, ...], tokens: int) -> tuple[tuple[str, ...], int, int]:
