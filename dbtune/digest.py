@@ -50,8 +50,8 @@ _KEY_BITS = 24
 _KEY_OFFSET = 1 << (_KEY_BITS - 1)
 _KEY_MASK = (1 << _KEY_BITS) - 1
 _ZERO_KEY = 0  # values <= 0 (DDSketch's zero bucket); positive keys are >= 1 after offset
-_NO_TIME_MIN = np.iinfo(np.int64).max
-_NO_TIME_MAX = np.iinfo(np.int64).min
+_I64_MAX = np.iinfo(np.int64).max
+_I64_MIN = np.iinfo(np.int64).min
 _MAPPING = LogarithmicMapping(RELATIVE_ACCURACY)
 # LogarithmicMapping.key(v) = ceil(log2(v) * multiplier) (offset 0), vectorised below.
 _MULTIPLIER = _MAPPING._multiplier
@@ -109,8 +109,8 @@ class _Metric:
         return cls(
             np.zeros(size, np.int64),
             np.zeros(size, np.int64),
-            np.full(size, _NO_TIME_MIN, np.int64),
-            np.full(size, _NO_TIME_MAX, np.int64),
+            np.full(size, _I64_MAX, np.int64),
+            np.full(size, _I64_MIN, np.int64),
         )
 
     def grow(self, size: int) -> None:
@@ -118,8 +118,8 @@ class _Metric:
         if extra > 0:
             self.count = np.concatenate([self.count, np.zeros(extra, np.int64)])
             self.total = np.concatenate([self.total, np.zeros(extra, np.int64)])
-            self.low = np.concatenate([self.low, np.full(extra, _NO_TIME_MIN, np.int64)])
-            self.high = np.concatenate([self.high, np.full(extra, _NO_TIME_MAX, np.int64)])
+            self.low = np.concatenate([self.low, np.full(extra, _I64_MAX, np.int64)])
+            self.high = np.concatenate([self.high, np.full(extra, _I64_MIN, np.int64)])
 
     def add_buckets(self, keys: np.ndarray, weights: np.ndarray) -> None:
         self.keys.append(keys)
@@ -178,8 +178,8 @@ class _State:
         extra = size - len(self.count)
         if extra > 0:
             self.count = np.concatenate([self.count, np.zeros(extra, np.int64)])
-            self.first = np.concatenate([self.first, np.full(extra, _NO_TIME_MIN, np.int64)])
-            self.last = np.concatenate([self.last, np.full(extra, _NO_TIME_MAX, np.int64)])
+            self.first = np.concatenate([self.first, np.full(extra, _I64_MAX, np.int64)])
+            self.last = np.concatenate([self.last, np.full(extra, _I64_MIN, np.int64)])
         for metric in self.metrics.values():
             metric.grow(size)
 
@@ -303,10 +303,10 @@ def _aggregate(state: _State, entries: list[Entry], fingerprint: _Fingerprinter,
     local = len(uniq)
     state.count[uniq] += np.bincount(inv, minlength=local)
 
-    times = np.array([_NO_TIME_MIN if e.time is None else e.time for e in entries], np.int64)
-    timed = times != _NO_TIME_MIN
-    low = np.full(local, _NO_TIME_MIN, np.int64)
-    high = np.full(local, _NO_TIME_MAX, np.int64)
+    times = np.array([_I64_MAX if e.time is None else e.time for e in entries], np.int64)
+    timed = times != _I64_MAX
+    low = np.full(local, _I64_MAX, np.int64)
+    high = np.full(local, _I64_MIN, np.int64)
     np.minimum.at(low, inv[timed], times[timed])
     np.maximum.at(high, inv[timed], times[timed])
     state.first[uniq] = np.minimum(state.first[uniq], low)
@@ -326,8 +326,8 @@ def _aggregate(state: _State, entries: list[Entry], fingerprint: _Fingerprinter,
             qt_scaled = np.full(len(entries), -1, np.int64)
             qt_scaled[rows] = p_scaled
         total = np.zeros(local, np.int64)
-        lo = np.full(local, _NO_TIME_MIN, np.int64)
-        hi = np.full(local, _NO_TIME_MAX, np.int64)
+        lo = np.full(local, _I64_MAX, np.int64)
+        hi = np.full(local, _I64_MIN, np.int64)
         np.add.at(total, p_inv, p_scaled)
         np.minimum.at(lo, p_inv, p_scaled)
         np.maximum.at(hi, p_inv, p_scaled)
@@ -607,8 +607,8 @@ class Digest(ClassSet):
     def summary(self) -> dict[str, Any]:
         state = self._state
         stats = state.stats
-        timed_first = state.first[state.first != _NO_TIME_MIN]
-        timed_last = state.last[state.last != _NO_TIME_MAX]
+        timed_first = state.first[state.first != _I64_MAX]
+        timed_last = state.last[state.last != _I64_MIN]
         first = us_to_datetime(int(timed_first.min())) if len(timed_first) else None
         last = us_to_datetime(int(timed_last.max())) if len(timed_last) else None
         span = (last - first).total_seconds() if first and last else 0.0
@@ -690,8 +690,8 @@ class Digest(ClassSet):
                 count=int(state.count[c]),
                 share=(int(qt.total[c]) / total) if qt is not None and total else 0.0,
                 metrics=m,
-                first_seen=_time_or_none(state.first[c], _NO_TIME_MIN),
-                last_seen=_time_or_none(state.last[c], _NO_TIME_MAX),
+                first_seen=_time_or_none(state.first[c], _I64_MAX),
+                last_seen=_time_or_none(state.last[c], _I64_MIN),
                 dbs=dbs, users=users, hosts=hosts,
                 db=next(iter(dbs), None),
                 sample=sql,
