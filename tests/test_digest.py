@@ -138,6 +138,39 @@ def test_one_or_two_jobs_give_identical_results(monkeypatch, tmp_path: Path) -> 
     assert one.summary["warnings"][-1] == f"{log}:{lines - 24 + 16}: entry without a statement"
 
 
+CLASSES = {
+    "example-marketplace.log": 15, "garbled.log": 1, "latin1-bytes.log": 1,
+    "mariadb-10.1.21.log": 1, "mariadb-10.11-captured.log": 16, "mariadb-10.2.12.log": 1,
+    "mariadb-10.3.13.log": 1, "mariadb-10.6-query-plan-explain.log": 2,
+    "mariadb-explain.log": 1, "mysql-5.7.22-crlf.log": 4, "mysql-5.7.22.log": 4,
+    "mysql-8.0-log-slow-extra.log": 4, "mysql-8.4-restart.log": 2,
+    "mysql-darwin-brew-5.7.10.log": 1, "mysql-debian-5.7.17.log": 2,
+    "mysql-ubuntu-5.5.53.log": 14, "mysql-ubuntu-8.0.15.log": 1, "percona-8.0-full.log": 2,
+    "percona-ubuntu-5.7.19.log": 8, "percona-ubuntu-8.0.15.log": 1,
+}
+
+
+@pytest.mark.parametrize("name", sorted(CLASSES))
+def test_fixture_classes(name: str) -> None:
+    d = digest_slowlog(FIXTURES / name)
+    assert d.summary["classes"] == CLASSES[name] == len(d.classes)
+    assert sum(c.count for c in d.classes) == d.summary["events"]
+
+
+def test_percona_metrics_per_class() -> None:
+    d = digest_slowlog(FIXTURES / "percona-8.0-full.log")
+    users = next(c for c in d.classes if "from users" in c.fingerprint)
+    assert users.count == 2 and users.db == "shop"
+    assert users.metrics["innodb_io_r_ops"]["sum"] == 200
+    assert users.metrics["innodb_io_r_wait"]["sum"] == 0.02
+    assert users.metrics["full_scan"]["mean"] == 1.0
+    assert users.metrics["query_time"]["sum"] == 1.0
+    assert users.rows_examined_per_sent == 50000
+    update = next(c for c in d.classes if c.fingerprint.startswith("update"))
+    assert update.metrics["innodb_rec_lock_wait"]["max"] == 1.899
+    assert update.rows_examined_per_sent is None  # no row sent
+
+
 def test_filters() -> None:
     path = FIXTURES / "mysql-8.0-log-slow-extra.log"
     assert digest_slowlog(path, database="analytics").summary["events"] == 1
