@@ -86,7 +86,7 @@ def estimate(
     residual = RANGE_SELECTIVITY ** len([c for c in need.ranges if c not in used])
     for column in need.eq:
         if column not in used:
-            residual *= equality_fraction(info, column, need.in_lists.get(column, 1))
+            residual *= min(1.0, need.in_lists.get(column, 1) / info.cardinality(column))
     if i < len(key) and key[i] in need.ranges:  # also when the same column gives the order
         rows *= RANGE_SELECTIVITY
         residual /= RANGE_SELECTIVITY
@@ -114,10 +114,11 @@ def _full_scan(need: Need, info: TableInfo) -> Estimate:
 
 
 def selectivity(need: Need, info: TableInfo) -> float:
-    """Fraction of the table all of ``need``'s predicates keep."""
+    """Fraction of the table all of ``need``'s predicates keep (1 / NDV per equality: the
+    scale of a scan that stops after LIMIT matches, see :func:`equality_fraction`)."""
     fraction = RANGE_SELECTIVITY ** len(need.ranges)
     for column in need.eq:
-        fraction *= equality_fraction(info, column, need.in_lists.get(column, 1))
+        fraction *= min(1.0, need.in_lists.get(column, 1) / info.cardinality(column))
     return max(fraction, 1e-12)
 
 
@@ -128,6 +129,11 @@ def equality_fraction(info: TableInfo, column: str, values: int = 1) -> float:
     listing): a value drawn the way the rows are meets N x sum(p_i^2) rows, not N / NDV.
     That repeat rate is used when it was measured (:attr:`TableInfo.repeat`, from a
     verification server), else 1 / NDV.
+
+    Only for rows an index *finds*: a predicate an index does not apply, checked row by row
+    until LIMIT rows match, keeps 1 / NDV - a value of frequency p costs LIMIT / p rows, and
+    over values drawn that way the mean is LIMIT x NDV (rare values dominate), not
+    LIMIT / sum(p_i^2).
     """
     repeat = info.repeat.get(column)
     if repeat is None:
