@@ -247,6 +247,8 @@ _QUALIFIED = re.compile(r"(?<=[`\w])\s+\.\s+(?=[`\w])")
 _OPEN_SPACE = re.compile(r"\(\s+")
 _CLOSE_SPACE = re.compile(r"\s+\)")
 _COMMA_SPACE = re.compile(r"\s+,")
+#: MariaDB's digest writes a token's canonical name: ``day`` (even as an alias) is SQL_TSI_DAY.
+_TSI = re.compile(r"\bSQL_TSI_(MICROSECOND|SECOND|MINUTE|HOUR|DAY|WEEK|MONTH|QUARTER|YEAR)\b")
 _CALL = re.compile(r"(?<![`\w])([A-Z][A-Z0-9_]*) \(")
 #: Upper-case words a digest writes before ``(`` that are not function calls.
 _NOT_CALLS = frozenset({
@@ -267,14 +269,15 @@ def digest_sql(digest_text: str) -> str:
     ``(...)`` lists become ``(?)``, ``?, ...`` one ``?``, a multi-row ``VALUES (...) /* ,
     ... */`` becomes two rows (pt-query-digest's fingerprint cuts multi-row inserts after
     the first row), ``a . b`` becomes ``a.b``, ``COUNT ( * )`` becomes ``COUNT(*)``, and
-    backticks go where SQL needs none. What
+    backticks go where SQL needs none, MariaDB's ``SQL_TSI_DAY`` is ``DAY`` again. What
     digests lose (the client's spacing and quoting, literal signs) is evened out by
     :func:`join_key`.
 
     >>> digest_sql("SELECT * FROM `t` . `order` WHERE `id` IN (...) AND `b` = ? LIMIT ?, ... ")
     'SELECT * FROM t.`order` WHERE id IN (?) AND b = ? LIMIT ?'
     """
-    text = _MULTI_ROW.sub(r"\1(?),(?)", digest_text)
+    text = _TSI.sub(r"\1", digest_text)
+    text = _MULTI_ROW.sub(r"\1(?),(?)", text)
     text = _ELLIPSIS_LIST.sub("(?)", text)
     text = _MORE_VALUES.sub("?", text)
     text = _QUALIFIED.sub(".", text)
