@@ -36,7 +36,12 @@ def test_dsn_parsing_and_masking() -> None:
     )
 
 
-@pytest.mark.parametrize("bad", ["postgres://u:secret@h/db", "mysql://u:secret@h:notaport/"])
+@pytest.mark.parametrize("bad", [
+    "postgres://u:secret@h/db", "mysql://u:secret@h:notaport/",
+    "u:secret@h:3306/",  # no scheme
+    "mysql://u:secret?x@h:3306/", "mysql://u:12secret#x@h/",  # unencoded ? and # in it
+    "mysql:/u:secret@h/",
+])
 def test_bad_dsn_is_one_line_without_password(bad: str) -> None:
     with pytest.raises(SandboxError) as caught:
         ConnectionSpec.from_dsn(bad)

@@ -104,6 +104,7 @@ def _write_state(detached: Detached) -> None:
     state.update(pid=detached.pid, root=str(detached.root))
     path = directory / STATE_FILE
     descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(descriptor, 0o600)  # O_CREAT's mode does not apply to a file left behind
     with os.fdopen(descriptor, "w") as handle:
         json.dump(state, handle, indent=2)
 

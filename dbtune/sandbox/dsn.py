@@ -25,6 +25,7 @@ from dbtune.sandbox.server import Server, describe
 SCHEMES = ("mysql", "mariadb")
 LOCAL_HOSTS = ("127.0.0.1", "localhost", "::1")
 DEFAULT_OPTION_FILE = Path("~/.my.cnf")
+_ENCODE = "percent-encode / ? # @ : in the user or password as %2F %3F %23 %40 %3A"
 
 
 @dataclass(frozen=True)
@@ -47,15 +48,17 @@ class ConnectionSpec:
     @classmethod
     def from_dsn(cls, dsn: str, **overrides: Any) -> ConnectionSpec:
         """Parse ``mysql://user:pass@host:port/db?socket=/path``; raise SandboxError if bad."""
+        expected = "expected mysql://user:password@host:port/database"
         try:
             parts = urlsplit(dsn.strip())
             port = parts.port
-        except ValueError as exc:
-            raise SandboxError(f"bad DSN {_redact(dsn)!r}: {exc}") from None
-        if parts.scheme not in SCHEMES:
-            raise SandboxError(
-                f"bad DSN {_redact(dsn)!r}: expected mysql://user:password@host:port/database"
-            )
+        except ValueError as exc:  # "could not be cast ... as 'x'" may quote a password
+            reason = f"the port is not a number; {_ENCODE}" if "cast" in str(exc) else str(exc)
+            raise SandboxError(f"bad DSN {_redact(dsn)!r}: {reason}") from None
+        if parts.scheme not in SCHEMES or "://" not in dsn:
+            raise SandboxError(f"bad DSN {_redact(dsn)!r}: {expected}")
+        if "@" in dsn and "@" not in parts.netloc:  # the password held a / ? or #
+            raise SandboxError(f"bad DSN {_redact(dsn)!r}: {_ENCODE}")
         query = parse_qs(parts.query)
         values: dict[str, Any] = {
             "host": parts.hostname,
@@ -167,13 +170,13 @@ def _read_client_options(path: Path) -> dict[str, str]:
 
 
 def _redact(dsn: str) -> str:
-    """The DSN with anything between ``//user:`` and ``@`` masked."""
-    head, sep, rest = dsn.partition("://")
-    if not sep or "@" not in rest:
+    """The DSN with anything between ``user:`` and the last ``@`` masked (scheme or not)."""
+    auth, at, tail = dsn.rpartition("@")
+    if not at:
         return dsn
-    auth, _, tail = rest.rpartition("@")
-    user = auth.split(":", 1)[0]
-    return f"{head}://{user}{':***' if ':' in auth else ''}@{tail}"
+    head, sep, auth = auth.rpartition("//") if "//" in auth else ("", "", auth)
+    user, colon, _ = auth.partition(":")
+    return f"{head}{sep}{user}{':***' if colon else ''}@{tail}"
 
 
 def _error_text(exc: pymysql.err.MySQLError) -> str:
