@@ -180,6 +180,10 @@ def test_workload_keys_exist_in_the_data(small):
     ("SELECT * FROM t FOR UPDATE", True), ("SELECT 1 INTO OUTFILE '/tmp/x'", True),
     ("UPDATE t SET a = 1", True), ("DELETE FROM t", True), ("INSERT INTO t VALUES (1)", True),
     ("REPLACE INTO t VALUES (1)", True), ("DROP TABLE t", True), ("SET GLOBAL x = 1", True),
+    ("WITH a AS (SELECT 1 AS id) DELETE t FROM t JOIN a USING (id)", True),
+    ("with a as (select 1) update t join a set t.x = 1", True),
+    ("EXPLAIN ANALYZE DELETE t FROM t JOIN u USING (id)", True),
+    ("SELECT updated_at, deleted FROM t", False),
 ])
 def test_is_write(sql, write):
     assert is_write(sql) is write

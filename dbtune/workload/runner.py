@@ -28,12 +28,16 @@ from dbtune.workload.spec import WorkloadSpec
 _READ = re.compile(r"^\s*(?:/\*.*?\*/\s*|\(\s*)*(SELECT|WITH|SHOW|EXPLAIN|DESCRIBE|DESC)\b",
                    re.IGNORECASE | re.DOTALL)
 _LOCKING = re.compile(r"\bFOR\s+UPDATE\b|\bINTO\s+(OUTFILE|DUMPFILE)\b", re.IGNORECASE)
+#: WITH ... UPDATE/DELETE (MySQL 8) and EXPLAIN ANALYZE UPDATE/DELETE run the change (an
+#: EXPLAIN without ANALYZE, or a literal 'update' in a CTE, is refused too: the safe side)
+_HIDDEN_WRITE = re.compile(r"^\s*(?:/\*.*?\*/\s*|\(\s*)*(?:WITH|EXPLAIN|DESC|DESCRIBE)\b.*?"
+                           r"\b(?:UPDATE|DELETE|INSERT|REPLACE)\b", re.IGNORECASE | re.DOTALL)
 _LOST = (2006, 2013, 2055, 1927)  # gone away, lost (reading, SSL), killed (MariaDB)
 
 
 def is_write(sql: str) -> bool:
     """True unless the statement is a plain read (SELECT/WITH/SHOW/EXPLAIN/DESCRIBE)."""
-    return not _READ.match(sql) or bool(_LOCKING.search(sql))
+    return not _READ.match(sql) or bool(_LOCKING.search(sql) or _HIDDEN_WRITE.match(sql))
 
 
 @dataclass
