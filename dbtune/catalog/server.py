@@ -263,7 +263,10 @@ def load_catalog(
     if schemas:
         catalog = Catalog()
         for path in schemas:
-            for table in Catalog.from_ddl(Path(path)).tables.values():
+            tables = Catalog.from_ddl(Path(path)).tables
+            if not tables:
+                raise InputError(f"{path}: no CREATE TABLE statement: not a schema (DDL) file")
+            for table in tables.values():
                 catalog.add(table)
         return catalog
     import pymysql
