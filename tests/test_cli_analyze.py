@@ -122,9 +122,28 @@ def test_garbled_entry_warns_with_file_and_line_and_run_completes(tmp_path):
     assert report["summary"]["events"] == 8 - report["summary"]["skipped"]
 
 
+def one_error_line(result) -> str:
+    """The single ``dbtune: error:`` line of a failed run (exit 2, nothing else on stderr)."""
+    assert result.exit_code == 2, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("dbtune: error:"), result.stderr
+    return lines[0]
+
+
 def test_bad_order_by_is_a_usage_error():
     result = run(PERCONA, "--order-by", "query_time:median")
-    assert result.exit_code == 2 and "METRIC:STAT" in result.output
+    assert "METRIC:STAT" in one_error_line(result)
+
+
+@pytest.mark.parametrize("args", [("--since", "yesterday"), ("--top", "many"), ("--bogus",)])
+def test_bad_options_are_one_line(args):
+    assert "--help" in one_error_line(run(PERCONA, *args))
+
+
+def test_unwritable_output_is_one_line(tmp_path):
+    out = tmp_path / "missing-dir" / "report.txt"
+    assert str(out) in one_error_line(run(PERCONA, "--output", str(out)))
+    assert not out.parent.exists()
 
 
 @pytest.mark.parametrize("fmt", ["json", "table", "csv"])

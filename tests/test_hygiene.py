@@ -445,6 +445,11 @@ def test_cli_bad_input_is_one_line(tmp_path):
         ([], "give either --schema FILE... or --dsn DSN --database DB"),
         (["--schema", str(bad), "--dsn", "mysql://root@127.0.0.1:1/"], "give either"),
         (["--dsn", "postgres://x@y/"], "bad DSN"),
+        (["--schema", "/etc/passwd"], "/etc/passwd: no CREATE TABLE statement"),
+        (["--schema", str(tmp_path)], "is a directory"),
+        (["--schema", str(bad), "--output", str(tmp_path / "no" / "x")], "cannot parse DDL"),
+        (["--schema", str(SCHEMAS / "fk_orders.sql"), "--output", str(tmp_path / "no" / "x")],
+         "cannot write the report"),
     ]:
         result = runner.invoke(main, ["advise", "hygiene", *args])
         assert result.exit_code == 2, result.output

@@ -7,10 +7,10 @@ from pathlib import Path
 import click
 
 from dbtune.cli.advise_indexes import indexes
-from dbtune.cli.common import emit, fail, format_options
+from dbtune.cli.common import Group, emit, fail, format_options
 
 
-@click.group()
+@click.group(cls=Group)
 def advise() -> None:
     """Advice on indexes: what to drop (hygiene), what to add."""
 

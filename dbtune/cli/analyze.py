@@ -8,13 +8,13 @@ from pathlib import Path
 import click
 
 from dbtune.cli.analyze_perfschema import perfschema
-from dbtune.cli.common import emit, fail, format_options, parse_when
+from dbtune.cli.common import Group, emit, fail, format_options, parse_when
 from dbtune.model import InputError
 
 MAX_WARNINGS_SHOWN = 10
 
 
-@click.group()
+@click.group(cls=Group)
 def analyze() -> None:
     """Digest query activity from slow logs or performance_schema."""
 

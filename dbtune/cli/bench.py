@@ -8,12 +8,12 @@ from pathlib import Path
 import click
 import pymysql
 
-from dbtune.cli.common import emit, fail
+from dbtune.cli.common import Command, emit, fail
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
-@click.command()
+@click.command(cls=Command)
 @click.option("--fixture", type=click.Choice(("marketplace",)),
               help="Load this fixture and (unless --slowlog/--sql) replay its workload.")
 @click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0,

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 import click
+from click.exceptions import NoArgsIsHelpError
 
 from dbtune.report import FORMATS
 from dbtune.report.formats import printable
@@ -35,9 +36,60 @@ def emit(text: str, output: Path | None) -> None:
         click.echo(text, nl=False)
         return
     partial = output.with_name(output.name + ".partial")
-    partial.write_text(text, encoding="utf-8")
-    partial.replace(output)
+    try:
+        partial.write_text(text, encoding="utf-8")
+        partial.replace(output)
+    except OSError as exc:
+        partial.unlink(missing_ok=True)
+        fail(f"{output}: cannot write the report: {exc.strerror or exc}")
     click.echo(f"dbtune: report written to {output}", err=True)
+
+
+class OneLineError(click.ClickException):
+    """A usage error shown as one ``dbtune: error:`` line (click's default adds the usage)."""
+
+    exit_code = 2
+
+    def show(self, file: Any = None) -> None:
+        click.echo(f"dbtune: error: {self.format_message()}", err=True)
+
+    @classmethod
+    def of(cls, exc: click.UsageError) -> OneLineError:
+        """The error ``exc`` says, with a pointer to the command's --help."""
+        message = exc.format_message().rstrip(".")
+        if exc.ctx is not None:
+            message += f" (see '{exc.ctx.command_path} --help')"
+        return cls(message[:1].lower() + message[1:])
+
+
+class _OneLineErrors:
+    """Mixin: usage errors (bad option values, missing files) become one line, exit 2."""
+
+    def make_context(self, *args: Any, **kwargs: Any) -> click.Context:
+        try:
+            return super().make_context(*args, **kwargs)  # type: ignore[misc]
+        except NoArgsIsHelpError:  # a bare group prints its help, as click does
+            raise
+        except click.UsageError as exc:
+            raise OneLineError.of(exc) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)  # type: ignore[misc]
+        except NoArgsIsHelpError:
+            raise
+        except click.UsageError as exc:  # a sub-command's options, or a body's BadParameter
+            raise OneLineError.of(exc) from None
+
+
+class Command(_OneLineErrors, click.Command):
+    """A click command whose usage errors are one ``dbtune: error:`` line."""
+
+
+class Group(_OneLineErrors, click.Group):
+    """A click group whose (and whose sub-commands') usage errors are one line."""
+
+    command_class = Command
 
 
 def fail(message: str, status: int = 2) -> None:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
+from dbtune.cli.common import Group, fail
 from dbtune.sandbox import detached
 from dbtune.sandbox.errors import SandboxError
 
 
-@click.group()
+@click.group(cls=Group)
 def sandbox() -> None:
     """A disposable local MySQL/MariaDB server (slow log and performance_schema on)."""
 
@@ -33,7 +34,7 @@ def up(long_query_time: float, buffer_pool_size: str, show_password: bool) -> No
     try:
         started = detached.up(long_query_time=long_query_time, buffer_pool_size=buffer_pool_size)
     except SandboxError as exc:
-        raise click.ClickException(str(exc)) from None
+        fail(str(exc), 1)
     _show(started, show_password)
 
 
@@ -44,14 +45,12 @@ def status(show_password: bool) -> None:
     try:
         current = detached.status()
     except SandboxError as exc:
-        raise click.ClickException(str(exc)) from None
+        fail(str(exc), 1)
     if current is None:
-        raise click.ClickException("no sandbox (start one with `dbtune sandbox up`)")
+        fail("no sandbox (start one with `dbtune sandbox up`)", 1)
     _show(current, show_password)
     if not current.running:
-        raise click.ClickException(
-            "the sandbox server is not running (`dbtune sandbox down` clears it)"
-        )
+        fail("the sandbox server is not running (`dbtune sandbox down` clears it)", 1)
 
 
 @sandbox.command()
@@ -60,7 +59,7 @@ def down() -> None:
     try:
         stopped = detached.down()
     except SandboxError as exc:
-        raise click.ClickException(str(exc)) from None
+        fail(str(exc), 1)
     click.echo("no sandbox was running" if stopped is None else f"stopped {stopped.server.dsn()}")
 
 

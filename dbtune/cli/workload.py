@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import contextlib
 import json
+import sys
 from collections.abc import Iterator
 
 import click
+import pymysql
 
-from dbtune.cli.common import fail
+from dbtune.cli.common import Group, fail
 
 FIXTURES = ("marketplace",)
 
@@ -49,7 +51,7 @@ def _server(dsn: str | None, defaults_file: str | None, disposable: bool) -> Ite
     yield current.server
 
 
-@click.group()
+@click.group(cls=Group)
 def workload() -> None:
     """Fixtures and their workloads: load the data, replay the traffic."""
 
@@ -70,11 +72,14 @@ def load(fixture: str, scale: float, seed: int, dsn: str | None, defaults_file: 
 
     with _server(dsn, defaults_file, disposable) as server:
         try:
-            with tqdm(unit=" rows", unit_scale=True, desc=fixture, leave=False) as bar:
+            with tqdm(unit=" rows", unit_scale=True, desc=fixture, leave=False,
+                      disable=not sys.stderr.isatty()) as bar:
                 counts = load_marketplace(server, database, scale=scale, seed=seed,
                                           on_progress=lambda table, rows: bar.update(rows))
         except (LoadError, SandboxError) as exc:
             fail(str(exc))
+        except pymysql.err.MySQLError as exc:
+            fail(f"server error: {exc.args[-1] if exc.args else exc}")
     for table, rows in counts.items():
         click.echo(f"{table:22}{rows:>12,}")
     click.echo(f"loaded {sum(counts.values()):,} rows into {database} on {server.dsn()}")
@@ -113,13 +118,16 @@ def run(fixture: str, scale: float, count: int | None, duration: float | None,
                 if not cursor.execute("SHOW DATABASES LIKE %s", (database,)):
                     fail(f"database {database!r} not found on {server.dsn()}: "
                          f"run `dbtune workload load --database {database}` first")
-            with tqdm(total=count, unit=" statements", leave=False) as bar:
+            with tqdm(total=count, unit=" statements", leave=False,
+                      disable=not sys.stderr.isatty()) as bar:
                 result = run_workload(server, marketplace_spec(scale), database=database,
                                       count=count, duration=duration, concurrency=concurrency,
                                       warmup=warmup, read_only=read_only, seed=seed,
                                       on_progress=lambda done: bar.update(done - bar.n))
         except SandboxError as exc:
             fail(str(exc))
+        except pymysql.err.MySQLError as exc:
+            fail(f"server error: {exc.args[-1] if exc.args else exc}")
     frame = result.to_frame()
     summary = {"statements": result.statements, "mean_ms": round(result.mean_ms, 3),
                "throughput_qps": round(result.throughput, 1),

@@ -10,8 +10,6 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from tabulate import tabulate
-
 FORMATS = ("table", "markdown", "json", "csv")
 
 #: Bytes that were not UTF-8 in a log, kept by the readers as surrogate escapes.
@@ -63,6 +61,8 @@ def render_rows(rows: Sequence[dict[str, Any]], fmt: str, *, floatfmt: str = ",.
         return out.getvalue()
     if fmt not in ("table", "markdown"):
         raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+    from tabulate import tabulate  # here, so `dbtune sandbox ...` does not import it
+
     tablefmt = "github" if fmt == "markdown" else "simple"
     if not rows:
         return "(no rows)\n"
