@@ -407,6 +407,30 @@ def test_plan_cost_counts_lookups_sorts_and_a_limit_that_stops_early() -> None:
     assert plan_cost(ref, limit=300) == 1_200
 
 
+def test_verification_accepts_an_index_that_reorders_a_join() -> None:
+    """top_products_report: before, order_items is scanned and orders looked up by primary
+    key (1 row each); with (created_at, status) orders is read first, 2,189 rows. The row
+    count of the orders access grows, the plan's cost collapses: the index is used."""
+    from dbtune.advise.indexes import ClassEffect, IndexAdvice
+    from dbtune.advise.verify import judge
+
+    sql = ("SELECT i.product_id, SUM(i.quantity) AS units FROM orders o JOIN order_items i "
+           "ON i.order_id = o.id WHERE o.created_at >= '2026-05-25' GROUP BY i.product_id "
+           "ORDER BY units DESC LIMIT 10")
+    def access(table, kind, key, rows, covering=False):
+        return {"table": table, "access_type": kind, "key": key, "rows": rows,
+                "filtered": 100, "covering": covering, "filesort": True}
+    before = [access("i", "ALL", None, 405_546.0), access("o", "eq_ref", "PRIMARY", 1.0)]
+    after = [access("o", "range", "ix_o", 2_189.0, True), access("i", "ref", "ix_i", 1.0, True)]
+    advice = IndexAdvice("orders", None, "ix_o", ("created_at", "status"),
+                         [ClassEffect("r", 0.03, 169_000, 2_000, 0.01, sql=sql)], 1, 0, [])
+    assert judge(advice, {"r": before}, {"r": after}) == "" and advice.verified
+    assert advice.regresses == []
+    idle = IndexAdvice("orders", None, "ix_o", ("created_at",),
+                       [ClassEffect("r", 0.03, 169_000, 2_000, 0.01, sql=sql)], 1, 0, [])
+    assert "did not use" in judge(idle, {"r": before}, {"r": before})
+
+
 # ----------------------------------------------------------------------------- verification
 SCALE = 0.02
 

@@ -42,11 +42,12 @@ def verify_plan(plan: IndexPlan, server: Server) -> None:
 
     Every class that reads a table the plan indexes is EXPLAINed without and with all the
     advised indexes (built together, then dropped), so an index is judged in the company it
-    will live in. An index no class of its own uses, or that cuts neither rows nor a
-    filesort, moves to ``plan.rejected``. A class whose plan gets worse through an index
-    (:func:`plan_cost` up by more than :data:`REGRESSION_MARGIN`) is named in that index's
-    ``regresses`` and reason; when those classes stand to lose more time than the index saves,
-    the index is rejected. Fills ``ClassEffect.explain_before/after`` ({"access_type", "key",
+    will live in. An index no class of its own uses, or that cuts neither rows, nor a
+    filesort, nor the plan's cost (a join may change its order), moves to
+    ``plan.rejected``. A class whose plan gets worse through an index (:func:`plan_cost` up
+    by more than :data:`REGRESSION_MARGIN`) is named in that index's ``regresses`` and
+    reason; when those classes stand to lose more time than the index saves, the index is
+    rejected. Fills ``ClassEffect.explain_before/after`` ({"access_type", "key",
     "rows", "covering", "filesort"}) and ``IndexAdvice.verified``. Raises NotDisposableError
     unless the server is disposable.
     """
@@ -117,7 +118,10 @@ def judge(advice: IndexAdvice, before: dict[str, Plan], after: dict[str, Plan]) 
         was = next((t for t in old if t["table"] == mine["table"]), None) or {}
         effect.explain_before, effect.explain_after = was, mine
         cut = None in (was.get("rows"), mine["rows"]) or mine["rows"] < was["rows"]
-        if cut or (_sorts(old) and not _sorts(new)):
+        # a join may change its order: the table read first now was an inner lookup before
+        limit = row_limit(effect.sql)
+        cheaper = plan_cost(new, limit) * (1 + REGRESSION_MARGIN) < plan_cost(old, limit)
+        if cut or cheaper or (_sorts(old) and not _sorts(new)):
             advice.verified = True
     loss = 0.0
     for effect in [*advice.classes, *advice.others]:

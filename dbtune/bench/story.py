@@ -28,7 +28,7 @@ from dbtune.sandbox.server import Server, require_disposable
 #: the marketplace team's goal (docs/design.md): average query time under 30 ms
 MARKETPLACE_TARGET = "mean<30ms"
 #: index budget of the ``--advise`` story: room for what an expert writes for the fixture
-#: (22 indexes, at most 4 on a table - docs/marketplace.md), so that the advisor's own
+#: (18 indexes, at most 4 on a table - docs/marketplace.md), so that the advisor's own
 #: stopping rule (``min_gain``), not a count, decides how many indexes the workload needs
 ADVISE_BUDGET = {"max_indexes": 24, "max_per_table": 6}
 
