@@ -586,6 +586,34 @@ def test_skewed_values_measured_on_the_server_pick_the_index_that_bounds_the_wor
 
 
 @pytest.mark.server
+def test_a_narrow_range_measured_on_the_server_makes_its_index_worth_it(
+        dbtune_server, dbtune_database) -> None:
+    """The last week of a year of orders is 2%, not the third a range is assumed to keep:
+    measured from the sample's own literals, the index on created_at pays for its lookups."""
+    from dbtune.advise.verify import measure_ranges
+
+    with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE o (id INT PRIMARY KEY, created_at DATE NOT NULL, "
+                       "total INT NOT NULL, note CHAR(60) NOT NULL DEFAULT '')")
+        cursor.executemany("INSERT INTO o (id, created_at, total) VALUES "
+                           "(%s, '2025-01-01' + INTERVAL %s DAY, 1)",
+                           [(i, i % 365) for i in range(3650)])
+        cat = Catalog.from_server(connection, dbtune_database)
+    sql = ("SELECT created_at, SUM(total), MAX(note) FROM o AS x "
+           "WHERE x.created_at >= '2025-12-25' AND x.created_at < '2026-01-01' "
+           "GROUP BY created_at")
+    report = Klass("week", sql, 1.0, sample_db=dbtune_database)
+    ((need, _),) = needs_for_class(report, 1.0, cat)[0]
+    info = table_info(cat.tables["o"])
+    assert estimate(need, ("created_at",), info).cost > estimate(need, (), info).cost
+    measure_ranges(dbtune_server, [(info, need, sql, dbtune_database)])
+    assert info.ranges[("week", "created_at")] == pytest.approx(70 / 3650, rel=0.05)
+    assert estimate(need, ("created_at",), info).cost < estimate(need, (), info).cost / 5
+    plan = advise_indexes([report], cat, verify_on=dbtune_server)
+    assert [a.columns[0] for a in plan.advice] == ["created_at"]
+
+
+@pytest.mark.server
 def test_verify_never_sends_a_second_statement_and_survives_a_failed_build(
         dbtune_server, dbtune_database) -> None:
     from dbtune.advise.indexes import ClassEffect, IndexAdvice, IndexPlan

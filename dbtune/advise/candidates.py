@@ -72,6 +72,9 @@ class TableInfo:
     #: sum(p_i^2) per column, where measured: the fraction of rows an equality meets when
     #: its value is drawn the way the rows are (popular values looked up more often)
     repeat: dict[str, float] = field(default_factory=dict)
+    #: (class id, column) -> fraction of the table the class's sample's range predicates on
+    #: that column keep, where measured
+    ranges: dict[tuple[str, str], float] = field(default_factory=dict)
     _cardinality: dict[str, float] = field(default_factory=dict, repr=False)
 
     def cardinality(self, column: str) -> float:

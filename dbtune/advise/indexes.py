@@ -475,10 +475,14 @@ def advise_indexes(
         for _, table in needs:
             state(table)
     if verify_on is not None:
-        from dbtune.advise.verify import measure_repeat
+        from dbtune.advise.verify import measure_ranges, measure_repeat
 
         measure_repeat(verify_on, [(states[need.table].info, need.eq)
                                    for *_, needs, _ in analysed for need, _ in needs])
+        measure_ranges(verify_on, [(states[need.table].info, need, cls.sample,
+                                    getattr(cls, "sample_db", None))
+                                   for cls, _, needs, _ in analysed for need, _ in needs
+                                   if need.ranges])
     for cls, share, needs, written in analysed:
         sets = updated_columns(cls.sample)
         for table in written:
