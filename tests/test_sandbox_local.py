@@ -109,6 +109,21 @@ def test_slow_log_fills(dbtune_server: Server, dbtune_database: str) -> None:
         assert "# explain:" in text  # log_slow_verbosity=query_plan,explain
 
 
+def test_root_password_is_in_no_log() -> None:
+    """The statements setting it are kept out of the slow log and performance_schema."""
+    with start_server("local") as server, server.connect() as connection:
+        with connection.cursor() as cursor:
+            cursor.execute("DO 0")  # the slow log entries of earlier statements are written
+            cursor.execute("SELECT SQL_TEXT FROM "
+                           "performance_schema.events_statements_history_long")
+            history = [text for (text,) in cursor.fetchall()]
+        assert server.slow_log_path is not None
+        slow_log = Path(server.slow_log_path).read_text()
+        assert "DO 0" in slow_log and any("DO 0" in text for text in history if text)
+        assert server.password and server.password not in slow_log
+        assert not [text for text in history if text and server.password in text]
+
+
 _seen_databases: list[str] = []
 
 
