@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from dbtune.cli.advise_indexes import indexes
-from dbtune.cli.common import Group, emit, fail, format_options
+from dbtune.cli.common import Group, connection_options, emit, fail, format_options
 
 
 @click.group(cls=Group)
@@ -24,12 +24,10 @@ def advise() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="DDL file (CREATE TABLE ...); repeat for several.",
 )
-@click.option("--dsn", help="mysql://user@host:port/db of a server to read (read-only).")
-@click.option("--database", help="Schema to read on the --dsn server.")
-@click.option(
-    "--defaults-file",
-    type=click.Path(dir_okay=False),
-    help="MySQL option file with credentials for --dsn.",
+@connection_options(
+    "mysql://user@host:port/db of a server to read (read-only).",
+    envvar=False,  # $DBTUNE_DSN must not turn --schema runs into errors
+    database_help="Schema to read on the --dsn server.",
 )
 @format_options
 def hygiene(

@@ -8,7 +8,14 @@ from pathlib import Path
 
 import click
 
-from dbtune.cli.common import RELATIVE_TIME, UNIT_SECONDS, emit, fail, format_options
+from dbtune.cli.common import (
+    RELATIVE_TIME,
+    UNIT_SECONDS,
+    connection_options,
+    emit,
+    fail,
+    format_options,
+)
 
 SHOW = ("classes", "full-scans", "tmp-disk", "sort-merge", "index-usage", "unused-indexes")
 
@@ -35,10 +42,8 @@ def _order_key(value: str) -> str:
 
 
 @click.command("perfschema")
-@click.option("--dsn", envvar="DBTUNE_DSN",
-              help="mysql://user@host:port/ of the server to read (read-only; $DBTUNE_DSN).")
-@click.option("--defaults-file", type=click.Path(dir_okay=False),
-              help="MySQL option file with the [client] credentials (default ~/.my.cnf).")
+@connection_options("mysql://user@host:port/ of the server to read (read-only; $DBTUNE_DSN; "
+                    "credentials also from ~/.my.cnf).")
 @click.option("--ask-password", is_flag=True, help="Prompt for the password.")
 @click.option("--connect-timeout", type=float, default=10.0, show_default=True,
               help="Seconds to wait for the server to answer.")

@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import pymysql
 
-from dbtune.cli.common import Command, emit, fail
+from dbtune.cli.common import Command, connection_options, emit, fail
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -43,14 +43,10 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--backend", type=click.Choice(("auto", "local", "docker")), default="auto",
               show_default=True, help="Sandbox to start when no --dsn is given.")
-@click.option("--dsn", envvar="DBTUNE_DSN", help="Use this server instead of a sandbox "
-                                                 "(it must be marked --disposable).")
-@click.option("--defaults-file", type=click.Path(dir_okay=False),
-              help="MySQL option file with the credentials for --dsn.")
-@click.option("--disposable", is_flag=True, help="Declare the --dsn server disposable.")
-@click.option("--database", default=None, help="Database to bench in [default: marketplace "
-                                               "for the fixture, else the slow log's "
-                                               "database, else bench].")
+@connection_options("Use this server instead of a sandbox (it must be marked --disposable).",
+                    disposable=True,
+                    database_help="Database to bench in [default: marketplace for the fixture, "
+                                  "else the slow log's database, else bench].")
 @click.option("--format", "fmt", type=click.Choice(("table", "markdown", "json", "html")),
               default="table", show_default=True)
 @click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),

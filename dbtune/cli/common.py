@@ -29,6 +29,35 @@ def format_options(function: F) -> F:
                         show_default=True, help="Report format.")(function)
 
 
+def connection_options(dsn_help: str, *, envvar: bool = True, disposable: bool = False,
+                       database_help: str | None = None,
+                       database_default: str | None = None) -> Callable[[F], F]:
+    """--dsn and --defaults-file, plus --disposable and --database when asked for.
+
+    ``envvar``: --dsn falls back to $DBTUNE_DSN (off where a DSN excludes another input).
+    """
+    options = [
+        click.option("--dsn", envvar="DBTUNE_DSN" if envvar else None, help=dsn_help),
+        click.option("--defaults-file", type=click.Path(dir_okay=False),
+                     help="Option file with the --dsn credentials ([client] group)."),
+    ]
+    if disposable:
+        options.append(click.option("--disposable", is_flag=True,
+                                    help="Declare the --dsn server disposable: it may be "
+                                         "written to."))
+    if database_help is not None:
+        options.append(click.option("--database", default=database_default,
+                                    show_default=database_default is not None,
+                                    help=database_help))
+
+    def decorate(function: F) -> F:
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return decorate
+
+
 def emit(text: str, output: Path | None) -> None:
     """Write a report to FILE (atomically, never half-written) or to standard output."""
     text = printable(text)

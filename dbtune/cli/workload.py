@@ -10,26 +10,15 @@ from collections.abc import Iterator
 import click
 import pymysql
 
-from dbtune.cli.common import Group, fail
+from dbtune.cli.common import Group, connection_options, fail
 
 FIXTURES = ("marketplace",)
 
 
-def target_options(function):
-    """--dsn, --defaults-file, --disposable and --database, as both commands take them."""
-    for option in reversed((
-        click.option("--dsn", envvar="DBTUNE_DSN",
-                     help="Server to use (mysql://user@host:port/); default: the sandbox "
-                          "started by `dbtune sandbox up`."),
-        click.option("--defaults-file", type=click.Path(dir_okay=False),
-                     help="MySQL option file with the credentials ([client] group)."),
-        click.option("--disposable", is_flag=True,
-                     help="Declare the --dsn server disposable: it may be written to."),
-        click.option("--database", default="marketplace", show_default=True,
-                     help="Database holding the fixture."),
-    )):
-        function = option(function)
-    return function
+target_options = connection_options(
+    "Server to use (mysql://user@host:port/); default: the sandbox started by "
+    "`dbtune sandbox up`.", disposable=True, database_help="Database holding the fixture.",
+    database_default="marketplace")
 
 
 @contextlib.contextmanager
