@@ -15,6 +15,7 @@ import pandas as pd
 import pymysql
 
 from dbtune.digest import ClassSet
+from dbtune.ingest.perfschema import ENABLE_HINT, ENABLED_SQL, PerfSchemaUnavailable
 
 INDEX_USAGE_SQL = (
     "SELECT OBJECT_SCHEMA, OBJECT_NAME, INDEX_NAME, COUNT_STAR, COUNT_READ, COUNT_WRITE, "
@@ -75,9 +76,14 @@ def index_usage_frame(connection: pymysql.connections.Connection) -> pd.DataFram
 
     Columns: schema, table, index, count_star, count_read, count_write, count_fetch,
     count_insert, count_update, count_delete. Tables never opened have no rows: their
-    usage is unknown, not zero.
+    usage is unknown, not zero. Raises PerfSchemaUnavailable when performance_schema is off.
     """
     with connection.cursor() as cursor:
+        cursor.execute(ENABLED_SQL)
+        (enabled,) = cursor.fetchone()
+        if str(enabled).upper() not in ("1", "ON"):  # the table is there, and empty
+            raise PerfSchemaUnavailable(
+                f"performance_schema is OFF on this server, so no index usage: {ENABLE_HINT}")
         cursor.execute(INDEX_USAGE_SQL)
         rows = cursor.fetchall()
     columns = ["schema", "table", "index", "count_star", "count_read", "count_write",
