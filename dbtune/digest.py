@@ -32,8 +32,9 @@ from ddsketch.mapping import LogarithmicMapping
 
 from dbtune.ingest.slowlog import (
     EPOCH,
+    NO_TIME,
     NOT_METRICS,
-    Entry,
+    Block,
     Scanner,
     ScanStats,
     check_is_slowlog,
@@ -191,7 +192,7 @@ class _State:
 
 
 class _Fingerprinter:
-    """fingerprint_many over the distinct prekeys of a batch, with a bounded cache."""
+    """Class ids of a block's statements: fingerprints cached under their prekeys."""
 
     def __init__(self, limit: int = 20_000) -> None:
         from dbtune.fingerprint import fingerprint_many
@@ -200,18 +201,47 @@ class _Fingerprinter:
         self._cache: dict[str, str] = {}
         self._limit = limit
 
-    def __call__(self, sqls: list[str]) -> list[str]:
+    def __call__(self, state: _State, sqls: list[str]) -> np.ndarray:
+        """The class index in ``state`` of each statement (new classes are added)."""
+        keys = _prekeys(sqls)
+        distinct = list(dict.fromkeys(keys))
         cache = self._cache
-        keys = [prekey(s) if len(s) < 4096 else s for s in sqls]
-        missing: dict[str, str] = {}
-        for key, sql in zip(keys, sqls, strict=True):
-            if key not in cache and key not in missing:
-                missing[key] = sql
+        missing = [k for k in distinct if k not in cache]
         if missing:
             if len(cache) + len(missing) > self._limit:
                 cache.clear()
-            cache.update(zip(missing, self._many(list(missing.values())), strict=True))
-        return [cache[k] for k in keys]
+            wanted = set(missing)
+            first: dict[str, str] = {}
+            for key, sql in zip(keys, sqls, strict=True):
+                if key in wanted and key not in first:
+                    first[key] = sql
+            cache.update(zip(missing, self._many([first[k] for k in missing]), strict=True))
+        ids = dict(zip(distinct, state.class_ids([cache[k] for k in distinct]).tolist(),
+                       strict=True))
+        return np.fromiter(map(ids.__getitem__, keys), np.int64, len(keys))
+
+
+_SAFE_BLOCK = re.compile(r'"|\\|/\*')
+_UNSAFE_START = re.compile(r"(?:\A|\x00)(?:\s*call\s|administrator command:)", re.I)
+_QUOTED_BLOCK = re.compile(r"'[^'\x00]*'")
+
+
+def _prekeys(sqls: list[str]) -> list[str]:
+    """``prekey`` of each statement, by two substitutions over the whole block."""
+    joined = "\x00".join(sqls)
+    if _SAFE_BLOCK.search(joined) or joined.count("\x00") != len(sqls) - 1:
+        return [prekey(s) for s in sqls]
+    digits = _DIGITS.sub("0", joined)
+    blanked = _QUOTED_BLOCK.sub("''", digits)
+    if blanked.count("(") != digits.count("(") or blanked.count(")") != digits.count(")"):
+        blanked = _QUOTED_BLOCK.sub(_empty_string, digits)  # a string holds a parenthesis
+    keys = blanked.split("\x00")
+    unsafe = _UNSAFE_START.search(joined)
+    if unsafe is not None:
+        for i, sql in enumerate(sqls):
+            if _PREKEY_UNSAFE.match(sql):
+                keys[i] = sql
+    return keys
 
 
 #: One fingerprint cache per process, shared by the inputs and ranges it reads.
@@ -232,16 +262,22 @@ class Filters:
         return any(v is not None for v in (self.since, self.until, self.database, self.user,
                                            self.host))
 
-    def keep(self, e: Entry) -> bool:
-        if self.since is not None and (e.time is None or e.time < self.since):
-            return False
-        if self.until is not None and (e.time is None or e.time > self.until):
-            return False
-        if self.database is not None and e.db != self.database:
-            return False
-        if self.user is not None and e.user != self.user:
-            return False
-        return self.host is None or e.host == self.host
+    def mask(self, block: Block) -> np.ndarray:
+        """Which entries of ``block`` to keep."""
+        keep = np.ones(len(block), bool)
+        times = block.times
+        if self.since is not None:
+            keep &= (times != NO_TIME) & (times >= self.since)
+        if self.until is not None:
+            keep &= (times != NO_TIME) & (times <= self.until)
+        if self.database is not None:
+            keep &= np.array([db == self.database for db in block.dbs], bool)
+        if self.user is not None or self.host is not None:
+            ok = {p for p, (user, host) in block.who.items()
+                  if (self.user is None or user == self.user)
+                  and (self.host is None or host == self.host)}
+            keep &= np.array([p in ok for p in block.people], bool)
+        return keep
 
 
 def _numbers(column: np.ndarray) -> np.ndarray:
@@ -259,20 +295,10 @@ def _numbers(column: np.ndarray) -> np.ndarray:
     return out
 
 
-def _columns(entries: list[Entry]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
-    """metric name -> (event indexes, float values) of a block, grouped by header layout."""
-    layouts: dict[int, tuple[tuple[str, ...], list[int]]] = {}
-    for i, e in enumerate(entries):
-        found = layouts.get(id(e.names))
-        if found is None:
-            found = layouts[id(e.names)] = (e.names, [])
-        found[1].append(i)
+def _columns(block: Block) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """metric name -> (event indexes, float values) of a block."""
     parts: dict[str, list[tuple[np.ndarray, np.ndarray]]] = {}
-    for names, rows in layouts.values():
-        if not names:
-            continue
-        table = np.array([entries[i].values for i in rows], dtype=object)
-        at = np.array(rows, dtype=np.int64)
+    for names, at, table in block.layouts:
         for j, name in enumerate(names):
             metric = name.lower()
             if metric in NOT_METRICS:
@@ -293,18 +319,19 @@ def _bucket_keys(values: np.ndarray) -> np.ndarray:
     return keys
 
 
-def _aggregate(state: _State, entries: list[Entry], fingerprint: _Fingerprinter,
+def _aggregate(state: _State, block: Block, fingerprint: _Fingerprinter,
                source: str) -> None:
     """Add one block of entries to ``state``."""
-    if not entries:
+    n = len(block)
+    if not n:
         return
-    cls = state.class_ids(fingerprint([e.sql for e in entries]))
+    cls = fingerprint(state, block.sqls)
     uniq, inv = np.unique(cls, return_inverse=True)
     local = len(uniq)
     state.count[uniq] += np.bincount(inv, minlength=local)
 
-    times = np.array([_I64_MAX if e.time is None else e.time for e in entries], np.int64)
-    timed = times != _I64_MAX
+    times = block.times
+    timed = times != NO_TIME
     low = np.full(local, _I64_MAX, np.int64)
     high = np.full(local, _I64_MIN, np.int64)
     np.minimum.at(low, inv[timed], times[timed])
@@ -312,18 +339,21 @@ def _aggregate(state: _State, entries: list[Entry], fingerprint: _Fingerprinter,
     state.first[uniq] = np.minimum(state.first[uniq], low)
     state.last[uniq] = np.maximum(state.last[uniq], high)
 
-    state.dims.update(zip(cls.tolist(), [e.db for e in entries], [e.user for e in entries],
-                          [e.host for e in entries], strict=True))
+    who = block.who
+    dims = state.dims
+    for (c, db, person), k in Counter(zip(cls.tolist(), block.dbs, block.people,
+                                          strict=True)).items():
+        dims[(c, db, *who[person])] += k
 
     qt_scaled = None
-    for metric_name, (rows, p_val) in sorted(_columns(entries).items()):
+    for metric_name, (rows, p_val) in sorted(_columns(block).items()):
         if not len(rows):
             continue
         scale = metric_scale(metric_name)
         p_inv = inv[rows]
         p_scaled = np.rint(p_val * scale).astype(np.int64)
         if metric_name == "query_time":
-            qt_scaled = np.full(len(entries), -1, np.int64)
+            qt_scaled = np.full(n, -1, np.int64)
             qt_scaled[rows] = p_scaled
         total = np.zeros(local, np.int64)
         lo = np.full(local, _I64_MAX, np.int64)
@@ -348,8 +378,8 @@ def _aggregate(state: _State, entries: list[Entry], fingerprint: _Fingerprinter,
         for i in winners[first].tolist():
             sample = state.samples[cls[i]]
             if qt_scaled[i] > sample[0]:
-                e = entries[i]
-                state.samples[cls[i]] = [int(qt_scaled[i]), e.sql, e.db, source, e.line]
+                state.samples[cls[i]] = [int(qt_scaled[i]), block.sqls[i], block.dbs[i], source,
+                                         block.line(i)]
 
 
 def _read(name: str, start: int, limit: int | None, filters: Filters,
@@ -366,12 +396,12 @@ def _read(name: str, start: int, limit: int | None, filters: Filters,
             stream.seek(start)
         for text, raw in iter_blocks(stream, limit):
             scanner.stats.bytes_read += raw
-            entries = scanner.scan(text)
+            block = scanner.scan_block(text)
             if start == 0:
                 check_is_slowlog(scanner)
             if filters.active():
-                entries = [e for e in entries if filters.keep(e)]
-            _aggregate(state, entries, fingerprint, name)
+                block = block.take(filters.mask(block))
+            _aggregate(state, block, fingerprint, name)
             if progress is not None:
                 progress.update(raw)
     if start == 0:

@@ -20,11 +20,14 @@ import io
 import os
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from itertools import repeat
 from pathlib import Path
 from typing import BinaryIO
+
+import numpy as np
 
 from dbtune.model import InputError, QueryEvent
 
@@ -48,7 +51,7 @@ _BOUNDARY = b";\n#"
 _ADMIN = ";\n# administrator command:"
 _ADMIN_BYTES = b"# administrator command:"
 _BANNER = re.compile(
-    r"^(?:T[cC][pP]\s[pP]ort:\s+\d+|[/A-Za-z].*(?:mysqld|mariadbd),\sVersion.*"
+    r"^(?:T[cC][pP]\s[pP]ort:\s+\d+|[/A-Za-z][^\n]*?(?:mysqld|mariadbd),\sVersion.*"
     r"(?:started\swith:|embedded\slibrary)|Time\s+Id\s+Command)",
     re.M,
 )
@@ -70,6 +73,23 @@ _SET = re.compile(r"SET (?:last_insert_id|insert_id|timestamp)")
 _SET_TS = re.compile(r"timestamp\s*=\s*(\d+)")
 _MARIA_TIME = re.compile(r"(\d\d)(\d\d)(\d\d)\s+(\d\d?):(\d\d):(\d\d)$")
 _NUMBER = re.compile(r"-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?")
+#: "Unknown" in :attr:`Block.times`.
+NO_TIME = np.iinfo(np.int64).max
+# One regular entry, matched over a whole block (findall): the entry, Time, User@Host,
+# attribute lines, use, SET timestamp, admin command, statement. '#' and '# explain:'
+# lines may follow the attribute lines.
+_ENTRY = re.compile(
+    r"((?:# Time: ([^\n]*)\n)?(?:# User@Host: (\S[^\n]*)\n)?((?:# [A-Z][^\n]*\n|#\n)*)"
+    r"(?:#(?: explain:[^\n]*)?\n)*(?:use ([^;\n]+);\n)?(?:SET timestamp=(\d+);\n)?"
+    r"(?:# (administrator command: [A-Za-z]+(?: [A-Za-z_]+)*);"
+    r"|(?!#|use |SET )([^;]*(?:;(?!\n#)[^;]*)*);)(?:\n|\Z))"
+)
+# Attribute lines holding only "Name: value" pairs with non-empty values, and '#' lines.
+_PAIR = r"([A-Z][A-Za-z_]+): +((?![A-Za-z_]+:)\S*[^\s:])"
+_PAIRS = re.compile(_PAIR)
+_ATTR_LINES = re.compile(r"(?:#\n|# (?!Time:)" + _PAIR + "(?: +" + _PAIR + r")* *\n)*")
+_NO_DIGITS = str.maketrans("", "", "0123456789.")
+_QT_COLUMN = re.compile(r"(?:-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?\n)+")
 
 
 @dataclass(slots=True)
@@ -91,6 +111,83 @@ class Entry:
     def attrs(self) -> dict[str, str]:
         """The attributes as a dict (name -> value as written)."""
         return dict(zip(self.names, self.values, strict=True))
+
+
+Layout = tuple[tuple[str, ...], np.ndarray, np.ndarray]
+
+
+@dataclass(slots=True)
+class Block:
+    """The entries of one block, column by column: what the digest aggregates.
+
+    ``people`` holds one key per entry into ``who`` ((user, host) pairs); ``layouts``
+    are (attribute names, entry indexes, values as written: an object array with one
+    row per entry). Statement lines are computed on demand (:meth:`line`).
+    """
+
+    sqls: list[str]
+    times: np.ndarray  # int64 microseconds, NO_TIME if unknown
+    dbs: list[str | None]
+    people: list[Hashable]
+    who: dict[Hashable, tuple[str | None, str | None]]
+    layouts: list[Layout]
+    lines: list[int] | None = None
+    # regular blocks: the entries' texts, the first line, and per entry whether the
+    # statement is an admin command (its line is the line after the entry)
+    wholes: tuple[str, ...] = ()
+    first_line: int = 0
+    admin: tuple[str, ...] = ()
+    _starts: np.ndarray | None = None
+
+    def __len__(self) -> int:
+        return len(self.sqls)
+
+    @classmethod
+    def from_entries(cls, entries: list[Entry]) -> Block:
+        """The block of parsed entries."""
+        groups: dict[int, tuple[tuple[str, ...], list[int]]] = {}
+        for i, e in enumerate(entries):
+            found = groups.get(id(e.names))
+            if found is None:
+                found = groups[id(e.names)] = (e.names, [])
+            found[1].append(i)
+        layouts = [(names, np.array(rows, np.int64),
+                    np.array([entries[i].values for i in rows], dtype=object).reshape(
+                        len(rows), len(names)))
+                   for names, rows in groups.values() if names]
+        people = [(e.user, e.host) for e in entries]
+        return cls([e.sql for e in entries],
+                   np.array([NO_TIME if e.time is None else e.time for e in entries], np.int64),
+                   [e.db for e in entries], people, {p: p for p in set(people)}, layouts,
+                   [e.line for e in entries])
+
+    def line(self, i: int) -> int:
+        """The line of entry ``i``'s statement."""
+        if self.lines is not None:
+            return self.lines[i]
+        if self._starts is None:
+            counts = np.fromiter(map(str.count, self.wholes, repeat("\n")), np.int64,
+                                 len(self.wholes))
+            self._starts = self.first_line + np.concatenate([[0], np.cumsum(counts)])
+        whole = self.wholes[i]
+        ends = 0 if whole.endswith("\n") else 1
+        if self.admin[i]:
+            return int(self._starts[i + 1]) + ends
+        return int(self._starts[i + 1]) - self.sqls[i].count("\n") - 1 + ends
+
+    def take(self, keep: np.ndarray) -> Block:
+        """The entries where ``keep`` is true."""
+        rows = np.flatnonzero(keep)
+        at = rows.tolist()
+        renumber = np.cumsum(keep) - 1
+        layouts = []
+        for names, where, table in self.layouts:
+            chosen = keep[where]
+            if chosen.any():
+                layouts.append((names, renumber[where[chosen]], table[chosen]))
+        return Block([self.sqls[i] for i in at], self.times[rows], [self.dbs[i] for i in at],
+                     [self.people[i] for i in at], self.who, layouts,
+                     [self.line(i) for i in at])
 
 
 @dataclass(slots=True)
@@ -213,6 +310,90 @@ class Scanner:
         self._users: dict[str, tuple[str, str | None, str | None]] = {}
         self._layouts: dict[tuple[str, ...], tuple[tuple[str, ...], int, int]] = {}
         self._names: dict[tuple[str, ...], tuple[str, ...]] = {}
+
+    def scan_block(self, text: str) -> Block:
+        """The entries of ``text`` (as for :meth:`scan`) as a :class:`Block`.
+
+        A block of regular entries only is parsed column-wise by a few regex passes over
+        the whole text; any other block entry by entry.
+        """
+        if "\x00" not in text and not _has_banner(text):
+            block = self._regular(text)
+            if block is not None:
+                return block
+        return Block.from_entries(self.scan(text))
+
+    def _regular(self, text: str) -> Block | None:
+        """The block of ``text`` if it is a run of regular entries, else None."""
+        found = _ENTRY.findall(text)
+        if not found:
+            return None
+        wholes, time_texts, uhs, heads, uses, stamps, admin, sqls = zip(*found, strict=True)
+        if sum(map(len, wholes)) != len(text):
+            return None
+        n = len(found)
+        layouts = _layouts(heads, n)
+        if layouts is None:
+            return None
+        db_list: list[str | None] = [None] * n
+        for names, rows, table in layouts:
+            if "Schema" in names:
+                schema = table[:, names.index("Schema")]
+                for i, value in zip(rows.tolist(), schema.tolist(), strict=True):
+                    db_list[i] = value or None
+        if any(uses):
+            cache: dict[str, str] = {}
+            for i, use in enumerate(uses):
+                if use:
+                    db = cache.get(use)
+                    if db is None:
+                        db = cache[use] = use.strip().strip("`")
+                    db_list[i] = db
+        users = self._users
+        for uh in set(uhs):
+            if uh not in users:
+                if len(users) > _CACHE_LIMIT:
+                    users.clear()
+                users[uh] = _user_host(uh) if uh else (None, None, None)
+        who = {uh: users[uh][:2] for uh in set(uhs)}
+        sqls = tuple(a or q for a, q in zip(admin, sqls, strict=True)) if any(admin) else sqls
+        times = self._block_times(time_texts, stamps)
+        lines = text.count("\n") + (0 if text.endswith("\n") else 1)
+        stats = self.stats
+        stats.events += n
+        stats.event_lines += lines
+        block = Block(list(sqls), times, db_list, list(uhs), who, layouts, None, wholes,
+                      self.line, admin)
+        self.line += lines
+        return block
+
+    def _block_times(self, texts: tuple[str, ...], stamps: tuple[str, ...]) -> np.ndarray:
+        """Event times of a run of entries (as :meth:`_time` gives them one by one)."""
+        cache = self._times
+        for t in set(texts):
+            if t and t not in cache:
+                if len(cache) > _CACHE_LIMIT:
+                    cache.clear()
+                cache[t] = time_us(t.strip())
+        parsed = np.array([NO_TIME if not t or cache.get(t) is None else cache[t]
+                           for t in texts], np.int64)
+        known = parsed != NO_TIME
+        if known.all():
+            times = parsed
+        else:
+            last = np.maximum.accumulate(np.where(known, np.arange(len(texts)), -1))
+            before = NO_TIME if self.last_time is None else self.last_time
+            times = np.where(last >= 0, parsed[np.maximum(last, 0)], before)
+            if before == NO_TIME:  # no time yet: SET timestamp, then inherited
+                head = int(np.argmax(known)) if known.any() else len(texts)
+                current = NO_TIME
+                for i in range(head):
+                    if current == NO_TIME and stamps[i]:
+                        current = int(stamps[i]) * 1_000_000
+                    times[i] = current
+        if times[-1] != NO_TIME:
+            self.last_time = int(times[-1])
+        return times
 
     def scan(self, text: str) -> list[Entry]:
         """Entries of ``text``, which starts at an entry boundary and ends at one (or EOF)."""
@@ -416,6 +597,69 @@ class Scanner:
         names = self._names.setdefault(names, names)
         out.append(Entry(sql, when, user, host, db, names, list(attrs.values()), thread,
                          explain, start + i))
+
+
+def _layouts(heads: tuple[str, ...], n: int) -> list[Layout] | None:
+    """(names, rows, values) per attribute layout of regular entry headers; None if odd.
+
+    Headers are grouped by their text without digits; each group's layout comes from
+    its first header and is then checked on every header of the group, token by token.
+    """
+    shapes = "\x00".join(heads).translate(_NO_DIGITS).split("\x00")
+    first = dict(zip(reversed(shapes), range(n - 1, -1, -1), strict=True))
+    templates: dict[tuple[str | None, ...], int] = {}
+    kind: dict[str, int] = {}
+    for shape, i in first.items():
+        template = _template(heads[i])
+        if template is None:
+            return None
+        kind[shape] = templates.setdefault(template, len(templates))
+    every = np.array([kind[s] for s in shapes], np.int64) if len(templates) > 1 else None
+    out: list[Layout] = []
+    for template, code in templates.items():
+        if every is None:
+            rows = np.arange(n, dtype=np.int64)
+            joined = "".join(heads)
+        else:
+            rows = np.flatnonzero(every == code)
+            joined = "".join([heads[i] for i in rows.tolist()])
+        tokens = joined.split()
+        width = len(template)
+        if len(tokens) != width * len(rows):
+            return None
+        table = np.array(tokens, dtype=object).reshape(len(rows), width)
+        fixed = [j for j, x in enumerate(template) if x is not None]
+        expected = np.array([template[j] for j in fixed], dtype=object)
+        if not (table[:, fixed] == expected).all():
+            return None
+        at = [j for j, x in enumerate(template) if x is None]
+        names = tuple(sys.intern(template[j - 1][:-1]) for j in at)  # type: ignore[index]
+        if "Query_time" not in names or len(set(names)) != len(names):
+            return None
+        values = table[:, at]
+        qt = values[:, names.index("Query_time")].tolist()
+        if not _QT_COLUMN.fullmatch("\n".join(qt) + "\n"):
+            return None
+        out.append((names, rows, values))
+    if len(out) > 1:  # one layout per list of names
+        merged: dict[tuple[str, ...], list[Layout]] = {}
+        for layout in out:
+            merged.setdefault(layout[0], []).append(layout)
+        out = [(names, np.concatenate([x[1] for x in group]), np.vstack([x[2] for x in group]))
+               for names, group in merged.items()]
+    return out
+
+
+def _template(head: str) -> tuple[str | None, ...] | None:
+    """The tokens of a header's attribute lines, None for each value; None if irregular."""
+    if not _ATTR_LINES.fullmatch(head):
+        return None
+    out: list[str | None] = []
+    for line in head.split("\n")[:-1]:
+        out.append("#")
+        for name, _ in _PAIRS.findall(line):
+            out.extend((name + ":", None))
+    return tuple(out)
 
 
 def expand_paths(paths: str | os.PathLike | list) -> list[str]:
