@@ -188,6 +188,15 @@ def test_a_failing_migration_statement_is_one_line_naming_file_and_statement(
     (line,) = outcome.stderr.splitlines()
     assert line.startswith(f"dbtune: error: migration {bad}, statement 2 (ALTER TABLE nope")
     assert "doesn't exist" in line
+    # a statement over several lines whose syntax error quotes them: still one line
+    bad.write_text("ALTER TABLE items\n  ADD INDEX ix_grp (grp),\n  ADD WHAT;\n", encoding="utf-8")
+    outcome = CliRunner().invoke(main, [
+        "bench", "--dsn", dbtune_server.dsn(reveal_password=True), "--disposable",
+        "--database", dbtune_database, "--sql", str(items["workload"]),
+        "--migration", str(bad), "--rounds", "1", "--count", "20", "--warmup", "0"])
+    (line,) = outcome.stderr.splitlines()
+    assert "statement 1 (ALTER TABLE items ADD INDEX ix_grp (grp), ADD WHAT)" in line
+    assert "syntax" in line and outcome.exit_code == 2
 
 
 def test_cli_slowlog_workload_runs_in_the_logs_database(dbtune_server, dbtune_database, items,

@@ -138,8 +138,10 @@ def _apply(connection: Any, statements: list[str], what: str) -> None:
             try:
                 cursor.execute(sql)
             except pymysql.err.MySQLError as exc:
-                message = str(exc.args[-1] if exc.args else exc).splitlines()[0]
-                short = sql if len(sql) <= 60 else sql[:57] + "..."
+                message = " ".join(str(exc.args[-1] if exc.args else exc).split())
+                message = message if len(message) <= 200 else message[:197] + "..."
+                flat = " ".join(sql.split())  # one line, whatever the file's layout
+                short = flat if len(flat) <= 60 else flat[:57] + "..."
                 raise InputError(f"{what}, statement {number} ({short}): {message}") from None
             if cursor.description:
                 cursor.fetchall()
