@@ -15,7 +15,12 @@ import pandas as pd
 import pymysql
 
 from dbtune.digest import ClassSet
-from dbtune.ingest.perfschema import ENABLE_HINT, ENABLED_SQL, PerfSchemaUnavailable
+from dbtune.ingest.perfschema import (
+    ENABLE_HINT,
+    ENABLED_SQL,
+    READ_ONLY_SQL,
+    PerfSchemaUnavailable,
+)
 
 INDEX_USAGE_SQL = (
     "SELECT OBJECT_SCHEMA, OBJECT_NAME, INDEX_NAME, COUNT_STAR, COUNT_READ, COUNT_WRITE, "
@@ -79,6 +84,7 @@ def index_usage_frame(connection: pymysql.connections.Connection) -> pd.DataFram
     usage is unknown, not zero. Raises PerfSchemaUnavailable when performance_schema is off.
     """
     with connection.cursor() as cursor:
+        cursor.execute(READ_ONLY_SQL)
         cursor.execute(ENABLED_SQL)
         (enabled,) = cursor.fetchone()
         if str(enabled).upper() not in ("1", "ON"):  # the table is there, and empty
