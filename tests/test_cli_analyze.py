@@ -140,6 +140,33 @@ def test_bad_options_are_one_line(args):
     assert "--help" in one_error_line(run(PERCONA, *args))
 
 
+SECRET_LOG = """# Time: 180613 11:04:36
+# User@Host: root[root] @ localhost [127.0.0.1]
+# Thread_id: 5  Schema: shop  QC_hit: No
+# Query_time: 2.000652  Lock_time: 0.000000  Rows_sent: 0  Rows_examined: 0
+SET timestamp=1528898676;
+ALTER USER 'app'@'%' IDENTIFIED BY 'S3cr3t-pw';
+# Time: 180613 11:04:37
+# User@Host: root[root] @ localhost [127.0.0.1]
+# Thread_id: 5  Schema: shop  QC_hit: No
+# Query_time: 1.000000  Lock_time: 0.000000  Rows_sent: 0  Rows_examined: 0
+SET timestamp=1528898677;
+SET PASSWORD FOR 'app'@'%' = PASSWORD('S3cr3t-pw');
+"""
+
+
+@pytest.mark.parametrize("fmt", ["json", "table", "markdown", "csv"])
+def test_passwords_in_logged_statements_are_not_reported(tmp_path, fmt):
+    """MariaDB logs ALTER USER ... IDENTIFIED BY as sent; reports show '***' instead."""
+    log = tmp_path / "slow.log"
+    log.write_text(SECRET_LOG)
+    result = run(str(log), "--format", fmt)
+    assert result.exit_code == 0, result.output
+    assert "S3cr3t-pw" not in result.output
+    if fmt != "csv":  # CSV's quoting doubles the quotes
+        assert "IDENTIFIED BY '***'" in result.stdout and "PASSWORD('***')" in result.stdout
+
+
 def test_unwritable_output_is_one_line(tmp_path):
     out = tmp_path / "missing-dir" / "report.txt"
     assert str(out) in one_error_line(run(PERCONA, "--output", str(out)))

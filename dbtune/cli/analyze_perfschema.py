@@ -123,10 +123,12 @@ def _digest_report(digest, show: str, fmt: str, order_by: str, top: int, min_cou
         classes = digest.ranked(order_by=order_by, top=top or None, min_count=min_count)
         return render_digest(digest, classes, fmt, order_by=order_by, details=details)
     from dbtune.ingest.perfschema_usage import problem_statements
+    from dbtune.report.formats import redact_secrets
 
     frame = problem_statements(digest, show)
     if top:
         frame = frame.head(top)
+    frame["sample"] = frame["sample"].map(redact_secrets)
     return render_rows(frame.to_dict("records"), fmt)
 
 

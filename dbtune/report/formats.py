@@ -16,6 +16,28 @@ FORMATS = ("table", "markdown", "json", "csv")
 UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
+_STRING = r"""(?:'(?:[^'\\]|\\.|'')*'|"(?:[^"\\]|\\.|"")*")"""
+#: Where a logged statement carries a credential: the text before it, then the literal.
+_SECRET = re.compile(
+    r"(\bIDENTIFIED\s+(?:(?:WITH|VIA)\s+[\w`'\"]+\s+)?(?:BY|AS|USING)\s+"
+    r"(?:PASSWORD\s*\(?\s*)?"
+    r"|\bPASSWORD\s*\(\s*"
+    r"|\bSET\s+PASSWORD\b[^=;]*=\s*"
+    r"|\b(?:MASTER|SOURCE)_PASSWORD\s*=\s*)" + _STRING,
+    re.IGNORECASE,
+)
+
+
+def redact_secrets(sql: str) -> str:
+    """A logged statement with its passwords as ``'***'``: ``IDENTIFIED BY '...'``,
+    ``PASSWORD('...')``, ``SET PASSWORD ... = '...'``, ``MASTER_PASSWORD = '...'``.
+
+    MariaDB writes such statements to its slow log as they were sent (MySQL 8 rewrites
+    them); reports never show the literal.
+    """
+    return _SECRET.sub(lambda m: m.group(1) + "'***'", sql) if sql else sql
+
+
 def json_default(value: Any) -> Any:
     """JSON encoder hook for the types dbtune's reports hold."""
     if isinstance(value, datetime | date):

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from dbtune.model import CORE_METRICS, STATS
-from dbtune.report.formats import render_rows, to_json
+from dbtune.report.formats import redact_secrets, render_rows, to_json
 
 SCHEMA_VERSION = 1
 FINGERPRINT_WIDTH = 70
@@ -55,7 +55,7 @@ def class_document(query_class: Any, rank: int) -> dict[str, Any]:
         "hosts": dict(query_class.hosts),
         "first_seen": query_class.first_seen,
         "last_seen": query_class.last_seen,
-        "sample": query_class.sample,
+        "sample": redact_secrets(query_class.sample),
         "sample_db": query_class.sample_db,
         "sample_source": query_class.sample_source,
         "tables": list(query_class.tables),
@@ -119,7 +119,7 @@ def flat_rows(classes: Sequence[Any]) -> list[dict[str, Any]]:
             "first_seen": query_class.first_seen, "last_seen": query_class.last_seen,
             "rows_examined_per_sent": query_class.rows_examined_per_sent,
             "tables": " ".join(query_class.tables), "fingerprint": query_class.fingerprint,
-            "sample": query_class.sample,
+            "sample": redact_secrets(query_class.sample),
         }
         for name in metric_names:
             stats = query_class.metrics.get(name) or {}
@@ -146,8 +146,8 @@ def detail_block(query_class: Any, rank: int, fmt: str) -> str:
     title = f"Query {rank}: {query_class.id}  {query_class.count:,} calls, " \
             f"{query_class.share:.1%} of total time, db {query_class.db or '-'}"
     heading = f"### {title}" if fmt == "markdown" else f"# {title}"
-    sample = query_class.sample if len(query_class.sample) < 2000 else \
-        query_class.sample[:2000] + " /* ... truncated */"
+    sample = redact_secrets(query_class.sample)
+    sample = sample if len(sample) < 2000 else sample[:2000] + " /* ... truncated */"
     where = f"-- worst sample ({query_class.sample_source}, db {query_class.sample_db or '-'}):"
     body = f"```sql\n{where}\n{sample}\n```" if fmt == "markdown" else f"{where}\n{sample}"
     tables = f"tables: {', '.join(query_class.tables) or '-'}"
