@@ -165,10 +165,9 @@ def test_teardown_on_exception() -> None:
     assert not root.exists()
 
 
-def test_teardown_on_sigterm(tmp_path: Path) -> None:
-    """A script that gets SIGTERM while holding a sandbox still removes it."""
-    info = tmp_path / "info"
-    script = textwrap.dedent(f"""
+def _holder_script(info: Path) -> str:
+    """A Python program that opens a sandbox, writes "pid datadir" to ``info``, and waits."""
+    return textwrap.dedent(f"""
         import time
         from dbtune.sandbox import start_server
         with start_server("local") as server:
@@ -176,6 +175,12 @@ def test_teardown_on_sigterm(tmp_path: Path) -> None:
             open({str(info)!r}, "w").write(pid + " " + server.datadir)
             time.sleep(120)
     """)
+
+
+def test_teardown_on_sigterm(tmp_path: Path) -> None:
+    """A script that gets SIGTERM while holding a sandbox still removes it."""
+    info = tmp_path / "info"
+    script = _holder_script(info)
     child = subprocess.Popen([sys.executable, "-c", script])
     try:
         deadline = time.monotonic() + 60
@@ -195,14 +200,7 @@ def test_owner_killed_outright_leaves_nothing_behind(
 ) -> None:
     """kill -9 of the owning Python: the kernel kills the server, the next start sweeps."""
     info = tmp_path / "info"
-    script = textwrap.dedent(f"""
-        import time
-        from dbtune.sandbox import start_server
-        with start_server("local") as server:
-            pid = open(server.datadir + "/../mysqld.pid").read().strip()
-            open({str(info)!r}, "w").write(pid + " " + server.datadir)
-            time.sleep(120)
-    """)
+    script = _holder_script(info)
     # A short TMPDIR of its own: pytest's numbered tmp_path can exceed a unix socket path.
     sandboxes = Path(tempfile.mkdtemp(prefix="dbtune-t-", dir="/tmp"))
     request.addfinalizer(lambda: shutil.rmtree(sandboxes, ignore_errors=True))
