@@ -212,6 +212,10 @@ def test_snapshot_file_round_trip_and_bad_files(mysql8: Snapshot, tmp_path: Path
         with pytest.raises(InputError, match=message) as caught:
             Snapshot.load(tmp_path / name)
         assert "\n" not in str(caught.value) and name in str(caught.value)
+    unwritable = tmp_path / "no-such-dir" / "snap.json"
+    with pytest.raises(InputError, match="cannot write the snapshot") as caught:
+        mysql8.save(unwritable)
+    assert str(caught.value).startswith(f"{unwritable}: ")
 
 
 def test_reports_render_in_every_format(mysql8: Snapshot):

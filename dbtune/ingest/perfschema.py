@@ -81,13 +81,19 @@ class Snapshot:
     digest_lost: int = 0
 
     def save(self, path: str | Path) -> None:
-        """Write the snapshot as JSON (atomically: a ``.partial`` file renamed into place)."""
+        """Write the snapshot as JSON (atomically: a ``.partial`` file renamed into place);
+        InputError naming the file when it cannot be written."""
         document = {"format": SNAPSHOT_FORMAT, "version": SNAPSHOT_VERSION,
                     **{f.name: getattr(self, f.name) for f in fields(self)}}
         target = Path(path)
         partial = target.with_name(target.name + ".partial")
-        partial.write_text(json.dumps(document, default=_json_value), encoding="utf-8")
-        partial.replace(target)
+        try:
+            partial.write_text(json.dumps(document, default=_json_value), encoding="utf-8")
+            partial.replace(target)
+        except OSError as exc:
+            partial.unlink(missing_ok=True)
+            reason = exc.strerror or exc
+            raise InputError(f"{target}: cannot write the snapshot: {reason}") from None
 
     @classmethod
     def load(cls, path: str | Path) -> Snapshot:
