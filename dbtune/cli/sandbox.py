@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import click
 
 from dbtune.cli.common import Group, fail
@@ -26,6 +28,7 @@ def sandbox() -> None:
     "--buffer-pool-size",
     default="256M",
     show_default=True,
+    callback=lambda ctx, param, value: _size(value),
     help="innodb_buffer_pool_size of the server.",
 )
 @click.option("--show-password", is_flag=True, help="Print the DSN with its password.")
@@ -61,6 +64,13 @@ def down() -> None:
     except SandboxError as exc:
         fail(str(exc), 1)
     click.echo("no sandbox was running" if stopped is None else f"stopped {stopped.server.dsn()}")
+
+
+def _size(value: str) -> str:
+    """A server size as mysqld reads it: digits, optionally K, M, G, T, P or E."""
+    if not re.fullmatch(r"\d+[KMGTPE]?", value, re.IGNORECASE):
+        raise click.BadParameter(f"{value!r}: expected a size such as 256M, 1G or 134217728")
+    return value
 
 
 def _show(current: detached.Detached, show_password: bool) -> None:

@@ -98,12 +98,19 @@ def down() -> Detached | None:
 
 
 def _write_state(detached: Detached) -> None:
+    """Record the sandbox (owner-only file); SandboxError when the state directory is unusable."""
     directory = state_dir()
-    directory.mkdir(parents=True, exist_ok=True)
     state = asdict(detached.server)
     state.update(pid=detached.pid, root=str(detached.root))
     path = directory / STATE_FILE
-    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    except OSError as exc:
+        raise SandboxError(
+            f"cannot record the sandbox in {path}: {exc.strerror or exc} "
+            "(set $DBTUNE_STATE_DIR to a writable directory)"
+        ) from None
     os.fchmod(descriptor, 0o600)  # O_CREAT's mode does not apply to a file left behind
     with os.fdopen(descriptor, "w") as handle:
         json.dump(state, handle, indent=2)
