@@ -101,3 +101,14 @@ def test_crashed_sandbox_is_reported_and_cleared(state_dir: Path) -> None:
     assert shown.returncode == 1 and "not running" in shown.stderr
     assert dbtune(state_dir, "down").returncode == 0
     assert not root.exists()
+
+
+def test_bad_input_is_one_line(tmp_path: Path) -> None:
+    bad_size = dbtune(tmp_path, "up", "--buffer-pool-size", "lots")
+    assert bad_size.returncode == 2 and bad_size.stdout == ""
+    assert bad_size.stderr.startswith("dbtune: error:") and bad_size.stderr.count("\n") == 1
+    not_a_dir = tmp_path / "a-file"
+    not_a_dir.write_text("")
+    unusable = dbtune(not_a_dir, "up")  # the state directory is a file: nothing recorded
+    assert unusable.returncode == 1 and unusable.stderr.count("\n") == 1
+    assert unusable.stderr.startswith(f"dbtune: error: cannot record the sandbox in {not_a_dir}")
