@@ -160,6 +160,11 @@ def test_volatile_statements_are_not_checked(tmp_path):
     assert not is_repeatable("SELECT * FROM t WHERE created_at > NOW() - INTERVAL 1 DAY")
     assert not is_repeatable("select id from t order by rand ( ) limit 3")
     assert is_repeatable("SELECT now_playing, random_id FROM t WHERE uuid = 'x'")
+    assert not is_repeatable("SELECT COUNT_STAR FROM performance_schema.table_io_waits_summary"
+                             "_by_index_usage")
+    assert not is_repeatable("select table_rows from `information_schema`.`TABLES`")
+    assert not is_repeatable("SHOW GLOBAL STATUS LIKE 'Uptime'")
+    assert is_repeatable("SELECT show_id FROM performance_schemas WHERE info = 1")
     path = tmp_path / "w.sql"
     path.write_text("SELECT a FROM t WHERE b = 1;\nSELECT a FROM t WHERE b > NOW();\n"
                     "SELECT SLEEP(1);\n", encoding="utf-8")

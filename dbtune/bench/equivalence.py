@@ -12,7 +12,8 @@ any data changing. Such a SELECT is checked with every output column appended to
 runs before and after, and now compares data, not plan order.
 
 Statements calling a function whose value changes from one call to the next (``NOW()``,
-``RAND()``, ``UUID()``, ...) would differ without any change at all: they are not checked.
+``RAND()``, ``UUID()``, ...), reading performance_schema or information_schema, or SHOW
+statements would differ without any change at all: they are not checked.
 """
 
 from __future__ import annotations
@@ -31,12 +32,15 @@ from dbtune.parsing import parse_statement
 _VOLATILE = re.compile(
     r"\b(?:NOW|SYSDATE|CURDATE|CURTIME|UTC_(?:DATE|TIME|TIMESTAMP)|CURRENT_(?:DATE|TIME|"
     r"TIMESTAMP|USER)|LOCALTIME(?:STAMP)?|UNIX_TIMESTAMP|RAND|UUID(?:_SHORT)?|SYS_GUID|"
-    r"CONNECTION_ID|LAST_INSERT_ID|FOUND_ROWS|ROW_COUNT|SLEEP|BENCHMARK)\s*\(",
+    r"CONNECTION_ID|LAST_INSERT_ID|FOUND_ROWS|ROW_COUNT|SLEEP|BENCHMARK)\s*\("
+    # the server's own counters and metadata change as the bench runs
+    r"|`?\b(?:performance_schema|information_schema)\b`?\s*\.|^\s*SHOW\b",
     re.IGNORECASE)
 
 
 def is_repeatable(sql: str) -> bool:
-    """False when ``sql`` calls a function whose result changes between calls (NOW, RAND...)."""
+    """False when ``sql``'s result changes between calls whatever the schema: NOW(), RAND()...,
+    server counters and metadata (performance_schema, information_schema, SHOW)."""
     return not _VOLATILE.search(sql)
 
 
