@@ -221,23 +221,31 @@ class _Fingerprinter:
         return np.fromiter(map(ids.__getitem__, keys), np.int64, len(keys))
 
 
-_SAFE_BLOCK = re.compile(r'"|\\|/\*')
-_UNSAFE_START = re.compile(r"(?:\A|\x00)(?:\s*call\s|administrator command:)", re.I)
+# Statements prekey keeps as written (CALL, admin commands with digits or quotes).
+_CALL_IN_BLOCK = re.compile(r"\x00\s*call\s", re.I)
+_ADMIN_IN_BLOCK = re.compile(r"\x00administrator command:[^\x00]*?[0-9']", re.I)
 _QUOTED_BLOCK = re.compile(r"'[^'\x00]*'")
+_ZERO_DIGITS = str.maketrans("123456789", "000000000")
 
 
 def _prekeys(sqls: list[str]) -> list[str]:
     """``prekey`` of each statement, by two substitutions over the whole block."""
     joined = "\x00".join(sqls)
-    if _SAFE_BLOCK.search(joined) or joined.count("\x00") != len(sqls) - 1:
+    if ('"' in joined or "\\" in joined or "/*" in joined
+            or joined.count("\x00") != len(sqls) - 1):
         return [prekey(s) for s in sqls]
-    digits = _DIGITS.sub("0", joined)
-    blanked = _QUOTED_BLOCK.sub("''", digits)
-    if blanked.count("(") != digits.count("(") or blanked.count(")") != digits.count(")"):
-        blanked = _QUOTED_BLOCK.sub(_empty_string, digits)  # a string holds a parenthesis
+    digits = joined.translate(_ZERO_DIGITS)  # then runs of zeros -> "0": _DIGITS.sub
+    while "00" in digits:
+        digits = digits.replace("00", "0")
+    parts = digits.split("'")
+    strings = "".join(parts[1::2])
+    if len(parts) % 2 and "\x00" not in strings and "(" not in strings and ")" not in strings:
+        blanked = "''".join(parts[::2])  # quotes pair within each statement
+    else:
+        blanked = _QUOTED_BLOCK.sub(_empty_string, digits)
     keys = blanked.split("\x00")
-    unsafe = _UNSAFE_START.search(joined)
-    if unsafe is not None:
+    if (_PREKEY_UNSAFE.match(joined) or _CALL_IN_BLOCK.search(joined)
+            or _ADMIN_IN_BLOCK.search(joined)):
         for i, sql in enumerate(sqls):
             if _PREKEY_UNSAFE.match(sql):
                 keys[i] = sql

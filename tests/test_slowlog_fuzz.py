@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dbtune.ingest.slowlog import Scanner, iter_blocks
+from dbtune.ingest.slowlog import Block, Scanner, iter_blocks
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "slowlogs"
 LOGS = [p.read_bytes() for p in sorted(FIXTURES.glob("*.log")) if p.stat().st_size < 20_000]
@@ -48,6 +48,31 @@ def _scan(data: bytes, block_size: int) -> Scanner:
     return scanner
 
 
+def entries_of(block: Block) -> list[tuple]:
+    """Every entry of a block as (sql, time, db, user, host, line, attributes)."""
+    attrs: list[dict[str, str]] = [{} for _ in range(len(block))]
+    for names, rows, table in block.layouts:
+        for row, values in zip(rows.tolist(), table.tolist(), strict=True):
+            attrs[row] = dict(zip(names, values, strict=True))
+    return [(block.sqls[i], int(block.times[i]), block.dbs[i], *block.who[block.people[i]],
+             block.line(i), attrs[i]) for i in range(len(block))]
+
+
+def both_ways(data: bytes, block_size: int) -> tuple[tuple, tuple, int]:
+    """(entries, stats) read column-wise and entry by entry, and the regular blocks."""
+    columns, careful = Scanner("x"), Scanner("x")
+    got: list[tuple] = []
+    want: list[tuple] = []
+    regular = 0
+    for text, _ in iter_blocks(io.BytesIO(data), block_size=block_size):
+        block = columns.scan_block(text)
+        regular += block.lines is None
+        got += entries_of(block)
+        want += entries_of(Block.from_entries(careful.scan(text)))
+    return ((got, columns.stats, columns.last_time), (want, careful.stats, careful.last_time),
+            regular)
+
+
 def _lines(data: bytes) -> int:
     data = data.replace(b"\r\n", b"\n")
     return data.count(b"\n") + (1 if data and not data.endswith(b"\n") else 0)
@@ -74,3 +99,10 @@ def test_mutated_fixtures(log: bytes, ops: list, cut: int, block_size: int) -> N
 def test_random_logs(parts: list[bytes], block_size: int) -> None:
     data = b"\n".join(parts)
     assert _scan(data, block_size).stats.lines == _lines(data)
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.sampled_from(LOGS), OPS, st.sampled_from([64, 700, 1 << 20]))
+def test_column_reader_matches_the_entry_reader(log: bytes, ops: list, block_size: int) -> None:
+    got, want, _ = both_ways(_mutate(log, ops), block_size)
+    assert got == want

@@ -21,6 +21,8 @@ from dbtune.ingest.slowlog import (
 )
 from dbtune.model import InputError
 
+from test_slowlog_fuzz import both_ways
+
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "slowlogs"
 
 # file -> (events, skipped entries)
@@ -85,6 +87,21 @@ def test_block_size_does_not_change_entries(name: str, block_size: int) -> None:
                     for e in scanner.scan(text)]
 
     assert scan(block_size) == scan(1 << 20)
+
+
+@pytest.mark.parametrize("block_size", [64, 1000, 1 << 20])
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_column_reader_matches_the_entry_reader(name: str, block_size: int) -> None:
+    data = (FIXTURES / name).read_bytes()
+    got, want, _ = both_ways(data, block_size)
+    assert got == want
+
+
+@pytest.mark.parametrize("name", ["example-marketplace.log", "mysql-8.0-log-slow-extra.log",
+                                  "percona-8.0-full.log", "mariadb-10.11-captured.log",
+                                  "mysql-ubuntu-5.5.53.log"])
+def test_regular_blocks_are_read_column_wise(name: str) -> None:
+    assert both_ways((FIXTURES / name).read_bytes(), 1000)[2] > 0
 
 
 def test_mysql80_log_slow_extra_fields() -> None:

@@ -79,7 +79,7 @@ NO_TIME = np.iinfo(np.int64).max
 # attribute lines, use, SET timestamp, admin command, statement. '#' and '# explain:'
 # lines may follow the attribute lines.
 _ENTRY = re.compile(
-    r"((?:# Time: ([^\n]*)\n)?(?:# User@Host: (\S[^\n]*)\n)?((?:# [A-Z][^\n]*\n|#\n)*)"
+    r"((?:# Time: ([^\n]*)\n)?(?:# User@Host: (\S[^\n]*)\n)?((?:# +[A-Z][^\n]*\n|#\n)*)"
     r"(?:#(?: explain:[^\n]*)?\n)*(?:use ([^;\n]+);\n)?(?:SET timestamp=(\d+);\n)?"
     r"(?:# (administrator command: [A-Za-z]+(?: [A-Za-z_]+)*);"
     r"|(?!#|use |SET )([^;]*(?:;(?!\n#)[^;]*)*);)(?:\n|\Z))"
@@ -87,7 +87,7 @@ _ENTRY = re.compile(
 # Attribute lines holding only "Name: value" pairs with non-empty values, and '#' lines.
 _PAIR = r"([A-Z][A-Za-z_]+): +((?![A-Za-z_]+:)\S*[^\s:])"
 _PAIRS = re.compile(_PAIR)
-_ATTR_LINES = re.compile(r"(?:#\n|# (?!Time:)" + _PAIR + "(?: +" + _PAIR + r")* *\n)*")
+_ATTR_LINES = re.compile(r"(?:#\n|# +(?!Time:)" + _PAIR + "(?: +" + _PAIR + r")* *\n)*")
 _NO_DIGITS = str.maketrans("", "", "0123456789.")
 _QT_COLUMN = re.compile(r"(?:-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?\n)+")
 
@@ -317,11 +317,8 @@ class Scanner:
         A block of regular entries only is parsed column-wise by a few regex passes over
         the whole text; any other block entry by entry.
         """
-        if "\x00" not in text and not _has_banner(text):
-            block = self._regular(text)
-            if block is not None:
-                return block
-        return Block.from_entries(self.scan(text))
+        block = self._regular(text)
+        return block if block is not None else Block.from_entries(self.scan(text))
 
     def _regular(self, text: str) -> Block | None:
         """The block of ``text`` if it is a run of regular entries, else None."""
@@ -330,6 +327,10 @@ class Scanner:
             return None
         wholes, time_texts, uhs, heads, uses, stamps, admin, sqls = zip(*found, strict=True)
         if sum(map(len, wholes)) != len(text):
+            return None
+        # A banner can only hide in a statement's later lines, or be an entry of its own.
+        suspects = [q for q, u, h in zip(sqls, uhs, heads, strict=True) if "\n" in q or not u + h]
+        if suspects and _has_banner("\n".join(suspects)):
             return None
         n = len(found)
         layouts = _layouts(heads, n)
@@ -356,7 +357,7 @@ class Scanner:
                     users.clear()
                 users[uh] = _user_host(uh) if uh else (None, None, None)
         who = {uh: users[uh][:2] for uh in set(uhs)}
-        sqls = tuple(a or q for a, q in zip(admin, sqls, strict=True)) if any(admin) else sqls
+        sqls = [a or q for a, q in zip(admin, sqls, strict=True)] if any(admin) else sqls
         times = self._block_times(time_texts, stamps)
         lines = text.count("\n") + (0 if text.endswith("\n") else 1)
         stats = self.stats
@@ -606,6 +607,8 @@ def _layouts(heads: tuple[str, ...], n: int) -> list[Layout] | None:
     its first header and is then checked on every header of the group, token by token.
     """
     shapes = "\x00".join(heads).translate(_NO_DIGITS).split("\x00")
+    if len(shapes) != n:  # a NUL in a header
+        return None
     first = dict(zip(reversed(shapes), range(n - 1, -1, -1), strict=True))
     templates: dict[tuple[str | None, ...], int] = {}
     kind: dict[str, int] = {}
@@ -619,24 +622,18 @@ def _layouts(heads: tuple[str, ...], n: int) -> list[Layout] | None:
     for template, code in templates.items():
         if every is None:
             rows = np.arange(n, dtype=np.int64)
-            joined = "".join(heads)
+            group = heads
         else:
             rows = np.flatnonzero(every == code)
-            joined = "".join([heads[i] for i in rows.tolist()])
-        tokens = joined.split()
-        width = len(template)
-        if len(tokens) != width * len(rows):
+            group = [heads[i] for i in rows.tolist()]
+        found = _template_regex(template).findall("\x00" + "\x00".join(group))
+        if len(found) != len(rows):  # a header differs from its group's first
             return None
-        table = np.array(tokens, dtype=object).reshape(len(rows), width)
-        fixed = [j for j, x in enumerate(template) if x is not None]
-        expected = np.array([template[j] for j in fixed], dtype=object)
-        if not (table[:, fixed] == expected).all():
-            return None
-        at = [j for j, x in enumerate(template) if x is None]
-        names = tuple(sys.intern(template[j - 1][:-1]) for j in at)  # type: ignore[index]
+        names = tuple(sys.intern(template[j - 1][:-1])  # type: ignore[index]
+                      for j, x in enumerate(template) if x is None)
         if "Query_time" not in names or len(set(names)) != len(names):
             return None
-        values = table[:, at]
+        values = np.array(found, dtype=object).reshape(len(rows), len(names))
         qt = values[:, names.index("Query_time")].tolist()
         if not _QT_COLUMN.fullmatch("\n".join(qt) + "\n"):
             return None
@@ -648,6 +645,26 @@ def _layouts(heads: tuple[str, ...], n: int) -> list[Layout] | None:
         out = [(names, np.concatenate([x[1] for x in group]), np.vstack([x[2] for x in group]))
                for names, group in merged.items()]
     return out
+
+
+_TEMPLATE_REGEXES: dict[tuple[str | None, ...], re.Pattern] = {}
+
+
+def _template_regex(template: tuple[str | None, ...]) -> re.Pattern:
+    """A regex matching a whole header of ``template`` after a NUL, capturing the values."""
+    found = _TEMPLATE_REGEXES.get(template)
+    if found is None:
+        parts = []
+        for token in template:
+            if token == "#":
+                parts.append(" *\n#" if parts else "\x00#")
+            else:
+                parts.append(r" +(\S+)" if token is None else " +" + re.escape(token))
+        if len(_TEMPLATE_REGEXES) > 1000:
+            _TEMPLATE_REGEXES.clear()
+        found = _TEMPLATE_REGEXES[template] = re.compile(
+            "".join(parts) + r" *\n(?=\x00|\Z)")
+    return found
 
 
 def _template(head: str) -> tuple[str | None, ...] | None:
