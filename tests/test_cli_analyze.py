@@ -135,9 +135,17 @@ def test_bad_order_by_is_a_usage_error():
     assert "METRIC:STAT" in one_error_line(result)
 
 
-@pytest.mark.parametrize("args", [("--since", "yesterday"), ("--top", "many"), ("--bogus",)])
+@pytest.mark.parametrize("args", [("--since", "yesterday"), ("--top", "many"), ("--bogus",),
+                                  ("--top", "-1"), ("--jobs", "0")])
 def test_bad_options_are_one_line(args):
     assert "--help" in one_error_line(run(PERCONA, *args))
+
+
+def test_options_that_would_report_nothing_are_errors():
+    typo = one_error_line(run(PERCONA, "--order-by", "query_tme:sum"))
+    assert "no class has metric 'query_tme'" in typo and "query_time" in typo
+    assert "is not before" in one_error_line(run(PERCONA, "--since", "2020-01-02",
+                                                 "--until", "2020-01-01"))
 
 
 SECRET_LOG = """# Time: 180613 11:04:36

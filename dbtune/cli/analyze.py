@@ -34,7 +34,7 @@ def order_key(value: str) -> str:
 
 @analyze.command("slowlog")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--top", type=int, default=20, show_default=True,
+@click.option("--top", type=click.IntRange(min=0), default=20, show_default=True,
               help="Show the N costliest classes (0 for all).")
 @click.option("--order-by", default="query_time:sum", show_default=True,
               callback=lambda ctx, param, value: order_key(value),
@@ -44,11 +44,11 @@ def order_key(value: str) -> str:
 @click.option("--database", help="Only events in this database.")
 @click.option("--user", help="Only events of this user.")
 @click.option("--host", help="Only events from this client host.")
-@click.option("--min-count", type=int, default=1, show_default=True,
+@click.option("--min-count", type=click.IntRange(min=1), default=1, show_default=True,
               help="Hide classes seen fewer times.")
-@click.option("--jobs", "-j", type=int, default=None,
+@click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: one per core for large plain files).")
-@click.option("--details", type=int, default=5, show_default=True,
+@click.option("--details", type=click.IntRange(min=0), default=5, show_default=True,
               help="Per-class detail blocks after the profile (table/markdown).")
 @format_options
 def slowlog(paths: tuple[str, ...], top: int, order_by: str, since: str | None,
@@ -59,15 +59,30 @@ def slowlog(paths: tuple[str, ...], top: int, order_by: str, since: str | None,
     from dbtune.digest import digest_slowlog
     from dbtune.report.slowlog import render_digest
 
+    start, end = parse_when(since), parse_when(until)
+    if start is not None and end is not None and start >= end:
+        fail(f"--since {since} is not before --until {until}")
     try:
-        digest = digest_slowlog(list(paths), since=parse_when(since), until=parse_when(until),
+        digest = digest_slowlog(list(paths), since=start, until=end,
                                 database=database, user=user, host=host, jobs=jobs,
                                 progress=sys.stderr.isatty())
     except InputError as exc:
         fail(str(exc))
     report_warnings(digest.summary)
+    check_metric(digest, order_by)
     classes = digest.ranked(order_by=order_by, top=top or None, min_count=min_count)
     emit(render_digest(digest, classes, fmt, order_by=order_by, details=details), output)
+
+
+def check_metric(digest, order_by: str) -> None:
+    """Fail when --order-by names a metric no class of this input has (a typo ranks nothing)."""
+    metric = order_by.partition(":")[0]
+    if order_by == "count" or not digest.classes:
+        return
+    known = {name for c in digest.classes for name in c.metrics}
+    if metric not in known:
+        fail(f"--order-by {order_by}: no class has metric {metric!r}; "
+             f"this input has {', '.join(sorted(known))}")
 
 
 def report_warnings(summary: dict) -> None:

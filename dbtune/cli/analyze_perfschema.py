@@ -45,9 +45,11 @@ def _order_key(value: str) -> str:
 @connection_options("mysql://user@host:port/ of the server to read (read-only; $DBTUNE_DSN; "
                     "credentials also from ~/.my.cnf).")
 @click.option("--ask-password", is_flag=True, help="Prompt for the password.")
-@click.option("--connect-timeout", type=float, default=10.0, show_default=True,
+@click.option("--connect-timeout", type=click.FloatRange(min=0, min_open=True), default=10.0,
+              show_default=True,
               help="Seconds to wait for the server to answer.")
-@click.option("--read-timeout", type=float, default=120.0, show_default=True,
+@click.option("--read-timeout", type=click.FloatRange(min=0, min_open=True), default=120.0,
+              show_default=True,
               help="Seconds to wait for one query's result.")
 @click.option("--interval", callback=lambda ctx, param, value: parse_interval(value),
               help="Report only what runs during this window (60s, 5m): two snapshots.")
@@ -57,14 +59,14 @@ def _order_key(value: str) -> str:
               help="Also save the current snapshot to FILE (JSON), to compare later.")
 @click.option("--show", type=click.Choice(SHOW), default="classes", show_default=True,
               help="What to report: query classes, a plan problem, or index usage.")
-@click.option("--top", type=int, default=20, show_default=True,
+@click.option("--top", type=click.IntRange(min=0), default=20, show_default=True,
               help="Show the N costliest classes (0 for all).")
 @click.option("--order-by", default="query_time:sum", show_default=True,
               callback=lambda ctx, param, value: _order_key(value),
               help="Rank by METRIC:STAT (query_time:sum, rows_examined:sum, ...) or count.")
-@click.option("--min-count", type=int, default=1, show_default=True,
+@click.option("--min-count", type=click.IntRange(min=1), default=1, show_default=True,
               help="Hide classes seen fewer times.")
-@click.option("--details", type=int, default=5, show_default=True,
+@click.option("--details", type=click.IntRange(min=0), default=5, show_default=True,
               help="Per-class detail blocks after the profile (table/markdown).")
 @format_options
 def perfschema(dsn: str | None, defaults_file: str | None, ask_password: bool,
@@ -120,6 +122,9 @@ def _digest_report(digest, show: str, fmt: str, order_by: str, top: int, min_cou
     from dbtune.report.slowlog import render_digest
 
     if show == "classes":
+        from dbtune.cli.analyze import check_metric
+
+        check_metric(digest, order_by)
         classes = digest.ranked(order_by=order_by, top=top or None, min_count=min_count)
         return render_digest(digest, classes, fmt, order_by=order_by, details=details)
     from dbtune.ingest.perfschema_usage import problem_statements
