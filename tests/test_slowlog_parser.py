@@ -9,6 +9,7 @@ from datetime import datetime
 from pathlib import Path
 
 import pytest
+from test_slowlog_fuzz import both_ways
 
 from dbtune.ingest.slowlog import (
     Scanner,
@@ -20,8 +21,6 @@ from dbtune.ingest.slowlog import (
     us_to_datetime,
 )
 from dbtune.model import InputError
-
-from test_slowlog_fuzz import both_ways
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "slowlogs"
 
