@@ -177,8 +177,10 @@ def test_passwords_in_logged_statements_are_not_reported(tmp_path, fmt):
 
 def test_unwritable_output_is_one_line(tmp_path):
     out = tmp_path / "missing-dir" / "report.txt"
-    assert str(out) in one_error_line(run(PERCONA, "--output", str(out)))
+    assert str(out) in one_error_line(run(PERCONA, "--output", str(out)))  # before any work
     assert not out.parent.exists()
+    refused = one_error_line(run(PERCONA, "--output", "/proc/dbtune-report.txt"))
+    assert "/proc/dbtune-report.txt: cannot write the report" in refused
 
 
 @pytest.mark.parametrize("fmt", ["json", "table", "csv"])

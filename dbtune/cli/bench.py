@@ -8,7 +8,7 @@ from pathlib import Path
 import click
 import pymysql
 
-from dbtune.cli.common import Command, connection_options, emit, fail
+from dbtune.cli.common import Command, connection_options, emit, fail, output_option
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -49,8 +49,7 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
                                   "else the slow log's database, else bench].")
 @click.option("--format", "fmt", type=click.Choice(("table", "markdown", "json", "html")),
               default="table", show_default=True)
-@click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-              help="Write the report to FILE.")
+@output_option
 def bench(fixture, scale, load, slowlog, sql_file, migration, rollback, advise, target, rounds,
           count, duration, concurrency, warmup, checks, read_only, seed, backend, dsn,
           defaults_file, disposable, database, fmt, output) -> None:

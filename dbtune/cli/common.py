@@ -21,10 +21,23 @@ RELATIVE_TIME = re.compile(r"^(\d+(?:\.\d+)?)([smhdw])$")
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
 
+def _output_directory(ctx: click.Context, param: click.Parameter, value: Path | None):
+    """Refuse --output in a missing directory before any work is done."""
+    if value is not None and not value.parent.is_dir():
+        raise click.BadParameter(f"{value}: directory {value.parent} does not exist")
+    return value
+
+
+def output_option(function: F) -> F:
+    """--output/-o FILE: the report goes there (its directory must exist) instead of stdout."""
+    return click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+                        callback=_output_directory,
+                        help="Write the report to FILE instead of standard output.")(function)
+
+
 def format_options(function: F) -> F:
     """--format and --output, as every report command takes them."""
-    function = click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-                            help="Write the report to FILE instead of standard output.")(function)
+    function = output_option(function)
     return click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
                         show_default=True, help="Report format.")(function)
 
