@@ -69,6 +69,9 @@ def test_resolve_env_and_option_file(tmp_path: Path) -> None:
     )
     with pytest.raises(SandboxError, match="option file not found"):
         ConnectionSpec.resolve(defaults_file=tmp_path / "missing.cnf", env={})
+    option_file.write_text("[client]\nport = 33O7\n")  # a typo must not mean 3306
+    with pytest.raises(SandboxError, match="port '33O7' is not a number"):
+        ConnectionSpec.resolve(defaults_file=option_file, env={})
 
 
 def test_dsn_backend_needs_a_target(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:

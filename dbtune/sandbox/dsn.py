@@ -107,7 +107,7 @@ class ConnectionSpec:
         return replace(
             self,
             host=self.host or options.get("host"),
-            port=self.port or (int(port) if port and port.isdigit() else None),
+            port=self.port or (int(port) if port else None),
             user=self.user or options.get("user"),
             password=self.password if self.password is not None else options.get("password"),
             database=self.database or options.get("database"),
@@ -166,6 +166,8 @@ def _read_client_options(path: Path) -> dict[str, str]:
                     options[key.replace("-", "_")] = value.strip().strip("\"'")
     if "pass" in options and "password" not in options:
         options["password"] = options["pass"]
+    if "port" in options and not options["port"].isdigit():  # never fall back to 3306
+        raise SandboxError(f"{path}: port {options['port']!r} is not a number")
     return options
 
 
