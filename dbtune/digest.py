@@ -320,7 +320,7 @@ def _columns(block: Block) -> dict[str, tuple[np.ndarray, np.ndarray]]:
 
 def _bucket_keys(values: np.ndarray) -> np.ndarray:
     """DDSketch LogarithmicMapping keys (offset into the low bits; 0 = zero bucket)."""
-    keys = np.full(len(values), _ZERO_KEY, np.int64)
+    keys = np.full(values.shape, _ZERO_KEY, np.int64)
     positive = values > _MAPPING.min_possible
     keys[positive] = np.ceil(np.log2(values[positive]) * _MULTIPLIER).astype(np.int64)
     keys[positive] += _KEY_OFFSET
@@ -335,15 +335,15 @@ def _aggregate(state: _State, block: Block, fingerprint: _Fingerprinter,
         return
     cls = fingerprint(state, block.sqls)
     uniq, inv = np.unique(cls, return_inverse=True)
-    local = len(uniq)
-    state.count[uniq] += np.bincount(inv, minlength=local)
+    # per-class reductions over the entries sorted by class (every class of uniq occurs)
+    order = np.argsort(inv, kind="stable")
+    starts = np.flatnonzero(np.r_[True, inv[order][1:] != inv[order][:-1]])
+    state.count[uniq] += np.diff(np.r_[starts, n])
 
-    times = block.times
+    times = block.times[order]
     timed = times != NO_TIME
-    low = np.full(local, _I64_MAX, np.int64)
-    high = np.full(local, _I64_MIN, np.int64)
-    np.minimum.at(low, inv[timed], times[timed])
-    np.maximum.at(high, inv[timed], times[timed])
+    low = np.minimum.reduceat(times, starts)  # NO_TIME is the int64 maximum
+    high = np.maximum.reduceat(np.where(timed, times, _I64_MIN), starts)
     state.first[uniq] = np.minimum(state.first[uniq], low)
     state.last[uniq] = np.maximum(state.last[uniq], high)
 
@@ -353,34 +353,36 @@ def _aggregate(state: _State, block: Block, fingerprint: _Fingerprinter,
                                           strict=True)).items():
         dims[(c, db, *who[person])] += k
 
-    qt_scaled = None
-    for metric_name, (rows, p_val) in sorted(_columns(block).items()):
-        if not len(rows):
-            continue
-        scale = metric_scale(metric_name)
-        p_inv = inv[rows]
-        p_scaled = np.rint(p_val * scale).astype(np.int64)
-        if metric_name == "query_time":
-            qt_scaled = np.full(n, -1, np.int64)
-            qt_scaled[rows] = p_scaled
-        total = np.zeros(local, np.int64)
-        lo = np.full(local, _I64_MAX, np.int64)
-        hi = np.full(local, _I64_MIN, np.int64)
-        np.add.at(total, p_inv, p_scaled)
-        np.minimum.at(lo, p_inv, p_scaled)
-        np.maximum.at(hi, p_inv, p_scaled)
-        metric = state.metric(metric_name)
-        metric.count[uniq] += np.bincount(p_inv, minlength=local)
-        metric.total[uniq] += total
-        metric.low[uniq] = np.minimum(metric.low[uniq], lo)
-        metric.high[uniq] = np.maximum(metric.high[uniq], hi)
-        composite = (uniq[p_inv] << _KEY_BITS) | _bucket_keys(p_val)
-        keys, weights = np.unique(composite, return_counts=True)
-        metric.add_buckets(keys, weights.astype(np.int64))
+    columns = {k: v for k, v in _columns(block).items() if len(v[0])}
+    if not columns:
+        return
+    names = sorted(columns)
+    values = np.full((n, len(names)), np.nan)
+    for j, name in enumerate(names):
+        rows, found = columns[name]
+        values[rows, j] = found
+    valid = ~np.isnan(values)
+    scales = np.array([metric_scale(name) for name in names], np.float64)
+    scaled = np.where(valid, np.rint(values * scales), 0).astype(np.int64)
+    ok, by_class = valid[order], scaled[order]
+    counts = np.add.reduceat(ok.astype(np.int64), starts, axis=0)
+    totals = np.add.reduceat(by_class, starts, axis=0)
+    lows = np.minimum.reduceat(np.where(ok, by_class, _I64_MAX), starts, axis=0)
+    highs = np.maximum.reduceat(np.where(ok, by_class, _I64_MIN), starts, axis=0)
+    keys = (uniq[inv] << _KEY_BITS)[:, None] | _bucket_keys(values)
+    for j, name in enumerate(names):
+        metric = state.metric(name)
+        metric.count[uniq] += counts[:, j]
+        metric.total[uniq] += totals[:, j]
+        metric.low[uniq] = np.minimum(metric.low[uniq], lows[:, j])
+        metric.high[uniq] = np.maximum(metric.high[uniq], highs[:, j])
+        bucket, weights = np.unique(keys[valid[:, j], j], return_counts=True)
+        metric.add_buckets(bucket, weights.astype(np.int64))
 
-    if qt_scaled is not None:
-        best = np.full(local, -1, np.int64)
-        np.maximum.at(best, inv, qt_scaled)
+    if "query_time" in columns:
+        j = names.index("query_time")
+        qt_scaled = np.where(valid[:, j], scaled[:, j], -1)
+        best = np.maximum.reduceat(qt_scaled[order], starts)
         winners = np.flatnonzero(qt_scaled == best[inv])
         _, first = np.unique(inv[winners], return_index=True)
         for i in winners[first].tolist():
