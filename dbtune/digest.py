@@ -226,6 +226,7 @@ _CALL_IN_BLOCK = re.compile(r"\x00\s*call\s", re.I)
 _ADMIN_IN_BLOCK = re.compile(r"\x00administrator command:[^\x00]*?[0-9']", re.I)
 _QUOTED_BLOCK = re.compile(r"'[^'\x00]*'")
 _ZERO_DIGITS = str.maketrans("123456789", "000000000")
+_ZEROS = re.compile("00+")
 
 
 def _prekeys(sqls: list[str]) -> list[str]:
@@ -234,9 +235,7 @@ def _prekeys(sqls: list[str]) -> list[str]:
     if ('"' in joined or "\\" in joined or "/*" in joined
             or joined.count("\x00") != len(sqls) - 1):
         return [prekey(s) for s in sqls]
-    digits = joined.translate(_ZERO_DIGITS)  # then runs of zeros -> "0": _DIGITS.sub
-    while "00" in digits:
-        digits = digits.replace("00", "0")
+    digits = _ZEROS.sub("0", joined.translate(_ZERO_DIGITS))  # as _DIGITS.sub("0", joined)
     parts = digits.split("'")
     strings = "".join(parts[1::2])
     if len(parts) % 2 and "\x00" not in strings and "(" not in strings and ")" not in strings:
