@@ -239,3 +239,21 @@ SQLISH = st.lists(st.sampled_from([
 @given(SQLISH)
 def test_prekey_keeps_the_fingerprint(sql: str) -> None:
     assert fingerprint(prekey(sql)) == fingerprint(sql)
+
+
+BLOCK_SQL = SQLISH | st.sampled_from([
+    "administrator command: Quit", "administrator command: Binlog 12", " CALL p1(2)", "\x00",
+    "SELECT 'a", "x = 'b'", "a IN ('(', 1)"])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(BLOCK_SQL, min_size=1, max_size=8))
+def test_block_prekeys_are_the_statement_prekeys(sqls: list[str]) -> None:
+    assert digest_module._prekeys(sqls) == [prekey(s) for s in sqls]
+
+
+def test_block_prekeys_of_the_fixture_statements() -> None:
+    sqls = _fixture_statements()
+    assert digest_module._prekeys(sqls) == [prekey(s) for s in sqls]
+    plain = [s for s in sqls if '"' not in s and "\\" not in s and "/*" not in s]
+    assert digest_module._prekeys(plain) == [prekey(s) for s in plain]
