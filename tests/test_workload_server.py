@@ -73,6 +73,35 @@ def test_load_falls_back_to_inserts_without_local_infile(dbtune_server, dbtune_d
     assert loaded["products"] == m.Sizes(0.005).products
 
 
+def _loads_done(server) -> int:
+    """LOAD DATA statements the server has seen (refused ones included)."""
+    with server.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("SHOW GLOBAL STATUS LIKE 'Com_load'")
+        return int(cursor.fetchone()[1])
+
+
+def test_load_data_local_only_on_a_sandbox_dbtune_started(dbtune_server, dbtune_database):
+    """LOAD DATA LOCAL lets a server read any client file: a user's DSN gets INSERTs."""
+    from dbtune.sandbox import start_server
+
+    before = _loads_done(dbtune_server)
+    with start_server("dsn", dsn=dbtune_server.dsn(reveal_password=True),
+                      disposable=True) as users_server:
+        loaded = load_marketplace(users_server, dbtune_database, scale=0.005, seed=3)
+    assert loaded == counts(dbtune_server, dbtune_database)
+    # at most the first attempt, refused because the client never offers local files
+    assert _loads_done(dbtune_server) - before <= 1
+    before = _loads_done(dbtune_server)
+    with dbtune_server.connect() as connection, connection.cursor() as cursor:
+        cursor.execute(f"CREATE DATABASE `{dbtune_database}_own`")
+    try:
+        load_marketplace(dbtune_server, f"{dbtune_database}_own", scale=0.005, seed=3)
+        assert _loads_done(dbtune_server) - before >= len(TABLES)  # LOAD DATA LOCAL each
+    finally:
+        with dbtune_server.connect() as connection, connection.cursor() as cursor:
+            cursor.execute(f"DROP DATABASE `{dbtune_database}_own`")
+
+
 def test_workload_statements_find_their_rows(dbtune_server, loaded):
     spec = marketplace_spec(SCALE)
     hits: dict[str, list[int]] = {}

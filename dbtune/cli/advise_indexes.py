@@ -9,7 +9,7 @@ from pathlib import Path
 
 import click
 
-from dbtune.cli.common import emit, fail, format_options
+from dbtune.cli.common import connection_options, emit, fail, format_options
 
 
 @click.command("indexes")
@@ -20,13 +20,10 @@ from dbtune.cli.common import emit, fail, format_options
 @click.option("--schema", "schemas", multiple=True, metavar="FILE",
               type=click.Path(dir_okay=False, path_type=Path),
               help="DDL file of the schema to advise on (repeatable); else read from --dsn.")
-@click.option("--dsn", help="mysql://user@host:port/db: schema, statistics (read-only).")
-@click.option("--database",
-              help="Schema to read on the --dsn server; only its statements are advised on.")
-@click.option("--defaults-file", type=click.Path(dir_okay=False),
-              help="MySQL option file with credentials for --dsn.")
-@click.option("--disposable", is_flag=True,
-              help="The --dsn server may be written to (a sandbox or a copy): needed by --verify.")
+@connection_options("mysql://user@host:port/db: schema, statistics (read-only); with "
+                    "--disposable also the --verify server.", envvar=False, disposable=True,
+                    database_help="Schema to read on the --dsn server; only its statements "
+                                  "are advised on.")
 @click.option("--max-indexes", type=click.IntRange(min=0), default=10, show_default=True,
               help="New indexes in the whole plan, at most.")
 @click.option("--max-per-table", type=click.IntRange(min=0), default=3, show_default=True,

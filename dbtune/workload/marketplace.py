@@ -295,15 +295,17 @@ def load_marketplace(target, database: str, scale: float = 1.0, seed: int = 42,
                      on_progress: Callable[[str, int], None] | None = None) -> dict[str, int]:
     """Create the fixture's tables in ``database`` (created if missing) and fill them.
 
-    ``target`` is a dbtune.sandbox Server (must be disposable; a LOAD DATA LOCAL connection
-    is opened) or an open pymysql connection. Refuses a database that already holds any of
-    the fixture's tables. Returns rows loaded per table.
+    ``target`` is a dbtune.sandbox Server (must be disposable; LOAD DATA LOCAL on a sandbox
+    dbtune started, INSERTs on a DSN) or an open pymysql connection. Refuses a database
+    that already holds any of the fixture's tables. Returns rows loaded per table.
     """
     if hasattr(target, "connect") and hasattr(target, "disposable"):
         from dbtune.sandbox.server import require_disposable
 
         require_disposable(target, f"load the marketplace fixture into {database!r}")
-        with target.connect(local_infile=True) as connection:
+        # LOAD DATA LOCAL lets the server ask for any client file: only our own sandboxes
+        # get it; a user's server (even one marked disposable) is loaded with INSERTs.
+        with target.connect(local_infile=target.backend != "dsn") as connection:
             return load_marketplace(connection, database, scale, seed, on_progress)
     if not re.fullmatch(r"[A-Za-z0-9_]{1,64}", database):
         raise LoadError(f"database name {database!r}: use letters, digits and _ only")
