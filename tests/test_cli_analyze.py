@@ -193,3 +193,13 @@ def test_bytes_that_are_not_utf8_survive_every_format(fmt):
         assert any("\udcff" in sample for sample in samples)  # the raw byte 0xff, kept
     else:
         assert "\\xff" in result.stdout
+
+
+def test_every_report_goes_out_without_credentials(tmp_path, capsys):
+    from dbtune.cli.common import emit
+
+    text = "worst sample: ALTER USER 'app'@'%' IDENTIFIED BY 'hunter2secret';\n"
+    emit(text, None)
+    emit(text, tmp_path / "report.txt")
+    shown = capsys.readouterr().out + (tmp_path / "report.txt").read_text()
+    assert "hunter2secret" not in shown and shown.count("IDENTIFIED BY '***'") == 2

@@ -13,7 +13,7 @@ import click
 from click.exceptions import NoArgsIsHelpError
 
 from dbtune.report import FORMATS
-from dbtune.report.formats import printable
+from dbtune.report.formats import printable, redact_secrets
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -73,7 +73,7 @@ def connection_options(dsn_help: str, *, envvar: bool = True, disposable: bool =
 
 def emit(text: str, output: Path | None) -> None:
     """Write a report to FILE (atomically, never half-written) or to standard output."""
-    text = printable(text)
+    text = redact_secrets(printable(text))  # every report: samples may hold credentials
     if output is None:
         click.echo(text, nl=False)
         return
