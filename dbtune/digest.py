@@ -384,7 +384,7 @@ def _aggregate(state: _State, block: Block, fingerprint: _Fingerprinter,
         best = np.maximum.reduceat(qt_scaled[order], starts)
         winners = np.flatnonzero(qt_scaled == best[inv])
         _, first = np.unique(inv[winners], return_index=True)
-        for i in winners[first].tolist():
+        for i in np.sort(winners[first]).tolist():
             sample = state.samples[cls[i]]
             if qt_scaled[i] > sample[0]:
                 state.samples[cls[i]] = [int(qt_scaled[i]), block.sqls[i], block.dbs[i], source,
