@@ -335,9 +335,7 @@ class Scanner:
         wholes, time_texts, uhs, heads, uses, stamps, admin, sqls = zip(*found, strict=True)
         if sum(map(len, wholes)) != len(text):
             return None
-        # A banner can only hide in a statement's later lines, or be an entry of its own.
-        suspects = [q for q, u, h in zip(sqls, uhs, heads, strict=True) if "\n" in q or not u + h]
-        if suspects and _has_banner("\n".join(suspects)):
+        if _has_banner("\n".join(sqls)):  # a banner can only hide in a statement
             return None
         n = len(found)
         layouts = _layouts(heads, n)
