@@ -106,3 +106,15 @@ def test_random_logs(parts: list[bytes], block_size: int) -> None:
 def test_column_reader_matches_the_entry_reader(log: bytes, ops: list, block_size: int) -> None:
     got, want, _ = both_ways(_mutate(log, ops), block_size)
     assert got == want
+
+
+def test_banners_anywhere_are_read_as_by_the_entry_reader() -> None:
+    entry = (b"# User@Host: a[a] @ h [1.2.3.4]\n# Query_time: 0.1  Lock_time: 0  Rows_sent: 1"
+             b"  Rows_examined: 2\nSELECT 1;\n")
+    for banner in (b"Tcp port: 3306  Unix socket: /s", b"Time  Id Command  Argument",
+                   b"/usr/sbin/mariadbd, Version: 10.11 (x). started with:"):
+        for log in (entry + banner + b";\n" + entry,
+                    entry.replace(b"SELECT 1;", banner + b";") + entry,
+                    entry.replace(b"SELECT 1;", b"SELECT 1\n" + banner + b";") + entry):
+            got, want, _ = both_ways(entry * 3 + log, 1 << 20)
+            assert got == want
