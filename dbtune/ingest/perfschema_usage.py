@@ -98,14 +98,15 @@ def index_usage_frame(connection: pymysql.connections.Connection) -> pd.DataFram
 
 
 def index_usage(connection: pymysql.connections.Connection) -> dict[tuple[str, str], int]:
-    """``{("schema.table", "index"): COUNT_STAR}``: the usage find_hygiene(usage=...) takes.
+    """``{("schema.table", "index"): COUNT_READ}``: the usage find_hygiene(usage=...) takes.
 
-    COUNT_STAR (every row operation through the index) as sys.schema_unused_indexes
-    uses it; an index with 0 is unused since the counters started.
+    Reads, not COUNT_STAR: an index that writes keep up to date but no statement reads
+    through costs writes and serves nobody. (sys.schema_unused_indexes tests COUNT_STAR,
+    which misses such indexes.) An index with 0 is unused since the counters started.
     """
     frame = index_usage_frame(connection)
     return {(f"{s}.{t}", i): int(n) for s, t, i, n in
-            zip(frame["schema"], frame["table"], frame["index"], frame["count_star"],
+            zip(frame["schema"], frame["table"], frame["index"], frame["count_read"],
                 strict=True)}
 
 
@@ -127,14 +128,14 @@ def unused_caveat(uptime: int) -> str:
 
 
 def unused_indexes(connection: pymysql.connections.Connection) -> pd.DataFrame:
-    """Indexes with COUNT_STAR = 0 (PRIMARY excluded), like sys.schema_unused_indexes.
+    """Indexes no statement read through: COUNT_READ = 0 (PRIMARY excluded).
 
     Columns: schema, table, index, uptime_seconds; ``frame.attrs["caveat"]`` holds the
     uptime caveat (:func:`unused_caveat`).
     """
     usage = index_usage_frame(connection)
     uptime = uptime_seconds(connection)
-    unused = usage[(usage["count_star"] == 0) & (usage["index"] != "PRIMARY")]
+    unused = usage[(usage["count_read"] == 0) & (usage["index"] != "PRIMARY")]
     frame = unused[["schema", "table", "index"]].reset_index(drop=True)
     frame["uptime_seconds"] = uptime
     frame.attrs["caveat"] = unused_caveat(uptime)
