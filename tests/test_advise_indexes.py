@@ -574,11 +574,14 @@ def test_skewed_values_measured_on_the_server_pick_the_index_that_bounds_the_wor
     assert info.ndv["seller"] == 1000
     assert info.repeat["seller"] == pytest.approx((1001**2 + 999) / 2000**2)
     need = Need("page", "l", eq=("seller",), order=(("at", "DESC"),), limit=10)
-    assert estimate(need, ("seller",), info).rows == pytest.approx(500, rel=0.02)
+    # the row count is InnoDB's estimate (2000 or a row either side), not an exact count
+    assert info.rows == pytest.approx(2000, rel=0.05)
+    assert estimate(need, ("seller",), info).rows == pytest.approx(500, rel=0.05)
     assert estimate(need, ("seller", "at"), info).rows == 10
     # walking (at) until 10 rows of the seller match: a seller of frequency p costs 10 / p
-    # rows, over sellers drawn by frequency 10 x NDV on average - not 10 / sum(p^2)
-    assert estimate(need, ("at",), info).rows == 2000
+    # rows, over sellers drawn by frequency 10 x NDV on average - not 10 / sum(p^2) - capped
+    # at the whole table
+    assert estimate(need, ("at",), info).rows == info.rows
     page = Klass("page", "SELECT id, pad FROM l WHERE seller = 0 ORDER BY at DESC LIMIT 10", 1.0,
                  sample_db=dbtune_database)
     plan = advise_indexes([page], cat, verify_on=dbtune_server)
