@@ -512,6 +512,33 @@ def test_verify_rejects_an_index_the_optimizer_ignores(dbtune_server, dbtune_dat
 
 
 @pytest.mark.server
+def test_verify_advice_judges_one_index_alone_and_drops_it(dbtune_server,
+                                                           dbtune_database) -> None:
+    from dbtune.advise.indexes import ClassEffect, IndexAdvice
+    from dbtune.advise.verify import verify_advice
+
+    with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE t (id INT PRIMARY KEY, a INT, b INT)")
+        cursor.executemany("INSERT INTO t VALUES (%s, %s, %s)",
+                           [(i, i % 100, i % 7) for i in range(2000)])
+        cursor.execute("ANALYZE TABLE t")
+    sql = "SELECT * FROM t WHERE a = 5"
+
+    def advice(name: str, column: str) -> IndexAdvice:
+        return IndexAdvice("t", dbtune_database, name, (column,),
+                           [ClassEffect("q", 1.0, 2000, 20, sql=sql, db=dbtune_database)],
+                           1, 0, [])
+
+    useful, useless = advice("ix_t_a", "a"), advice("ix_t_b", "b")
+    with dbtune_server.connect(dbtune_database) as connection:
+        assert verify_advice(connection, useful) == ""
+        assert "did not use" in verify_advice(connection, useless)
+    assert useful.verified and not useless.verified
+    assert useful.classes[0].explain_after["key"] == "ix_t_a"
+    assert indexes_on(dbtune_server, dbtune_database) == set()
+
+
+@pytest.mark.server
 def test_verify_flags_or_rejects_an_index_that_slows_another_class(
         dbtune_server, dbtune_database) -> None:
     """(a, b) serves q1, but the optimizer also takes it for the report q2, reading half the
