@@ -582,6 +582,38 @@ def test_verify_flags_or_rejects_an_index_that_slows_another_class(
 
 
 @pytest.mark.server
+def test_a_class_an_advised_index_regresses_gets_its_own_index_when_there_is_room(
+        dbtune_server, dbtune_database) -> None:
+    """q2 is too small (0.4%) for an index of its own, but (a, b), advised for q1, makes its
+    plan worse: it is given its own best candidate and the plan is verified again, with the
+    repair built (marketplace's top_sellers_report under (marketplace, updated_at))."""
+    with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE t (id INT PRIMARY KEY, a INT NOT NULL, b INT NOT NULL, "
+                       "c INT NOT NULL, d INT NOT NULL, pad CHAR(100) NOT NULL DEFAULT '')")
+        cursor.executemany("INSERT INTO t (id, a, b, c, d) VALUES (%s, %s, %s, %s, %s)",
+                           [(i, i % 2, i, i % 50, i % 7) for i in range(4000)])
+        cursor.execute("ANALYZE TABLE t")
+        cat = Catalog.from_server(connection, dbtune_database)
+    classes = [
+        Klass("q1", "SELECT id, pad FROM t WHERE a = 1 AND b >= 3000 ORDER BY b LIMIT 5", 0.9,
+              sample_db=dbtune_database),
+        Klass("q2", "SELECT c, SUM(d) FROM t WHERE a = 1 AND d < 5 GROUP BY c "
+                    "ORDER BY 2 DESC LIMIT 3", 0.004, sample_db=dbtune_database)]
+    assert [a.columns for a in advise_indexes(classes, cat).advice] == [("a", "b")]
+    plan = advise_indexes(classes, cat, verify_on=dbtune_server)
+    assert [a.columns[0] for a in plan.advice] == ["a", "a"] and plan.rejected == []
+    first, repair = plan.advice
+    assert first.columns == ("a", "b") and first.regresses == [] and first.verified
+    assert [c.class_id for c in repair.classes] == ["q2"] and repair.verified
+    assert repair.classes[0].explain_after["key"] == repair.name
+    assert "added for q2, whose plan ix_t_a_b alone makes worse" in repair.reason
+    # no room for a repair: the regression stays, reported
+    (alone,) = advise_indexes(classes, cat, verify_on=dbtune_server, max_per_table=1).advice
+    assert alone.columns == ("a", "b") and alone.regressed == ["q2"]
+    assert indexes_on(dbtune_server, dbtune_database) == set()
+
+
+@pytest.mark.server
 def test_skewed_values_measured_on_the_server_pick_the_index_that_bounds_the_work(
         dbtune_server, dbtune_database) -> None:
     """One seller holds half the rows and is looked up accordingly: measured (sum of p^2),

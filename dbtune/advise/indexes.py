@@ -11,7 +11,9 @@ The pipeline, each stage a plain function:
    dropped (:func:`dbtune.advise.hygiene.covers`).
 4. :func:`~dbtune.advise.selection.select` - greedy Extend-style selection under the budget.
 5. optionally :func:`~dbtune.advise.verify.verify_plan` on a disposable server: EXPLAIN before
-   and after, keep only what the optimizer uses.
+   and after, keep only what the optimizer uses; a class a kept index makes slower gets an
+   index of its own (:func:`~dbtune.advise.repair.repair_choices`) and the plan is
+   verified again.
 """
 
 from __future__ import annotations
@@ -84,6 +86,8 @@ class IndexAdvice:
     others: list[ClassEffect] = field(default_factory=list)
     #: classes whose plan got worse with this index on the verification server, in words
     regresses: list[str] = field(default_factory=list)
+    #: the ids of those classes
+    regressed: list[str] = field(default_factory=list)
 
     @property
     def ddl(self) -> str:
@@ -449,7 +453,8 @@ def advise_indexes(
     disposable Server holding the schema and data: the equality columns' value distribution
     is measured there (:func:`~dbtune.advise.verify.measure_repeat`), and candidates the
     optimizer does not use, or that slow other classes more than they help, are moved to
-    ``plan.rejected``.
+    ``plan.rejected``; a class a kept index slows gets its own index where the limits
+    leave room (:mod:`dbtune.advise.repair`), and the plan is verified again.
     """
     classes = list(classes.ranked() if hasattr(classes, "ranked") else classes)
     drops = list(hygiene or [])
@@ -499,17 +504,37 @@ def advise_indexes(
     select(states, max_indexes=max_indexes, max_per_table=max_per_table,
            budget_bytes=budget_mb * 2**20 if budget_mb is not None else None,
            min_gain=min_gain)
-    advice = [a for key, st in states.items()
-              for a in _advice(st, tables[key], classes)]
-    advice.sort(key=lambda a: -a.saved_share)
-    plan = IndexPlan(advice=advice, findings=findings, drops=drops)
+    plan = IndexPlan(advice=_all_advice(states, tables, classes), findings=findings,
+                     drops=drops)
     if verify_on is not None:
+        from dbtune.advise.repair import repair_choices
         from dbtune.advise.verify import verify_plan
 
         verify_plan(plan, verify_on)
+        repairs = repair_choices(plan, states, max_indexes=max_indexes,
+                                 max_per_table=max_per_table)
+        if repairs:  # verified again with the repairs built: the optimizer has the last word
+            plan = IndexPlan(advice=_all_advice(states, tables, classes, repairs),
+                             findings=findings, drops=drops)
+            verify_plan(plan, verify_on)
     if hygiene is not None:  # after verification: never drop for an index that is not built
         plan.drops += superseded(plan.advice, catalog, drops)
     return plan
+
+
+def _all_advice(states: dict[str, TableState], tables: dict[str, Table], classes: Sequence[Any],
+                repairs: dict[tuple[str, tuple[str, ...]], str] | None = None
+                ) -> list[IndexAdvice]:
+    """Every table's chosen indexes as advice, most time saved first; ``repairs`` (from
+    :func:`~dbtune.advise.repair.repair_choices`) say why an index was added."""
+    advice = []
+    for key, st in states.items():
+        for a in _advice(st, tables[key], classes):
+            why = (repairs or {}).get((key, a.columns))
+            a.reason += f"; {why}" if why else ""
+            advice.append(a)
+    advice.sort(key=lambda a: -a.saved_share)
+    return advice
 
 
 def write_fraction(needs: Sequence[Need], state: TableState) -> float:

@@ -134,6 +134,7 @@ def judge(advice: IndexAdvice, before: dict[str, Plan], after: dict[str, Plan]) 
         cost_before, cost_after = plan_cost(old, limit), plan_cost(new, limit)
         if cost_after > cost_before * (1 + REGRESSION_MARGIN):
             loss += effect.share * min(cost_after / max(cost_before, 1.0) - 1, 1.0)
+            advice.regressed.append(effect.class_id)
             advice.regresses.append(f"{effect.class_id} {_abbreviate(effect.sql)} "
                                     f"({_describe(old)} -> {_describe(new)})")
     if advice.regresses:
