@@ -501,9 +501,9 @@ def advise_indexes(
         gone = dropped.get(tables[key].name, set()) | dropped.get(key, set())
         st.candidates = [c for c in candidates(st.needs, st.info)
                          if not redundant_with_existing(c, tables[key], gone)]
+    budget_bytes = budget_mb * 2**20 if budget_mb is not None else None
     select(states, max_indexes=max_indexes, max_per_table=max_per_table,
-           budget_bytes=budget_mb * 2**20 if budget_mb is not None else None,
-           min_gain=min_gain)
+           budget_bytes=budget_bytes, min_gain=min_gain)
     plan = IndexPlan(advice=_all_advice(states, tables, classes), findings=findings,
                      drops=drops)
     if verify_on is not None:
@@ -512,7 +512,7 @@ def advise_indexes(
 
         verify_plan(plan, verify_on)
         repairs = repair_choices(plan, states, max_indexes=max_indexes,
-                                 max_per_table=max_per_table)
+                                 max_per_table=max_per_table, budget_bytes=budget_bytes)
         if repairs:  # verified again with the repairs built: the optimizer has the last word
             plan = IndexPlan(advice=_all_advice(states, tables, classes, repairs),
                              findings=findings, drops=drops)

@@ -16,23 +16,25 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from dbtune.advise.selection import TableState
+from dbtune.advise.selection import TableState, index_bytes
 
 if TYPE_CHECKING:
     from dbtune.advise.indexes import IndexPlan
 
 
 def repair_choices(plan: IndexPlan, states: dict[str, TableState], *, max_indexes: int,
-                   max_per_table: int) -> dict[tuple[str, tuple[str, ...]], str]:
+                   max_per_table: int, budget_bytes: float | None = None
+                   ) -> dict[tuple[str, tuple[str, ...]], str]:
     """Add to ``states`` (``TableState.chosen``) an index for each class that a verified
     advice regresses; {(state key, columns): why} for every index added.
 
     A regressed class gets the candidate of its table the estimator rates cheapest for it,
-    when that is cheaper than the class's best way today and the count limits
-    (``max_indexes``, ``max_per_table``) leave room.
+    when that is cheaper than the class's best way today and the limits (``max_indexes``,
+    ``max_per_table``, ``budget_bytes``) leave room.
     """
     added: dict[tuple[str, tuple[str, ...]], str] = {}
     count = sum(len(s.chosen) for s in states.values())
+    used = sum(index_bytes(c, s.info) for s in states.values() for c in s.chosen)
     for advice in plan.advice:
         for class_id in advice.regressed:
             key, state = next(((k, s) for k, s in states.items()
@@ -45,11 +47,13 @@ def repair_choices(plan: IndexPlan, states: dict[str, TableState], *, max_indexe
                 if not options:
                     break
                 columns = min(options, key=lambda c: state.estimate(need, c).cost)
-                if state.estimate(need, columns).cost >= state.best(need)[0].cost:
+                size = index_bytes(columns, state.info)
+                if (state.estimate(need, columns).cost >= state.best(need)[0].cost
+                        or (budget_bytes is not None and used + size > budget_bytes)):
                     continue
                 state.chosen.append(columns)
-                count += 1
+                count, used = count + 1, used + size
                 added[(key, columns)] = (f"added for {class_id}, whose plan {advice.name} "
-                                         "alone makes worse")
+                                         "made worse without it")
                 break
     return added
