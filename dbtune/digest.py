@@ -698,8 +698,9 @@ class Digest(ClassSet):
                          "mean": int(metric.total[c]) / scale / count}
                 a, b = bounds[c], bounds[c + 1]
                 cum = np.cumsum(weights[a:b])
-                for q, label in ((0.5, "p50"), (0.95, "p95"), (0.99, "p99")):
-                    key = int(keys[a + np.searchsorted(cum, q * (count - 1), side="right")])
+                for percent, label in ((50, "p50"), (95, "p95"), (99, "p99")):
+                    rank = -(-percent * count // 100)  # nearest rank: ceil(q x n), 1-based
+                    key = int(keys[a + np.searchsorted(cum, rank, side="left")])
                     key &= _KEY_MASK
                     v = 0.0 if key == _ZERO_KEY else _MAPPING.value(key - _KEY_OFFSET)
                     entry[label] = min(max(v, lo), hi)

@@ -81,9 +81,19 @@ def test_quantiles_within_one_percent(example: Digest) -> None:
         values[fingerprint(e.sql)].append(e.query_time)
     for c in example.classes:
         ordered = sorted(values[c.fingerprint])
-        for q, label in ((0.5, "p50"), (0.95, "p95"), (0.99, "p99")):
-            exact = ordered[int(q * (len(ordered) - 1))]
+        for percent, label in ((50, "p50"), (95, "p95"), (99, "p99")):
+            exact = ordered[math.ceil(percent * len(ordered) / 100) - 1]  # nearest rank
             assert abs(c.metrics["query_time"][label] - exact) <= 0.01 * exact + 1e-9
+
+
+def test_quantiles_of_a_few_events_are_nearest_ranks(example: Digest) -> None:
+    """Three Quit commands (0.068, 0.071, 0.176 ms): p95 and p99 are the slowest, as
+    pt-query-digest reports for fewer than 10 events, p50 the middle one."""
+    quit_ = next(c for c in example.classes if c.fingerprint == "administrator command: Quit")
+    qt = quit_.metrics["query_time"]
+    assert quit_.count == 3 and qt["max"] == 0.000176
+    assert qt["p95"] == qt["p99"] == pytest.approx(0.000176, rel=0.01)
+    assert qt["p50"] == pytest.approx(0.000071, rel=0.01)
 
 
 def test_rows_examined_per_sent_tables_and_db(example: Digest) -> None:
