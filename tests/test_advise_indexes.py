@@ -485,10 +485,11 @@ def test_verify_keeps_what_mariadb_uses(dbtune_server, dbtune_database, marketpl
     assert indexes_on(dbtune_server, dbtune_database) == set()
 
 
-@pytest.mark.server
-def test_verify_rejects_an_index_the_optimizer_ignores(dbtune_server, dbtune_database) -> None:
-    from dbtune.advise.indexes import ClassEffect, IndexAdvice, IndexPlan
-    from dbtune.advise.verify import verify_plan
+@pytest.fixture
+def useful_and_useless(dbtune_server, dbtune_database):
+    """Table t (2,000 rows) and two advices for ``SELECT * FROM t WHERE a = 5``: an index
+    on a (the optimizer takes it) and one on b (it cannot use it)."""
+    from dbtune.advise.indexes import ClassEffect, IndexAdvice
 
     with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
         cursor.execute("CREATE TABLE t (id INT PRIMARY KEY, a INT, b INT)")
@@ -496,10 +497,18 @@ def test_verify_rejects_an_index_the_optimizer_ignores(dbtune_server, dbtune_dat
                            [(i, i % 100, i % 7) for i in range(2000)])
         cursor.execute("ANALYZE TABLE t")
     sql = "SELECT * FROM t WHERE a = 5"
-    useful = IndexAdvice("t", dbtune_database, "ix_t_a", ("a",),
-                         [ClassEffect("q", 1.0, 2000, 20, sql=sql, db=dbtune_database)], 1, 0, [])
-    useless = IndexAdvice("t", dbtune_database, "ix_t_b", ("b",),
-                          [ClassEffect("q", 1.0, 2000, 20, sql=sql, db=dbtune_database)], 1, 0, [])
+    return tuple(IndexAdvice("t", dbtune_database, f"ix_t_{column}", (column,),
+                             [ClassEffect("q", 1.0, 2000, 20, sql=sql, db=dbtune_database)],
+                             1, 0, []) for column in ("a", "b"))
+
+
+@pytest.mark.server
+def test_verify_rejects_an_index_the_optimizer_ignores(dbtune_server, dbtune_database,
+                                                       useful_and_useless) -> None:
+    from dbtune.advise.indexes import IndexPlan
+    from dbtune.advise.verify import verify_plan
+
+    useful, useless = useful_and_useless
     plan = IndexPlan(advice=[useful, useless])
     verify_plan(plan, dbtune_server)
     assert plan.advice == [useful] and useful.verified
@@ -512,24 +521,11 @@ def test_verify_rejects_an_index_the_optimizer_ignores(dbtune_server, dbtune_dat
 
 
 @pytest.mark.server
-def test_verify_advice_judges_one_index_alone_and_drops_it(dbtune_server,
-                                                           dbtune_database) -> None:
-    from dbtune.advise.indexes import ClassEffect, IndexAdvice
+def test_verify_advice_judges_one_index_alone_and_drops_it(dbtune_server, dbtune_database,
+                                                           useful_and_useless) -> None:
     from dbtune.advise.verify import verify_advice
 
-    with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE t (id INT PRIMARY KEY, a INT, b INT)")
-        cursor.executemany("INSERT INTO t VALUES (%s, %s, %s)",
-                           [(i, i % 100, i % 7) for i in range(2000)])
-        cursor.execute("ANALYZE TABLE t")
-    sql = "SELECT * FROM t WHERE a = 5"
-
-    def advice(name: str, column: str) -> IndexAdvice:
-        return IndexAdvice("t", dbtune_database, name, (column,),
-                           [ClassEffect("q", 1.0, 2000, 20, sql=sql, db=dbtune_database)],
-                           1, 0, [])
-
-    useful, useless = advice("ix_t_a", "a"), advice("ix_t_b", "b")
+    useful, useless = useful_and_useless
     with dbtune_server.connect(dbtune_database) as connection:
         assert verify_advice(connection, useful) == ""
         assert "did not use" in verify_advice(connection, useless)
@@ -538,23 +534,31 @@ def test_verify_advice_judges_one_index_alone_and_drops_it(dbtune_server,
     assert indexes_on(dbtune_server, dbtune_database) == set()
 
 
-@pytest.mark.server
-def test_verify_flags_or_rejects_an_index_that_slows_another_class(
-        dbtune_server, dbtune_database) -> None:
-    """(a, b) serves q1, but the optimizer also takes it for the report q2, reading half the
-    table through clustered-index lookups: slower than the scan q2 had (marketplace's
-    top_sellers_report with (marketplace, updated_at))."""
-    from dbtune.advise.indexes import ClassEffect, IndexAdvice, IndexPlan
-    from dbtune.advise.verify import verify_plan
-
+@pytest.fixture
+def page_and_report(dbtune_server, dbtune_database) -> tuple[str, str]:
+    """Table t (4,000 rows, half of them a = 1) and two statements on it: q1, a page that
+    (a, b) serves, and q2, a report that the optimizer also takes (a, b) for, reading half
+    the table through clustered-index lookups - slower than its scan."""
     with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
         cursor.execute("CREATE TABLE t (id INT PRIMARY KEY, a INT NOT NULL, b INT NOT NULL, "
                        "c INT NOT NULL, d INT NOT NULL, pad CHAR(100) NOT NULL DEFAULT '')")
         cursor.executemany("INSERT INTO t (id, a, b, c, d) VALUES (%s, %s, %s, %s, %s)",
                            [(i, i % 2, i, i % 50, i % 7) for i in range(4000)])
         cursor.execute("ANALYZE TABLE t")
-    q1 = "SELECT id, pad FROM t WHERE a = 1 AND b >= 3000 ORDER BY b LIMIT 5"
-    q2 = "SELECT c, SUM(d) FROM t WHERE a = 1 AND d < 5 GROUP BY c ORDER BY 2 DESC LIMIT 3"
+    return ("SELECT id, pad FROM t WHERE a = 1 AND b >= 3000 ORDER BY b LIMIT 5",
+            "SELECT c, SUM(d) FROM t WHERE a = 1 AND d < 5 GROUP BY c ORDER BY 2 DESC LIMIT 3")
+
+
+@pytest.mark.server
+def test_verify_flags_or_rejects_an_index_that_slows_another_class(
+        dbtune_server, dbtune_database, page_and_report) -> None:
+    """(a, b) serves q1, but the optimizer also takes it for the report q2, reading half the
+    table through clustered-index lookups: slower than the scan q2 had (marketplace's
+    top_sellers_report with (marketplace, updated_at))."""
+    from dbtune.advise.indexes import ClassEffect, IndexAdvice, IndexPlan
+    from dbtune.advise.verify import verify_plan
+
+    q1, q2 = page_and_report
 
     def advice(helped: float, hurt: float) -> IndexAdvice:
         return IndexAdvice("t", dbtune_database, "ix_t_a_b", ("a", "b"),
@@ -583,22 +587,15 @@ def test_verify_flags_or_rejects_an_index_that_slows_another_class(
 
 @pytest.mark.server
 def test_a_class_an_advised_index_regresses_gets_its_own_index_when_there_is_room(
-        dbtune_server, dbtune_database) -> None:
+        dbtune_server, dbtune_database, page_and_report) -> None:
     """q2 is too small (0.4%) for an index of its own, but (a, b), advised for q1, makes its
     plan worse: it is given its own best candidate and the plan is verified again, with the
     repair built (marketplace's top_sellers_report under (marketplace, updated_at))."""
-    with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE t (id INT PRIMARY KEY, a INT NOT NULL, b INT NOT NULL, "
-                       "c INT NOT NULL, d INT NOT NULL, pad CHAR(100) NOT NULL DEFAULT '')")
-        cursor.executemany("INSERT INTO t (id, a, b, c, d) VALUES (%s, %s, %s, %s, %s)",
-                           [(i, i % 2, i, i % 50, i % 7) for i in range(4000)])
-        cursor.execute("ANALYZE TABLE t")
+    q1, q2 = page_and_report
+    with dbtune_server.connect(dbtune_database) as connection:
         cat = Catalog.from_server(connection, dbtune_database)
-    classes = [
-        Klass("q1", "SELECT id, pad FROM t WHERE a = 1 AND b >= 3000 ORDER BY b LIMIT 5", 0.9,
-              sample_db=dbtune_database),
-        Klass("q2", "SELECT c, SUM(d) FROM t WHERE a = 1 AND d < 5 GROUP BY c "
-                    "ORDER BY 2 DESC LIMIT 3", 0.004, sample_db=dbtune_database)]
+    classes = [Klass("q1", q1, 0.9, sample_db=dbtune_database),
+               Klass("q2", q2, 0.004, sample_db=dbtune_database)]
     assert [a.columns for a in advise_indexes(classes, cat).advice] == [("a", "b")]
     plan = advise_indexes(classes, cat, verify_on=dbtune_server)
     assert [a.columns[0] for a in plan.advice] == ["a", "a"] and plan.rejected == []
