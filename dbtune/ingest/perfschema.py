@@ -320,9 +320,12 @@ def join_key(fingerprint: str) -> str:
     """A key on which a perfschema class and a slow-log class of one statement agree.
 
     Fingerprints without whitespace and backticks, runs of ``?`` as one (a digest writes
-    ``- ?`` where pt-query-digest reads ``-3`` as one literal).
+    ``- ?`` where pt-query-digest reads ``-3`` as one literal), ``<>`` as ``!=`` (MariaDB's
+    digests spell it so).
 
     >>> join_key("select * from `a` where id = ? ?") == join_key("select * from a where id=?")
     True
+    >>> join_key("select ? from t where s <> ?") == join_key("SELECT ? FROM `t` WHERE `s` != ?")
+    True
     """
-    return _PLACEHOLDER_RUN.sub("?", _LOOSE.sub("", fingerprint.lower()))
+    return _PLACEHOLDER_RUN.sub("?", _LOOSE.sub("", fingerprint.lower()).replace("<>", "!="))
