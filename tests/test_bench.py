@@ -171,3 +171,17 @@ def test_volatile_statements_are_not_checked(tmp_path):
     workload = sql_file_workload(path)
     assert len(workload.items) == 3
     assert [sql for _, sql in workload.check_statements(5, 0)] == ["SELECT a FROM t WHERE b = 1"]
+
+
+def test_server_time_joins_digests_to_classes_by_fingerprint() -> None:
+    from dbtune.bench.rounds import server_time_by_class
+
+    samples = {"page": "SELECT id, val FROM items WHERE grp = 7",
+               "count": "select count(*) from items",
+               "twin_a": "SELECT * FROM t WHERE a = 1", "twin_b": "SELECT * FROM t WHERE a = 2"}
+    digests = [(10, 0.5, "SELECT `id` , `val` FROM `items` WHERE `grp` = ?"),
+               (4, 0.25, "SELECT `id` , `val` FROM `items` WHERE `grp` = ?"),  # another digest
+               (3, 0.03, "SELECT COUNT ( * ) FROM `items`"),
+               (2, 0.01, "SELECT * FROM `t` WHERE `a` = ?"),  # two classes: nobody's
+               (1, 0.01, "SET `autocommit` = ?")]  # no class
+    assert server_time_by_class(samples, digests) == {"page": (14, 0.75), "count": (3, 0.03)}

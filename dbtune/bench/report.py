@@ -96,6 +96,8 @@ def class_rows(result: BenchResult) -> list[dict[str, Any]]:
             "err": r["errors_before"] + r["errors_after"],
             "mean before": r["mean_before_ms"], "mean after": r["mean_after_ms"],
             "p95 before": r["p95_before_ms"], "p95 after": r["p95_after_ms"],
+            "server before": r["server_mean_before_ms"],
+            "server after": r["server_mean_after_ms"],
             "ratio": r["ratio"], "ci95": f"{r['ci95_low']:.2f} - {r['ci95_high']:.2f}",
         })
     return rows

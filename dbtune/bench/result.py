@@ -35,6 +35,8 @@ class Round:
     #: (statements, seconds) performance_schema timed in the database during the round
     #: (warm-up and connection set-up included), or None when it is off
     server_time: tuple[int, float] | None = None
+    #: the same per class, for the classes whose statements a digest could be joined to
+    server_classes: dict[str, tuple[int, float]] | None = None
 
 
 @dataclass
@@ -87,6 +89,18 @@ class BenchResult:
                                  if count else float("nan"))
         return out
 
+    def server_means(self, phase: str) -> dict[str, float]:
+        """Class name -> performance_schema's mean time (ms) per statement over the rounds
+        of ``phase`` (warm-up included); classes no digest joined are absent."""
+        totals: dict[str, tuple[int, float]] = {}
+        for r in self.rounds:
+            if r.phase == phase:
+                for name, (count, seconds) in (r.server_classes or {}).items():
+                    had = totals.get(name, (0, 0.0))
+                    totals[name] = (had[0] + count, had[1] + seconds)
+        return {name: seconds * 1000.0 / count for name, (count, seconds) in totals.items()
+                if count}
+
     @cached_property
     def ratios(self) -> dict[str, Ratio]:
         """after/before of every statistic over all statements, with bootstrap CIs."""
@@ -99,6 +113,7 @@ class BenchResult:
         ratio with its CI, heaviest (before total time) first."""
         before, after = self.latencies("before"), self.latencies("after")
         errors_b, errors_a = self.errors("before"), self.errors("after")
+        server_b, server_a = self.server_means("before"), self.server_means("after")
         records = []
         for name in sorted(set(before) | set(after) | set(errors_b) | set(errors_a)):
             b, a = summary(before.get(name, [])), summary(after.get(name, []))
@@ -112,6 +127,8 @@ class BenchResult:
                 "p95_before_ms": b["p95_ms"], "p95_after_ms": a["p95_ms"],
                 "p99_before_ms": b["p99_ms"], "p99_after_ms": a["p99_ms"],
                 "ratio": ratio.ratio, "ci95_low": ratio.low, "ci95_high": ratio.high,
+                "server_mean_before_ms": server_b.get(name, float("nan")),
+                "server_mean_after_ms": server_a.get(name, float("nan")),
                 "total_before_ms": sum(before.get(name, [])),
             })
         frame = pd.DataFrame.from_records(records)

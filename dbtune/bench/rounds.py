@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -153,33 +153,61 @@ def _round(server: Server, workload: Workload, database: str, phase: str, index:
     path = server.slow_log_path
     start = _size(path)
     began = time.time()
-    server_before = _server_time(server, database)
+    server_before = _server_digests(server, database)
     result = run_workload(
         server, workload.spec or workload.stream(number, replay.seed, replay.read_only),
         count=replay.count, duration=replay.duration, concurrency=replay.concurrency,
         warmup=replay.warmup, read_only=replay.read_only, seed=replay.seed + number,
         database=database, on_progress=progress)
-    server_after = _server_time(server, database)
-    server_time = None
+    server_after = _server_digests(server, database)
+    server_time = server_classes = None
     if server_before is not None and server_after is not None:
-        server_time = (server_after[0] - server_before[0], server_after[1] - server_before[1])
+        delta = {digest: (count - server_before.get(digest, (0, 0.0, ""))[0],
+                          seconds - server_before.get(digest, (0, 0.0, ""))[1], text)
+                 for digest, (count, seconds, text) in server_after.items()}
+        delta = {digest: row for digest, row in delta.items() if row[0] > 0}
+        if delta:
+            server_time = (sum(r[0] for r in delta.values()), sum(r[1] for r in delta.values()))
+            server_classes = server_time_by_class(result.samples, delta.values())
     return Round(phase, index, result, began, (start, _size(path)) if path else None,
-                 server_time)
+                 server_time, server_classes)
 
 
-def _server_time(server: Server, database: str) -> tuple[int, float] | None:
-    """(statements, seconds) performance_schema has counted in ``database`` so far; None
-    when it is off or unreadable. Two cheap queries per round."""
+def _server_digests(server: Server, database: str) -> dict[str, tuple[int, float, str]] | None:
+    """digest -> (statements, seconds, digest text) performance_schema has counted in
+    ``database`` so far; None when it is off or unreadable. One query per round."""
     try:
         with server.connect() as connection, connection.cursor() as cursor:
             cursor.execute(
-                "SELECT COALESCE(SUM(COUNT_STAR), 0), COALESCE(SUM(SUM_TIMER_WAIT), 0) "
+                "SELECT DIGEST, COUNT_STAR, SUM_TIMER_WAIT, DIGEST_TEXT "
                 "FROM performance_schema.events_statements_summary_by_digest "
                 "WHERE SCHEMA_NAME = %s", (database,))
-            count, picoseconds = cursor.fetchone()
+            rows = cursor.fetchall()
     except pymysql.err.MySQLError:
         return None
-    return (int(count), float(picoseconds) / 1e12) if count else None
+    return {digest: (int(count), float(picoseconds) / 1e12, text or "")
+            for digest, count, picoseconds, text in rows}
+
+
+def server_time_by_class(samples: dict[str, str], digests: Iterable[tuple[int, float, str]]
+                         ) -> dict[str, tuple[int, float]]:
+    """Class name -> (statements, seconds) of the performance_schema digests whose text
+    joins the fingerprint of the class's sample (``dbtune.ingest.perfschema.join_key``).
+    Digests of no class, or of a fingerprint several classes share, are left out."""
+    from dbtune.fingerprint import fingerprint
+    from dbtune.ingest.perfschema import digest_sql, join_key
+
+    names: dict[str, str | None] = {}
+    for name, sql in samples.items():
+        key = join_key(fingerprint(sql))
+        names[key] = None if key in names else name
+    out: dict[str, tuple[int, float]] = {}
+    for count, seconds, text in digests:
+        name = names.get(join_key(fingerprint(digest_sql(text))))
+        if name is not None:
+            had = out.get(name, (0, 0.0))
+            out[name] = (had[0] + count, had[1] + seconds)
+    return out
 
 
 def _size(path: str | None) -> int:

@@ -49,6 +49,8 @@ class WorkloadResult:
     error_samples: dict[str, str] = field(default_factory=dict)
     rows: dict[str, int] = field(default_factory=dict)
     kinds: dict[str, str] = field(default_factory=dict)
+    #: name -> the first statement handed out under that name (warm-up included)
+    samples: dict[str, str] = field(default_factory=dict)
     elapsed_s: float = 0.0
     concurrency: int = 1
     #: the client library the connections used: "pymysql" or "mysqlclient"
@@ -98,18 +100,19 @@ class _Source:
 
     Statements are classified (is_write) only where it matters: to skip or refuse writes
     when ``check_writes``, and once per name for ``kinds`` (the first measured statement of
-    a name decides its kind, unless ``kinds`` already has it).
+    a name decides its kind, unless ``kinds`` already has it). The first statement of each
+    name goes into ``samples``.
     """
 
     def __init__(self, statements: Iterator[tuple[str, str]], count: int | None,
                  duration: float | None, warmup: int, *, check_writes: bool, read_only: bool,
-                 target: str, kinds: dict[str, str]) -> None:
+                 target: str, kinds: dict[str, str], samples: dict[str, str]) -> None:
         self._it = statements
         self._lock = threading.Lock()
         self._limit = None if count is None else warmup + count
         self._duration, self._warmup = duration, warmup
         self._check_writes, self._read_only, self._target = check_writes, read_only, target
-        self._kinds = kinds
+        self._kinds, self._samples = kinds, samples
         self.handed = 0
         #: when the first measured statement was handed out (the clock of duration/elapsed)
         self.started: float | None = None
@@ -134,6 +137,8 @@ class _Source:
                     raise NotDisposableError(
                         f"refusing to replay write {name!r} on {self._target}: not marked "
                         "disposable (replay read-only, or use a disposable server)")
+                if name not in self._samples:
+                    self._samples[name] = sql
                 measured = self.handed >= self._warmup
                 if measured:
                     if name not in self._kinds:
@@ -214,7 +219,8 @@ def run_workload(connect: Any, workload: WorkloadSpec | Iterable[tuple[str, str]
         statements = iter(workload)
         check_writes = read_only or not disposable
     source = _Source(statements, count, duration, warmup, check_writes=check_writes,
-                     read_only=read_only, target=target, kinds=result.kinds)
+                     read_only=read_only, target=target, kinds=result.kinds,
+                     samples=result.samples)
     failures: list[BaseException] = []
     tallies = [_Tally() for _ in range(concurrency)]
     progress = _progress(on_progress)
