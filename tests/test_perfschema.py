@@ -487,7 +487,8 @@ def test_performance_schema_off_is_one_line_exit_2(tmp_path: Path):
                    ([], ["--show", "index-usage"], ["--show", "unused-indexes"])]
     for result in results:  # not an empty report: no index would look unused
         assert result.exit_code == 2
-        assert result.stderr.startswith("dbtune: error: performance_schema is OFF")
+        assert result.stderr.startswith(f"dbtune: error: {server.dsn()}: performance_schema "
+                                        "is OFF")
         assert result.stderr.count("\n") == 1 and result.stdout == ""
         assert server.password not in result.output
 

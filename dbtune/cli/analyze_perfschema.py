@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
@@ -16,6 +17,9 @@ from dbtune.cli.common import (
     fail,
     format_options,
 )
+
+if TYPE_CHECKING:
+    from dbtune.sandbox import ConnectionSpec
 
 SHOW = ("classes", "full-scans", "tmp-disk", "sort-merge", "index-usage", "unused-indexes")
 
@@ -86,6 +90,7 @@ def perfschema(dsn: str | None, defaults_file: str | None, ask_password: bool,
     if show in ("index-usage", "unused-indexes") and (interval or baseline or save_to):
         fail(f"--show {show} reads counters since the server started: "
              f"--interval, --baseline and --snapshot do not apply")
+    spec = None
     try:
         spec = ConnectionSpec.resolve(dsn, defaults_file=defaults_file)
         if ask_password:
@@ -106,14 +111,23 @@ def perfschema(dsn: str | None, defaults_file: str | None, ask_password: bool,
             click.echo(f"dbtune: snapshot written to {save_to}", err=True)
         digest = PerfSchemaDigest(after, before)
     except (InputError, SandboxError) as exc:
-        fail(str(exc))
+        fail(_on(spec, exc))
     except OSError as exc:
         fail(f"{exc.filename or 'output'}: {exc.strerror or exc}")
     except pymysql.err.MySQLError as exc:  # e.g. no SELECT privilege on performance_schema
-        fail(f"reading performance_schema failed: {exc.args[-1] if exc.args else exc}")
+        fail(_on(spec, f"reading performance_schema failed: "
+                       f"{exc.args[-1] if exc.args else exc}"))
     for note in digest.notes:
         click.echo(f"dbtune: warning: {note}", err=True)
     emit(_digest_report(digest, show, fmt, order_by, top, min_count, details), output)
+
+
+def _on(spec: ConnectionSpec | None, message: object) -> str:
+    """``message`` prefixed with the server it is about (password masked), once known."""
+    text = str(message)
+    if spec is None or spec.dsn() in text:
+        return text
+    return f"{spec.dsn()}: {text}"
 
 
 def _digest_report(digest, show: str, fmt: str, order_by: str, top: int, min_count: int,
