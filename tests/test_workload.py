@@ -204,3 +204,24 @@ def test_result_frame_statistics():
     assert a["p50_ms"] == 2.5 and a["max_ms"] == 4.0 and a["share"] == pytest.approx(10 / 22)
     c = frame.set_index("name").loc["c"]
     assert c["count"] == 0 and c["errors"] == 2 and np.isnan(c["mean_ms"])
+
+
+@pytest.mark.slow
+def test_a_wheel_carries_the_fixture_schema(tmp_path):
+    """A regular install (not -e) must find schema.sql too: the package's symlink to
+    fixtures/marketplace/schema.sql is copied into the wheel as a file."""
+    import subprocess
+    import sys
+    import zipfile
+    from pathlib import Path
+
+    from dbtune.workload.marketplace import SCHEMA_PATH
+
+    root = Path(__file__).resolve().parents[1]
+    assert SCHEMA_PATH.resolve() == root / "fixtures" / "marketplace" / "schema.sql"
+    subprocess.run([sys.executable, "-m", "pip", "wheel", str(root), "--no-deps", "-q",
+                    "-w", str(tmp_path)], check=True, capture_output=True, timeout=300)
+    (wheel,) = tmp_path.glob("dbtune-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        carried = archive.read("dbtune/workload/marketplace_schema.sql")
+    assert carried == SCHEMA_PATH.read_bytes() and b"CREATE TABLE" in carried

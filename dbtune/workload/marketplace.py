@@ -26,7 +26,9 @@ import pymysql
 
 from dbtune.workload import model as m
 
-SCHEMA_PATH = Path(__file__).resolve().parents[2] / "fixtures" / "marketplace" / "schema.sql"
+#: fixtures/marketplace/schema.sql, through a symlink in the package so that a wheel (which
+#: copies the file) carries it too
+SCHEMA_PATH = Path(__file__).with_name("marketplace_schema.sql")
 TABLES = (
     "products", "marketplace_listings", "listing_sync_jobs", "customers", "orders",
     "order_items", "user_sessions", "audit_log",

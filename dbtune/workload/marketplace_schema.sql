@@ -1,0 +1,1 @@
+../../fixtures/marketplace/schema.sql
