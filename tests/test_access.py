@@ -219,6 +219,20 @@ CASES: dict[str, Case] = {
            joins=(J("id", "marketplace_listings", "product_id"),), read=("id", "category")),
          P("marketplace_listings", alias="l", driving=False, equality={"marketplace": 1},
            joins=(J("product_id", "products", "id"),), read=("product_id", "marketplace", "id")))),
+    "right join: the preserved table is read first": Case(
+        "SELECT c.email FROM orders o RIGHT JOIN customers c ON o.customer_id = c.id "
+        "WHERE c.country = 'TR'",
+        (P("orders", alias="o", driving=False, joins=(J("customer_id", "customers", "id"),),
+           read=("customer_id",)),
+         P("customers", alias="c", equality={"country": 1},
+           joins=(J("id", "orders", "customer_id"),), read=("email", "id", "country")))),
+    "right join anti-join is null is not an index filter": Case(
+        "SELECT c.id FROM orders o RIGHT JOIN customers c ON o.customer_id = c.id "
+        "WHERE o.id IS NULL AND c.country = 'TR'",
+        (P("orders", alias="o", driving=False, joins=(J("customer_id", "customers", "id"),),
+           read=("customer_id", "id")),
+         P("customers", alias="c", equality={"country": 1},
+           joins=(J("id", "orders", "customer_id"),), read=("id", "country")))),
     "mysql select options and index hints": Case(
         "SELECT SQL_NO_CACHE id FROM orders FORCE INDEX (PRIMARY) WHERE id = 1 FOR UPDATE",
         (P("orders", equality={"id": 1}, read=("id",)),)),

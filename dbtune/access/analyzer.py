@@ -62,8 +62,10 @@ class _Block:
         self.parent = parent
         self.sources: dict[str, _Source] = {}
         self.joins: list[exp.Join] = []
-        #: ids of accesses on the NULL-supplying side of a LEFT JOIN
+        #: ids of accesses on the NULL-supplying side of a LEFT (or RIGHT) JOIN
         self.outer: set[int] = set()
+        #: the source a RIGHT JOIN preserves, read first (else the first source)
+        self.preserved: str | None = None
         self.select: list[exp.Expression] = []
         #: output column name (lower case) -> its expression, for derived tables and aliases
         self.projections: dict[str, exp.Expression] = {}
@@ -81,7 +83,8 @@ class _Block:
 
     def driving(self) -> _Access | None:
         """The table this block reads first (through mergeable derived tables)."""
-        first = next(iter(self.sources.values()), None)
+        first = (self.sources[self.preserved] if self.preserved is not None
+                 else next(iter(self.sources.values()), None))
         if first is None:
             return None
         if first.access is not None:
@@ -193,6 +196,10 @@ class Analyzer:
             if join.side == "LEFT":
                 block.outer.update(id(s.access) for a, s in block.sources.items()
                                    if a not in known and s.access is not None)
+            elif join.side == "RIGHT":  # A RIGHT JOIN B is B LEFT JOIN A: B is read first
+                block.outer.update(id(s.access) for a, s in block.sources.items()
+                                   if a in known and s.access is not None)
+                block.preserved = next((a for a in block.sources if a not in known), None)
         block.select = list(node.expressions)
         for item in node.expressions:
             if isinstance(item, exp.Star) or isinstance(item.this, exp.Star):
