@@ -90,13 +90,13 @@ def perfschema(dsn: str | None, defaults_file: str | None, ask_password: bool,
     if show in ("index-usage", "unused-indexes") and (interval or baseline or save_to):
         fail(f"--show {show} reads counters since the server started: "
              f"--interval, --baseline and --snapshot do not apply")
-    spec = None
+    spec = None  # errors name the server once it is known (a bad --baseline file is not it)
     try:
+        before = Snapshot.load(baseline) if baseline is not None else None
         spec = ConnectionSpec.resolve(dsn, defaults_file=defaults_file)
         if ask_password:
             spec = replace(spec, password=click.prompt("Password", hide_input=True, err=True))
         spec = replace(spec, connect_timeout=connect_timeout, read_timeout=read_timeout)
-        before = Snapshot.load(baseline) if baseline is not None else None
         with spec.connect() as connection:
             if show in ("index-usage", "unused-indexes"):
                 emit(_index_report(connection, show, fmt), output)
