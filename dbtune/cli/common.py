@@ -12,8 +12,7 @@ from typing import Any, TypeVar
 import click
 from click.exceptions import NoArgsIsHelpError
 
-from dbtune.report import FORMATS
-from dbtune.report.formats import printable, redact_secrets
+from dbtune.report.formats import FORMATS, printable, redact_secrets
 
 F = TypeVar("F", bound=Callable[..., Any])
 

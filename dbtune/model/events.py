@@ -1,4 +1,6 @@
-"""The data model shared by every part of dbtune (see docs/design.md).
+"""Events: one execution of one statement, and the error for unreadable input.
+
+The data model shared by every part of dbtune (see docs/design.md).
 
 ingest -> QueryEvent (one execution) -> digest -> Digest (one row per QueryClass)
 -> advise -> Advice -> migrate/bench -> report.
@@ -45,3 +47,4 @@ class InputError(Exception):
 
     The message is one line naming what and where; the CLI prints it and exits 2.
     """
+
