@@ -40,6 +40,8 @@ from dbtune.advise.selection import (
     selectivity,
 )
 from dbtune.catalog import Catalog, Index, Table, quote, type_width
+from dbtune.model import Advice
+from dbtune.model import ClassEffect as Effect
 from dbtune.parsing import parse_statement
 from dbtune.report.formats import render_rows, to_json
 
@@ -121,6 +123,39 @@ class IndexAdvice:
         """Estimated share of workload time added to the writes on this table."""
         return self.write_share * WRITE_FACTOR
 
+    def to_advice(self) -> Advice:
+        """This index in the shared Advice shape."""
+        effects = [Effect(c.class_id, c.share,
+                          estimated={"rows_before": c.rows_before, "rows_after": c.rows_after},
+                          measured=_explained(c)) for c in self.classes]
+        return Advice(
+            kind="add_index", table=self.table,
+            title=f"{self.table.rpartition('.')[2]} ({', '.join(self.columns)})",
+            ddl=[self.ddl], rollback=[self.rollback_ddl], reasons=[self.reason],
+            effects=effects, warnings=list(self.regresses),
+            details={"index": self.name, "columns": list(self.columns),
+                     "size_bytes": self.size_bytes, "write_cost": self.write_cost,
+                     "write_classes": self.write_classes, "verified": self.verified})
+
+
+def _explained(effect: ClassEffect) -> dict[str, Any] | None:
+    """The EXPLAIN figures a verification server gave for one class, if any."""
+    if effect.explain_before is None and effect.explain_after is None:
+        return None
+    return {"explain_before": effect.explain_before, "explain_after": effect.explain_after}
+
+
+def hygiene_advice(finding: HygieneFinding) -> Advice:
+    """A hygiene finding in the shared Advice shape."""
+    kind = "replace_index" if finding.replacement is not None else "drop_index"
+    return Advice(
+        kind=kind, table=finding.table,
+        title=f"{finding.table.rpartition('.')[2]}.{finding.index} ({finding.kind})",
+        ddl=[finding.drop_sql.rstrip(";")], rollback=[finding.rollback_sql.rstrip(";")],
+        reasons=[finding.reason],
+        details={"index": finding.index, "finding": finding.kind,
+                 "redundant_with": finding.redundant_with, "bytes_freed": finding.bytes_freed})
+
 
 @dataclass
 class ClassFinding:
@@ -153,6 +188,10 @@ class IndexPlan:
         return [d.rollback_sql.rstrip(";") for d in reversed(self.drops)] + [
             a.rollback_ddl for a in reversed(self.advice)
         ]
+
+    def to_advice(self) -> list[Advice]:
+        """The plan in the shared Advice shape: hygiene drops first, then new indexes."""
+        return [hygiene_advice(d) for d in self.drops] + [a.to_advice() for a in self.advice]
 
     def to_frame(self) -> pd.DataFrame:
         """One row per recommended index (see :func:`advice_frame`)."""
