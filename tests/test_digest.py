@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dbtune import digest as digest_module
-from dbtune.digest import Digest, digest_slowlog, prekey
-from dbtune.fingerprint import class_id, fingerprint
+from dbtune.digest import Digest, digest_slowlog
+from dbtune.fingerprint import class_id, fingerprint, prekey, prekeys
+from dbtune.ingest import slowlog_source
 from dbtune.ingest.slowlog import read_events
 from dbtune.model import STATS
 
@@ -137,9 +137,9 @@ def test_one_or_two_jobs_give_identical_results(monkeypatch, tmp_path: Path) -> 
         "mysql-8.0-log-slow-extra.log", "percona-8.0-full.log", "mysql-5.7.22.log")) * 40
         + (FIXTURES / "garbled.log").read_bytes())  # warnings from the last range
     one = digest_slowlog(log, jobs=1)
-    monkeypatch.setattr(digest_module, "MIN_PARALLEL_BYTES", 0)
-    ranges = digest_module._ranges(str(log), 2)
-    assert len(ranges) == 8 and sum(n for _, n in ranges) == log.stat().st_size
+    monkeypatch.setattr(slowlog_source, "MIN_PARALLEL_BYTES", 0)
+    ranges = slowlog_source.byte_ranges(str(log), 8)
+    assert len(ranges) == 8 and sum(r.limit for r in ranges) == log.stat().st_size
     two = digest_slowlog(log, jobs=2)
     assert [c.to_dict() for c in two.classes] == [c.to_dict() for c in one.classes]
     assert two.summary == one.summary
@@ -259,11 +259,11 @@ BLOCK_SQL = SQLISH | st.sampled_from([
 @settings(max_examples=200, deadline=None)
 @given(st.lists(BLOCK_SQL, min_size=1, max_size=8))
 def test_block_prekeys_are_the_statement_prekeys(sqls: list[str]) -> None:
-    assert digest_module._prekeys(sqls) == [prekey(s) for s in sqls]
+    assert prekeys(sqls) == [prekey(s) for s in sqls]
 
 
 def test_block_prekeys_of_the_fixture_statements() -> None:
     sqls = _fixture_statements()
-    assert digest_module._prekeys(sqls) == [prekey(s) for s in sqls]
+    assert prekeys(sqls) == [prekey(s) for s in sqls]
     plain = [s for s in sqls if '"' not in s and "\\" not in s and "/*" not in s]
-    assert digest_module._prekeys(plain) == [prekey(s) for s in plain]
+    assert prekeys(plain) == [prekey(s) for s in plain]

@@ -1,0 +1,45 @@
+"""Which events a digest keeps: a time window and db/user/host matches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from dbtune.ingest.slowlog import NO_TIME, Block
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which events to keep: a time window and exact db/user/host matches.
+
+    Times are microseconds since the epoch (see :func:`dbtune.ingest.slowlog.time_us`).
+    """
+
+    since: int | None = None
+    until: int | None = None
+    database: str | None = None
+    user: str | None = None
+    host: str | None = None
+
+    def active(self) -> bool:
+        """Whether any filter is set."""
+        return any(v is not None for v in (self.since, self.until, self.database, self.user,
+                                           self.host))
+
+    def mask(self, block: Block) -> np.ndarray:
+        """Which entries of ``block`` to keep."""
+        keep = np.ones(len(block), bool)
+        times = block.times
+        if self.since is not None:
+            keep &= (times != NO_TIME) & (times >= self.since)
+        if self.until is not None:
+            keep &= (times != NO_TIME) & (times <= self.until)
+        if self.database is not None:
+            keep &= np.array([db == self.database for db in block.dbs], bool)
+        if self.user is not None or self.host is not None:
+            ok = {p for p, (user, host) in block.who.items()
+                  if (self.user is None or user == self.user)
+                  and (self.host is None or host == self.host)}
+            keep &= np.array([p in ok for p in block.people], bool)
+        return keep
