@@ -62,7 +62,7 @@ _HEAD = re.compile(
 )
 # Over a block of '#' lines: pairs on attribute lines, ('', '') for any other line.
 _ATTRS = re.compile(
-    r"^#(?! +[A-Z][A-Za-z_]+: \S)[^\n]*|(\w+):(?:[ \t]+(?!\w+:(?:\s|$))(\S+))?", re.M
+    r"^#(?! +[A-Z][A-Za-z_]+: \S)[^\n]*|(?<!\w)(\w+):(?:[ \t]+(?!\w+:(?:\s|$))(\S+))?", re.M
 )
 _EXPLAIN = re.compile(r"^# explain: ?([^\n]*)", re.M)
 _ATTR_LINE = re.compile(r"# +[A-Z][A-Za-z_]+: \S")
@@ -77,7 +77,10 @@ NO_TIME = np.iinfo(np.int64).max
 # One regular entry, matched over a whole block (findall): the entry, Time, User@Host,
 # attribute lines, use, SET timestamp, admin command, statement. '#' and '# explain:'
 # lines may follow the attribute lines.
+# It only starts at the block's start or after an entry's ";\n", so findall fails in
+# linear time on a block that is not a run of regular entries.
 _ENTRY = re.compile(
+    r"(?:\A|(?<=;\n))"
     r"((?:# Time: ([^\n]*)\n)?(?:# User@Host: (\S[^\n]*)\n)?((?:# +[A-Z][^\n]*\n|#\n)*)"
     r"(?:#(?: explain:[^\n]*)?\n)*(?:use ([^;\n]+);\n)?(?:SET timestamp=(\d+);\n)?"
     r"(?:# (administrator command: [A-Za-z]+(?: [A-Za-z_]+)*);"
@@ -329,6 +332,9 @@ class Scanner:
 
     def _regular(self, text: str) -> Block | None:
         """The block of ``text`` if it is a run of regular entries, else None."""
+        # cheap refusals first: a run ends with a statement's ';', starts with an entry
+        if not text.endswith((";\n", ";")) or _ENTRY.match(text) is None:
+            return None
         found = _ENTRY.findall(text)
         if not found:
             return None
@@ -726,9 +732,11 @@ def iter_blocks(
     The stream must be positioned on an entry boundary; ``limit`` bounds the bytes read
     (the caller ends it on a boundary too). CRLF line ends become LF.
     """
-    buffer = b""
+    buffer = bytearray()
     pending = 0
     left = limit
+    # boundaries before ``seen`` were all refused: only the new bytes need a search
+    seen = 0
     while True:
         size = block_size if left is None else min(block_size, left)
         chunk = _read_chunk(stream, size)
@@ -742,15 +750,17 @@ def iter_blocks(
         if b"\r" in chunk:
             chunk = chunk.replace(b"\r\n", b"\n")
         buffer += chunk
-        cut = buffer.rfind(_BOUNDARY)
+        cut = buffer.rfind(_BOUNDARY, seen)
         # never cut before an admin-command line, nor where one may be cut short
         while cut >= 0 and (buffer.startswith(_ADMIN_BYTES, cut + 2)
                             or len(buffer) - cut - 2 < len(_ADMIN_BYTES)):
-            cut = buffer.rfind(_BOUNDARY, 0, cut)
+            cut = buffer.rfind(_BOUNDARY, seen, cut)
         if cut < 0:
+            seen = max(0, len(buffer) - len(_ADMIN_BYTES) - len(_BOUNDARY))
             continue
         yield buffer[: cut + 2].decode("utf-8", "surrogateescape"), pending
-        buffer = buffer[cut + 2 :]
+        del buffer[: cut + 2]
+        seen = 0
         pending = 0
     if buffer or pending:
         yield buffer.decode("utf-8", "surrogateescape"), pending
