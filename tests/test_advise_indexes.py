@@ -9,15 +9,14 @@ from pathlib import Path
 import pytest
 import sqlglot
 
+from dbtune.advise.assemble import index_name
 from dbtune.advise.candidates import Need, TableInfo, candidates, three_star
-from dbtune.advise.indexes import (
-    advice_frame,
-    advise_indexes,
-    index_name,
-    needs_for_class,
-    table_info,
-)
-from dbtune.advise.selection import TableState, estimate, select
+from dbtune.advise.estimate import estimate
+from dbtune.advise.indexes import advise_indexes
+from dbtune.advise.needs import needs_for_class, table_info
+from dbtune.advise.plan import advice_frame
+from dbtune.advise.selection import select
+from dbtune.advise.tables import TableState
 from dbtune.catalog import Catalog
 
 SCHEMA = """
@@ -894,3 +893,26 @@ def test_marketplace_proof(dbtune_server, dbtune_database) -> None:
             cursor.execute(statement)
     after = replay()
     assert after.mean_ms < before.mean_ms / 2, (before.mean_ms, after.mean_ms)
+
+
+def test_plan_and_hygiene_render_in_every_format_through_the_report_layer() -> None:
+    from dbtune.advise.hygiene import find_hygiene, hygiene_report
+    from dbtune.report.document import FORMATS, render
+
+    cat = Catalog.from_ddl(MARKETPLACE_SCHEMA.read_text()
+                           + "CREATE INDEX ix_dup ON audit_log (entity_type, entity_id);"
+                           "CREATE INDEX ix_dup2 ON audit_log (entity_type, entity_id);")
+    classes = [Klass("a", "SELECT id, action FROM audit_log WHERE entity_id = 9 AND "
+                         "entity_type = 'order' ORDER BY created_at DESC LIMIT 5", share=0.7),
+               Klass("s", "SELECT user_id FROM user_sessions WHERE token = 'x'", share=0.3)]
+    plan = advise_indexes(classes, cat, hygiene=find_hygiene(cat))
+    report = hygiene_report(cat)
+    assert plan.advice and plan.drops and report.findings
+    for result in (plan, report):
+        out = {fmt: render(result, fmt) for fmt in FORMATS}
+        assert json.loads(out["json"])["statements"]
+        assert out["markdown"].count("```sql") == 2 and "<table>" in out["html"]
+        for statement in result.to_document()["statements"]:
+            assert not statement.endswith(";") and f"{statement};" in out["table"]
+            assert len([s for s in sqlglot.parse(statement, read="mysql") if s]) == 1
+        assert out["csv"].splitlines()[0].startswith("table,index")

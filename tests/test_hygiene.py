@@ -131,10 +131,10 @@ def test_clustered_suffix_rule():
     )
     (finding,) = clustered_suffix_indexes(t, t.indexes)
     assert (finding.index, finding.redundant_with, finding.bytes_freed) == ("k1", "PRIMARY", 0)
-    assert finding.drop_sql == "ALTER TABLE `t` DROP INDEX `k1`, ADD INDEX `k1` (`a`);"
-    assert finding.rollback_sql == (
-        "ALTER TABLE `t` DROP INDEX `k1`, ADD INDEX `k1` (`a`, `id`, `d`);"
-    )
+    assert finding.drop_sql == (
+        "ALTER TABLE `t` DROP INDEX `k1`, ADD INDEX `k1` (`a`), ALGORITHM=INPLACE, LOCK=NONE")
+    assert finding.rollback_sql == ("ALTER TABLE `t` DROP INDEX `k1`, ADD INDEX `k1` "
+                                    "(`a`, `id`, `d`), ALGORITHM=INPLACE, LOCK=NONE")
     myisam = table_of("CREATE TABLE t (id INT PRIMARY KEY, a INT, KEY k (a, id)) ENGINE=MyISAM")
     assert clustered_suffix_indexes(myisam, myisam.indexes) == []  # only InnoDB clusters
     # no primary key: InnoDB clusters on the first UNIQUE NOT NULL index
@@ -315,7 +315,8 @@ def test_hostile_names_are_quoted_by_sqlglot():
         assert len([s for s in statements if s is not None]) == 1
         assert statements[0].this.name == HOSTILE
     assert found[0].drop_sql == (
-        "ALTER TABLE `x``; DROP TABLE y; --` DROP INDEX `k``; DROP TABLE y; --`;"
+        "ALTER TABLE `x``; DROP TABLE y; --` DROP INDEX `k``; DROP TABLE y; --`, "
+        "ALGORITHM=INPLACE, LOCK=NONE"
     )
 
 
@@ -348,7 +349,8 @@ def test_drop_and_rollback_round_trip_live(dbtune_server, dbtune_database):
     assert len(found) == 11
     # the rollback of an ignored index uses MariaDB's word for it
     assert [f.rollback_sql for f in found if f.index == "k2"] == [
-        f"ALTER TABLE `{dbtune_database}`.`inv` ADD INDEX `k2` (`a`) IGNORED;"
+        f"ALTER TABLE `{dbtune_database}`.`inv` ADD INDEX `k2` (`a`) IGNORED, "
+        "ALGORITHM=INPLACE, LOCK=NONE"
     ]
     with dbtune_server.connect(database=dbtune_database) as conn, conn.cursor() as cur:
         for f in found:
@@ -422,12 +424,16 @@ def test_cli_formats_and_output_file(tmp_path):
     assert table.exit_code == 0, table.output
     assert "idx_customer" in table.output and "left-prefix" in table.output
     markdown = runner.invoke(main, [*args, "--format", "markdown"]).output
-    assert markdown.startswith("| table")
-    rows = json.loads(runner.invoke(main, [*args, "--format", "json"]).output)
+    assert markdown.startswith("## Index hygiene\n\n| table")
+    assert "```sql\nALTER TABLE `orders` DROP INDEX `idx_customer`" in markdown
+    document = json.loads(runner.invoke(main, [*args, "--format", "json"]).output)
+    rows = document["findings"]
     assert [r["index"] for r in rows] == ["idx_customer", "idx_order", "idx_order_id"]
     assert rows[0]["rollback_sql"] == (
-        "ALTER TABLE `orders` ADD INDEX `idx_customer` (`customer_id`);"
+        "ALTER TABLE `orders` ADD INDEX `idx_customer` (`customer_id`), "
+        "ALGORITHM=INPLACE, LOCK=NONE"
     )
+    assert document["statements"] == [r["drop_sql"] for r in rows]
     out = tmp_path / "h.csv"
     result = runner.invoke(main, [*args, "--schema", str(SCHEMAS / "marketplace.sql"),
                                   "--format", "csv", "--output", str(out)])  # fmt: skip
@@ -466,7 +472,7 @@ def test_cli_dsn_reads_the_server_without_printing_the_password(dbtune_server, d
     result = runner.invoke(main, ["advise", "hygiene", "--dsn", dsn, "--database",
                                   dbtune_database, "--format", "json"], env=env)  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert [r["index"] for r in json.loads(result.output)] == [
+    assert [r["index"] for r in json.loads(result.output)["findings"]] == [
         "idx_customer", "idx_order", "idx_order_id",
     ]  # fmt: skip
     missing = runner.invoke(main, ["advise", "hygiene", "--dsn", dsn, "--database", "nope"],

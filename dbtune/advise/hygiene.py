@@ -14,12 +14,16 @@ that makes it redundant still stands.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import pandas as pd
 
-from dbtune.catalog import Catalog, Index, Table, estimate_entry_bytes, quote
+from dbtune.advise.ddl import index_change
+from dbtune.catalog import Catalog, Index, Table, estimate_entry_bytes
+from dbtune.model import Advice
+from dbtune.report.document import Section
 
 #: (table, index) -> reads, or a DataFrame with table/index/reads columns
 #: (performance_schema names OBJECT_NAME/INDEX_NAME/COUNT_READ are accepted too).
@@ -40,6 +44,7 @@ class HygieneFinding:
     kind: str  # duplicate | unique-subsumed | left-prefix | clustered-suffix | unused
     columns: str
     redundant_with: str | None
+    #: the ALTER TABLE that applies it and the one that undoes it (no trailing ';')
     drop_sql: str
     rollback_sql: str
     bytes_freed: int | None
@@ -47,6 +52,21 @@ class HygieneFinding:
     reason: str
     #: the index that replaces the dropped one (clustered-suffix rule), if any
     replacement: Index | None = field(default=None, repr=False)
+
+
+    def to_advice(self) -> Advice:
+        """This finding in the shared Advice shape."""
+        return Advice(
+            kind="replace_index" if self.replacement is not None else "drop_index",
+            table=self.table, title=f"{self.table.rpartition('.')[2]}.{self.index} ({self.kind})",
+            ddl=[self.drop_sql], rollback=[self.rollback_sql], reasons=[self.reason],
+            details={"index": self.index, "finding": self.kind,
+                     "redundant_with": self.redundant_with, "bytes_freed": self.bytes_freed})
+
+
+def hygiene_advice(finding: HygieneFinding) -> Advice:
+    """A hygiene finding in the shared Advice shape (:meth:`HygieneFinding.to_advice`)."""
+    return finding.to_advice()
 
 
 Rule = Callable[[Table, list[Index], "Usage | None"], list[HygieneFinding]]
@@ -103,14 +123,12 @@ def _finding(
     redundant_with: Index | None = None,
     replacement: Index | None = None,
 ) -> HygieneFinding:
-    name, flavour = table.sql_name(), table.flavour
-    drop = f"ALTER TABLE {name} DROP INDEX {quote(index.name)}"
-    undo = f"ALTER TABLE {name} ADD {index.to_ddl(flavour)};"
     if replacement is not None:
-        drop += f", ADD {replacement.to_ddl(flavour)}"
-        undo = f"ALTER TABLE {name} DROP INDEX {quote(index.name)}, ADD {index.to_ddl(flavour)};"
+        drop = index_change(table, drop=[index.name], add=[replacement])
+        undo = index_change(table, drop=[index.name], add=[index])
         freed = 0  # InnoDB stores the primary-key columns in every secondary index anyway
     else:
+        drop, undo = index_change(table, drop=[index.name]), index_change(table, add=[index])
         freed = index.bytes
     return HygieneFinding(
         table=table.qualified_name,
@@ -118,7 +136,7 @@ def _finding(
         kind=kind,
         columns=_columns_text(index),
         redundant_with=redundant_with.name if redundant_with else None,
-        drop_sql=drop + ";",
+        drop_sql=drop,
         rollback_sql=undo,
         bytes_freed=freed,
         bytes_per_row=estimate_entry_bytes(table, index),
@@ -418,3 +436,44 @@ def hygiene_frame(findings: list[HygieneFinding]) -> pd.DataFrame:
     return pd.DataFrame(
         [{c: getattr(f, c) for c in columns} for f in findings], columns=columns
     ).astype({"bytes_freed": "Int64"})
+
+
+@dataclass
+class HygieneReport:
+    """The hygiene findings of a catalog as a report result (``to_document``, ``rows``,
+    ``sections``: :func:`dbtune.report.document.render`), with notes on what was known."""
+
+    findings: list[HygieneFinding]
+    #: what the report rests on (where usage came from, its caveat, or that none was read)
+    notes: list[str] = field(default_factory=list)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per finding (:func:`hygiene_frame`'s columns)."""
+        frame = hygiene_frame(self.findings)
+        return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+    def to_document(self) -> dict[str, Any]:
+        return {"findings": self.rows(), "notes": self.notes,
+                "statements": [f.drop_sql for f in self.findings],
+                "rollback": [f.rollback_sql for f in reversed(self.findings)]}
+
+    def sections(self) -> list[Section]:
+        """The findings, the DDL to apply and to undo, the notes."""
+        rows = [{k: v for k, v in r.items() if k not in ("bytes_per_row", "drop_sql",
+                                                          "rollback_sql")}
+                for r in self.rows()]
+        out = [Section("Index hygiene", rows=rows)]
+        if self.findings:
+            out += [Section("Apply", text="".join(f"{f.drop_sql};\n" for f in self.findings),
+                            language="sql"),
+                    Section("Roll back", language="sql", text="".join(
+                        f"{f.rollback_sql};\n" for f in reversed(self.findings)))]
+        if self.notes:
+            out.append(Section("Notes", text="".join(f"- {n}\n" for n in self.notes)))
+        return out
+
+
+def hygiene_report(catalog: Catalog, usage: Usage | None = None,
+                   notes: Sequence[str] = ()) -> HygieneReport:
+    """:func:`find_hygiene` as a :class:`HygieneReport`."""
+    return HygieneReport(find_hygiene(catalog, usage), list(notes))

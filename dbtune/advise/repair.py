@@ -8,18 +8,32 @@ than the scan it had. The report's share of query time (0.5%) is too small for t
 selection to buy it an index of its own, but the regression is a cost that index does not
 see. :func:`repair_choices` gives each such class its own best candidate (the one the
 estimator rates cheapest for it, when that beats how the class is served now), within the
-index count limits; :func:`~dbtune.advise.indexes.advise_indexes` then verifies the plan
-again with the repairs built, so the optimizer has the last word.
+index count limits; :func:`repair` then verifies the plan again with the repairs built, so
+the optimizer has the last word.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dbtune.advise.assemble import plan_advice
+from dbtune.advise.estimate import index_bytes
+from dbtune.advise.plan import IndexPlan
+from dbtune.advise.run import Advising
+from dbtune.advise.tables import TableState
+from dbtune.advise.verify import verify_plan
 
-from dbtune.advise.selection import TableState, index_bytes
 
-if TYPE_CHECKING:
-    from dbtune.advise.indexes import IndexPlan
+def repair(run: Advising) -> None:
+    """Stage (with a server, after verification): an index for each class a kept index
+    regresses, where the limits leave room; the plan is built and verified again."""
+    if run.server is None or run.plan is None:
+        return
+    limits = run.limits
+    run.repairs = repair_choices(run.plan, run.tables, max_indexes=limits.max_indexes,
+                                 max_per_table=limits.max_per_table,
+                                 budget_bytes=limits.budget_bytes)
+    if run.repairs:
+        run.plan = IndexPlan(advice=plan_advice(run), findings=run.findings, drops=run.drops)
+        verify_plan(run.plan, run.server)
 
 
 def repair_choices(plan: IndexPlan, states: dict[str, TableState], *, max_indexes: int,

@@ -39,10 +39,10 @@ def hygiene(
     output: Path | None,
 ) -> None:
     """Duplicate, redundant and unused indexes, with DROP and rollback DDL."""
-    from dbtune.advise.hygiene import find_hygiene, hygiene_frame
+    from dbtune.advise.hygiene import hygiene_report
     from dbtune.catalog import load_catalog
     from dbtune.model import InputError
-    from dbtune.report import render_rows
+    from dbtune.report.document import render
     from dbtune.sandbox.errors import SandboxError
 
     if bool(schemas) == bool(dsn):
@@ -51,11 +51,7 @@ def hygiene(
         catalog = load_catalog(schemas, dsn=dsn, database=database, defaults_file=defaults_file)
     except (InputError, SandboxError) as exc:
         fail(str(exc))
-    frame = hygiene_frame(find_hygiene(catalog))
-    if fmt in ("table", "markdown"):
-        frame = frame.drop(columns=["bytes_per_row", "rollback_sql"])
-    rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
-    emit(render_rows(rows, fmt), output)
+    emit(render(hygiene_report(catalog), fmt), output)
 
 
 advise.add_command(indexes)

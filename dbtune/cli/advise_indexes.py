@@ -46,10 +46,11 @@ def indexes(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path, ..
     """Indexes that serve the workload best: three-star candidates, merged, under a budget."""
     import pymysql
 
-    from dbtune.advise.hygiene import find_hygiene
-    from dbtune.advise.indexes import advise_indexes, render_plan
+    from dbtune.advise import advise_indexes, find_hygiene
+    from dbtune.advise.workload import workload_from
     from dbtune.catalog import load_catalog
     from dbtune.model import InputError
+    from dbtune.report.document import render
     from dbtune.sandbox import start_server
     from dbtune.sandbox.errors import SandboxError
 
@@ -65,8 +66,8 @@ def indexes(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path, ..
     try:
         catalog = load_catalog(schemas, dsn=None if schemas else dsn, database=database,
                                defaults_file=defaults_file)
-        workload = (_slowlog(slowlogs, database) if slowlogs
-                    else _perfschema(dsn, defaults_file, database))
+        workload = workload_from(slowlogs=slowlogs, perfschema=dsn if perfschema else None,
+                                 database=database, defaults_file=defaults_file)
         options = dict(max_indexes=max_indexes, max_per_table=max_per_table,
                        budget_mb=budget_mb, min_gain=min_gain,
                        hygiene=find_hygiene(catalog) if hygiene else None)
@@ -80,22 +81,4 @@ def indexes(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path, ..
         fail(str(exc))
     except pymysql.MySQLError as exc:  # the server went away or refused a read mid-run
         fail(f"server error: {exc.args[-1] if exc.args else exc}")
-    emit(render_plan(plan, fmt), output)
-
-
-def _slowlog(paths: tuple[str, ...], database: str | None):
-    from dbtune.digest import digest_slowlog
-
-    return digest_slowlog(list(paths), database=database)
-
-
-def _perfschema(dsn: str, defaults_file: str | None, database: str | None) -> list:
-    from dbtune.ingest.perfschema_digest import digest_perfschema
-    from dbtune.sandbox.dsn import ConnectionSpec
-
-    connection = ConnectionSpec.resolve(dsn, defaults_file=defaults_file).connect()
-    try:
-        classes = digest_perfschema(connection).ranked()
-    finally:
-        connection.close()
-    return [c for c in classes if database is None or database in (c.db, c.sample_db)]
+    emit(render(plan, fmt), output)
