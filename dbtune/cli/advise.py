@@ -7,12 +7,13 @@ from pathlib import Path
 import click
 
 from dbtune.cli.advise_indexes import indexes
+from dbtune.cli.advise_partitions import partitions
 from dbtune.cli.common import Group, connection_options, emit, fail, format_options
 
 
 @click.group(cls=Group)
 def advise() -> None:
-    """Advice on indexes: what to drop (hygiene), what to add."""
+    """Advice on indexes (what to drop, what to add) and on partitioning."""
 
 
 @advise.command()
@@ -55,3 +56,4 @@ def hygiene(
 
 
 advise.add_command(indexes)
+advise.add_command(partitions)
