@@ -28,8 +28,29 @@ from dbtune.model import InputError
 _AUTO_INCREMENT = re.compile(r"\s*AUTO_INCREMENT=\d+")
 
 
+_KEY_LINE = re.compile(r"^\s*(PRIMARY KEY|UNIQUE KEY|KEY|FULLTEXT KEY|SPATIAL KEY|CONSTRAINT)\b")
+
+
+def normalized(create: str) -> str:
+    r"""``SHOW CREATE TABLE`` text with AUTO_INCREMENT=N removed and the index lines sorted:
+    an index dropped and added back comes last, the same index all the same.
+
+    >>> normalized("CREATE TABLE `t` (\n  `a` int,\n  KEY `b` (`a`),\n  KEY `a` (`a`)\n)"
+    ...            " AUTO_INCREMENT=5")
+    'CREATE TABLE `t` (\n  `a` int,\n  KEY `a` (`a`),\n  KEY `b` (`a`)\n)'
+    """
+    lines = _AUTO_INCREMENT.sub("", create).split("\n")
+    keys = sorted(i for i, line in enumerate(lines) if _KEY_LINE.match(line))
+    if keys:
+        ordered = sorted(lines[i].rstrip(",") for i in keys)
+        last = max(keys) == len(lines) - 2 and not lines[max(keys)].endswith(",")
+        for n, i in enumerate(keys):
+            lines[i] = ordered[n] + ("" if last and n == len(keys) - 1 else ",")
+    return "\n".join(lines)
+
+
 def show_create(connection: Any, database: str) -> dict[str, str]:
-    """Table name -> its ``SHOW CREATE TABLE`` (AUTO_INCREMENT=N removed)."""
+    """Table name -> its ``SHOW CREATE TABLE``, :func:`normalized`."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT table_name FROM information_schema.tables WHERE table_schema"
                        " = %s AND table_type = 'BASE TABLE' ORDER BY table_name", (database,))
@@ -37,7 +58,7 @@ def show_create(connection: Any, database: str) -> dict[str, str]:
         out = {}
         for name in names:
             cursor.execute(f"SHOW CREATE TABLE {quote(database)}.{quote(name)}")
-            out[name] = _AUTO_INCREMENT.sub("", cursor.fetchone()[1])
+            out[name] = normalized(cursor.fetchone()[1])
     return out
 
 
@@ -121,11 +142,13 @@ def apply(connection: Any, statements: Sequence[str], what: str) -> None:
                                  f"{sql[:200]}") from None
 
 
-def analyze(connection: Any, database: str, flavour: str) -> None:
-    """Fresh optimizer statistics for every table (engine-independent ones on MariaDB)."""
+def analyze(connection: Any, database: str, flavour: str,
+            tables: Sequence[str] | None = None) -> None:
+    """Fresh optimizer statistics for ``tables`` (default: every table; engine-independent
+    ones too on MariaDB)."""
     extra = " PERSISTENT FOR ALL" if flavour == "mariadb" else ""
     with connection.cursor() as cursor:
-        for name in show_create(connection, database):
+        for name in tables if tables is not None else show_create(connection, database):
             cursor.execute(f"ANALYZE TABLE {quote(database)}.{quote(name)}{extra}")
             cursor.fetchall()
 

@@ -121,7 +121,7 @@ class StepRun:
         try:
             checks.apply(connection, self.step["up"], f"{name}.up.sql")
             db.applied = index + 1
-            checks.analyze(connection, db.database, db.server.flavour)
+            checks.analyze(connection, db.database, db.server.flavour, [self.table])
         except InputError as exc:
             self.up_error, db.dirty = str(exc), True
 
