@@ -60,7 +60,7 @@ class LintContext:
     read-only connection to a server holding the data (``database`` on it), for the data
     checks; ``uses``: (table, index) -> ids of classes whose plan uses it, where a server
     was asked (EXPLAIN); otherwise a class "uses" an index when its sample reads the table
-    and names the index's first column.
+    and names the index's first column in a WHERE, ON, GROUP BY or ORDER BY.
     """
 
     catalog: Catalog | None = None
@@ -84,7 +84,13 @@ class LintContext:
         lead = re.compile(rf"\b{re.escape(idx.columns[0])}\b", re.IGNORECASE)
         return sorted(c.id for c in self.classes
                       if bare in {t.rpartition(".")[2].lower() for t in c.tables}
-                      and lead.search(c.sample or ""))
+                      and lead.search(_filtering(c.sample or "")))
+
+
+def _filtering(sql: str) -> str:
+    """The part of ``sql`` from its first WHERE / ON / GROUP BY / ORDER BY on."""
+    match = re.search(r"\b(WHERE|ON|GROUP\s+BY|ORDER\s+BY)\b", sql, re.IGNORECASE)
+    return sql[match.start():] if match else ""
 
 
 Rule = Callable[[Draft, LintContext], list[Finding]]
