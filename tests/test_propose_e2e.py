@@ -60,6 +60,10 @@ class Class:
 def test_bad_migrations_fail_with_the_reason(dbtune_server, tmp_path: Path) -> None:
     lookup = Class("LOOKUP", "SELECT id, total FROM orders WHERE customer_id = 7")
     count = Class("COUNT", "SELECT status, COUNT(*) FROM orders GROUP BY status")
+    recent = Class("RECENT", "SELECT COUNT(*) FROM audit_log WHERE created_at >= '2026-06-01'",
+                   ("audit_log",))
+    years = ", ".join(f"PARTITION p{y} VALUES LESS THAN (TO_DAYS('{y + 1}-01-01'))"
+                      for y in range(2022, 2027))
     bad = [
         Advice("add_index", "orders", "a: an index nothing uses",
                ["ALTER TABLE `orders` ADD INDEX `ix_total` (`total`)"],
@@ -72,15 +76,24 @@ def test_bad_migrations_fail_with_the_reason(dbtune_server, tmp_path: Path) -> N
                ["ALTER TABLE `orders` ADD INDEX `ix_customer` (`customer_id`)"],
                ["ALTER TABLE `orders` COMMENT 'not the same'"],
                effects=[ClassEffect("LOOKUP", 0.5)], details={"index": "ix_customer"}),
+        Advice("partition", "audit_log", "audit_log by year (a good one)",
+               ["ALTER TABLE `audit_log` DROP PRIMARY KEY, ADD PRIMARY KEY (`id`, `created_at`)",
+                f"ALTER TABLE `audit_log` PARTITION BY RANGE (TO_DAYS(`created_at`)) ({years}, "
+                "PARTITION pmax VALUES LESS THAN MAXVALUE)"],
+               ["ALTER TABLE `audit_log` REMOVE PARTITIONING",
+                "ALTER TABLE `audit_log` DROP PRIMARY KEY, ADD PRIMARY KEY (`id`)"],
+               effects=[ClassEffect("RECENT", 0.2)]),
     ]
     directory = tmp_path / "bad"
-    proposal = propose(bad, directory, classes=[lookup, count], force=True,
+    proposal = propose(bad, directory, classes=[lookup, count, recent], force=True,
                        data={"kind": "fixture", "name": "marketplace", "scale": 0.01})
-    assert [f.rule for f in proposal.refused] == ["unique_on_duplicates"]
-    a, b, c = (s.name for s in proposal.steps)
+    assert [f.rule for f in proposal.refused] == ["unique_on_duplicates", "primary_key_change"]
+    a, b, c, d = (s.name for s in proposal.steps)
     outcomes = run_pytest(dbtune_server, directory)
     assert "the optimizer ignores ix_total" in outcomes[f"test_{a}::test_optimizer_uses_the_change"]
     assert "results differ" in outcomes[f"test_{b}::test_replay_meets_target_guard_and_results"]
     assert "does not restore orders" in outcomes[f"test_{c}::test_down_restores_the_schema"]
     assert outcomes[f"test_{c}::test_optimizer_uses_the_change"] == ""
     assert outcomes[f"test_{a}::test_down_restores_the_schema"] == ""
+    # the good partition step after a bad down: the data is reloaded, pruning is checked
+    assert {k: v for k, v in outcomes.items() if k.startswith(f"test_{d}:") and v} == {}

@@ -118,3 +118,58 @@ def test_the_table_holds_on_this_server(dbtune_server, dbtune_database, operatio
 def test_every_operation_has_both_flavours() -> None:
     assert all(set(row) == {"mysql", "mariadb"} for row in CAPABILITIES.values())
     assert capability("add_index", Target()).algorithm == "INPLACE"
+
+
+@pytest.mark.server
+def test_explain_uses_names_the_index_each_class_reads(dbtune_server, dbtune_database) -> None:
+    from dbtune.migrate.checks import explain_uses
+
+    with dbtune_server.connect(dbtune_database) as connection:
+        with connection.cursor() as cursor:
+            cursor.execute("CREATE TABLE t (id INT PRIMARY KEY, a INT, b INT, KEY ix_a (a))")
+            cursor.executemany("INSERT INTO t VALUES (%s, %s, %s)",
+                               [(i, i % 97, i % 5) for i in range(2000)])
+            cursor.execute("ANALYZE TABLE t")
+            cursor.fetchall()
+        uses = explain_uses(connection, dbtune_database,
+                            [("Q1", "SELECT b FROM t WHERE a = 3"),
+                             ("Q2", "SELECT a FROM t WHERE b = 3"),
+                             ("W", "DELETE FROM t WHERE a = 3")], {"ix_a": {"t"}})
+    assert uses == {("t", "ix_a"): ["Q1"]}
+
+
+@pytest.mark.server
+def test_cli_with_dsn_reads_the_data_and_refuses_in_one_line(dbtune_server, dbtune_database,
+                                                              tmp_path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from dbtune.cli import main
+    from dbtune.migrate import save_advice
+    from dbtune.migrate.checks import show_create
+
+    with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE t (id INT PRIMARY KEY, a INT)")
+        cursor.execute("INSERT INTO t VALUES (1, 1), (2, 1), (3, 2)")
+        schema = show_create(connection, dbtune_database)
+    save_advice([Advice("add_index", "t", "t (a) unique",
+                        ["ALTER TABLE `t` ADD UNIQUE INDEX `ux_a` (`a`)"],
+                        ["ALTER TABLE `t` DROP INDEX `ux_a`"], details={"index": "ux_a"})],
+                tmp_path / "advice.json")
+    args = ["propose", "--advice", str(tmp_path / "advice.json"),
+            "--dsn", dbtune_server.dsn(reveal_password=True), "--database", dbtune_database,
+            "-d", str(tmp_path / "p")]
+    result = CliRunner().invoke(main, args)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert "UNIQUE (a): 1 value(s) occur more than once" in result.stderr
+    assert dbtune_server.password not in result.stderr or not dbtune_server.password
+    assert not (tmp_path / "p").exists()
+    forced = CliRunner().invoke(main, [*args, "--force", "--format", "json"])
+    assert forced.exit_code == 0, forced.output
+    assert json.loads(forced.stdout)["target"].startswith(
+        "MariaDB" if dbtune_server.flavour == "mariadb" else "MySQL")
+    with dbtune_server.connect(dbtune_database) as connection:
+        assert show_create(connection, dbtune_database) == schema  # only read
+    assert "CREATE TABLE `t`" in (tmp_path / "p" / "schema.sql").read_text()

@@ -97,6 +97,26 @@ def partitions_read(connection: Any, sql: str, table: str, database: str,
     return read, total
 
 
+def explain_uses(connection: Any, database: str, statements: Iterable[tuple[str, str]],
+                 index_tables: dict[str, set[str]]) -> dict[tuple[str, str], list[str]]:
+    """(table, index) -> ids of the classes whose EXPLAIN reads that index. Only repeatable
+    reads are EXPLAINed (nothing executes: safe on a production server, read-only);
+    ``index_tables``: lower-case index name -> the tables having an index of that name."""
+    uses: dict[tuple[str, str], list[str]] = {}
+    connection.select_db(database)
+    for class_id, sql in statements:
+        if not is_read(sql):
+            continue
+        try:
+            keys = index_keys(connection, sql)
+        except pymysql.MySQLError:
+            continue
+        for key in sorted(keys):
+            for table in sorted(index_tables.get(key, ())):
+                uses.setdefault((table, key), []).append(class_id)
+    return uses
+
+
 def rows_read(connection: Any) -> int:
     """The session's ``Handler_read_*`` total so far."""
     with connection.cursor() as cursor:

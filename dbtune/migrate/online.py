@@ -174,6 +174,8 @@ class OnlineNote:
     large: bool
     lines: list[str] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
+    #: the up statements' time on a sandbox holding the data, where one ran them
+    measured_seconds: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

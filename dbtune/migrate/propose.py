@@ -39,7 +39,7 @@ def propose(advice: Sequence[Advice], directory: str | os.PathLike[str], *,
             target: Target | None = None, data: dict[str, Any] | None = None,
             schema_sql: str | None = None, connection: Any = None,
             database: str | None = None, force: bool = False,
-            large_bytes: int = LARGE_TABLE_BYTES) -> Proposal:
+            large_bytes: int = LARGE_TABLE_BYTES, measure_on: Any = None) -> Proposal:
     """Plan ``advice`` as numbered steps and write them, their tests, README.md and
     proposal.json into ``directory`` (after any proposal already there).
 
@@ -48,12 +48,21 @@ def propose(advice: Sequence[Advice], directory: str | os.PathLike[str], *,
     s}``, ``{"kind": "dump", "scripts": [path]}``); without it, ``schema_sql`` is written
     as schema.sql and filled with synthetic rows following ``catalog``'s statistics.
     ``connection``/``database``: a server holding the data, read (never written) by the
-    lint's data checks. Raises :class:`Refused` for a refused step unless ``force``, and
-    InputError for a bad directory; nothing is written then.
+    lint's data checks and EXPLAINs (which index each class uses). ``measure_on``: a
+    disposable server holding the data in ``database``: each step's up and down are run
+    and timed there (the note gives the measured build time). Raises :class:`Refused` for
+    a refused step unless ``force``, and InputError for a bad directory; nothing is
+    written then.
     """
     existing = inspect(directory)
+    uses = None
+    if connection is not None and database and catalog is not None:
+        from dbtune.migrate.checks import explain_uses
+
+        uses = explain_uses(connection, database, [(c.id, c.sample) for c in classes],
+                            index_tables(catalog))
     context = LintContext(catalog=catalog, classes=classes, connection=connection,
-                          database=database)
+                          database=database, uses=uses)
     proposal = build_proposal(advice, target=target, catalog=catalog, classes=classes,
                               context=context, first_number=existing.next_number,
                               existing_up=existing.ups, large_bytes=large_bytes)
@@ -68,11 +77,42 @@ def propose(advice: Sequence[Advice], directory: str | os.PathLike[str], *,
     proposal.data = data
     if proposal.refused and not force:
         raise Refused(proposal)
+    if measure_on is not None and database:
+        measure_builds(proposal, measure_on, database)
     if proposal.steps:
         write_proposal(proposal, directory, existing, extra)
     else:
         proposal.directory = str(directory)
     return proposal
+
+
+def index_tables(catalog: Catalog) -> dict[str, set[str]]:
+    """Lower-case index name -> lower-case names of the tables that have one so named."""
+    out: dict[str, set[str]] = {}
+    for table in catalog.tables.values():
+        for index in table.indexes:
+            out.setdefault(index.name.lower(), set()).add(table.name.lower())
+    return out
+
+
+def measure_builds(proposal: Proposal, server: Any, database: str) -> None:
+    """Run each step's up, then its down, on ``server`` (disposable) in ``database``, and
+    write the measured time into the step's online note."""
+    import time
+
+    from dbtune.migrate.checks import apply
+    from dbtune.sandbox.server import require_disposable
+
+    require_disposable(server, "time the proposal's steps")
+    with server.connect(database) as connection:
+        for step in proposal.steps:
+            start = time.perf_counter()
+            apply(connection, step.up, f"{step.name}.up.sql on the sandbox")
+            took = time.perf_counter() - start
+            apply(connection, step.down, f"{step.name}.down.sql on the sandbox")
+            step.online.measured_seconds = took
+            step.online.lines.append(f"measured on the sandbox ({server.flavour} "
+                                     f"{server.version}, its data): up took {took:.2f} s")
 
 
 def synthetic_tables(catalog: Catalog | None, max_rows: int = SYNTHETIC_ROWS
@@ -121,6 +161,7 @@ def fixture_proposal(server: Any, directory: str | os.PathLike[str], *, scale: f
                           **{**ADVISE_BUDGET, **advise_options})
     with server.connect(database) as connection:
         return propose(plan.to_advice(), directory, classes=classes, catalog=catalog,
+                       measure_on=server,
                        target=Target(server.flavour, ".".join(server.version.split(".")[:2])),
                        data={"kind": "fixture", "name": "marketplace", "scale": scale,
                              "seed": seed},
