@@ -20,6 +20,7 @@ COMMANDS = {
     "sandbox": "dbtune.cli.sandbox:sandbox",
     "workload": "dbtune.cli.workload:workload",
     "bench": "dbtune.cli.bench:bench",
+    "report": "dbtune.cli.report_nightly:report",
 }
 
 
