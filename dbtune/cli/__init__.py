@@ -21,6 +21,7 @@ COMMANDS = {
     "workload": "dbtune.cli.workload:workload",
     "bench": "dbtune.cli.bench:bench",
     "propose": "dbtune.cli.propose:propose",
+    "report": "dbtune.cli.report_nightly:report",
 }
 
 
