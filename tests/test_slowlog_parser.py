@@ -321,6 +321,39 @@ def test_unreadable_or_not_a_slow_log(tmp_path: Path) -> None:
     assert list(read_events(empty)) == []
 
 
+def test_gzip_on_stdin_by_its_magic_bytes(monkeypatch) -> None:
+    plain = FIXTURES / "mysql-8.0-log-slow-extra.log"
+    expected = [(e.sql, e.query_time) for e in read_events(plain)]
+    packed = io.BytesIO(gzip.compress(plain.read_bytes()))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(packed))
+    assert [(e.sql, e.query_time) for e in read_events("-")] == expected
+
+
+@pytest.mark.parametrize(("data", "reason"), [
+    (b"", r"cannot read \(not gzip data: empty file\)"),
+    (b"just text", r"cannot read \(not gzip data: no gzip header\)"),
+    (gzip.compress((FIXTURES / "mysql-5.7.22.log").read_bytes())[:200],
+     r"cannot read \(Compressed file ended before the end-of-stream marker"),
+    (b"\x1f\x8b" + b"not really gzip" * 10, r"cannot read \(Unknown compression method\)"),
+])
+def test_empty_corrupt_and_truncated_gzip_are_one_clear_error(
+        data: bytes, reason: str, tmp_path: Path) -> None:
+    log = tmp_path / "slow.log.2.gz"
+    log.write_bytes(data)
+    with pytest.raises(InputError, match=rf"^{log}: {reason}"):
+        list(read_events(log))
+
+
+def test_not_a_slow_log_is_decided_from_the_first_part(tmp_path: Path) -> None:
+    log = tmp_path / "dump.sql"
+    entry = (FIXTURES / "mysql-5.7.22.log").read_bytes()
+    log.write_bytes(b"INSERT INTO t VALUES (1);\n" * 200_000 + entry)
+    with pytest.raises(InputError, match=rf"^{log}: not a slow log \(no '# Time:', "
+                                         r"'# User@Host:' or '# Query_time:' line, nor a "
+                                         r"server banner, in the first 1048576 bytes\)"):
+        next(read_events(log))
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     ("2019-03-24T16:22:43.836524Z", datetime(2019, 3, 24, 16, 22, 43, 836524)),
     ("2018-08-07T16:27:47.169604+08:00", datetime(2018, 8, 7, 8, 27, 47, 169604)),

@@ -778,19 +778,91 @@ def expand_paths(paths: str | os.PathLike | list) -> list[str]:
     return out
 
 
+#: Bytes of an input read before it is called "not a slow log" if none looks like one.
+SNIFF_BYTES = 1 << 20
+_GZIP_MAGIC = b"\x1f\x8b"
+# A line only slow logs hold: an entry header, an admin command, a server banner.
+_SLOWLOG_LINE = re.compile(
+    rb"^(?:# (?:Time|User@Host|Query_time): |# administrator command: |T[cC][pP] [pP]ort: )"
+    rb"|(?:mysqld|mariadbd), Version: ", re.M)
+
+
 def open_input(name: str) -> BinaryIO:
-    """A binary stream of one input: stdin for ``-``, gzip-decoded if it starts gzipped."""
+    """A binary stream of one input: stdin for ``-``, gzip-decoded if it starts gzipped.
+
+    The first :data:`SNIFF_BYTES` are read at once: an input holding no slow-log line
+    there (``# Time:``, ``# User@Host:``, ``# Query_time:``, an admin command or a server
+    banner) is an InputError ("not a slow log"), and so is a ``.gz`` name that is empty
+    or not gzip data, and gzip data that cannot be decoded.
+    """
     if name == "-":
-        return sys.stdin.buffer
-    if Path(name).is_dir():
+        raw: BinaryIO = sys.stdin.buffer
+    elif Path(name).is_dir():
         raise InputError(f"{name}: is a directory, not a slow log")
+    else:
+        try:
+            raw = open(name, "rb")  # noqa: SIM115 - returned to the caller
+        except OSError as exc:
+            raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    label = "standard input" if name == "-" else name
     try:
-        raw = open(name, "rb")  # noqa: SIM115 - returned to the caller
-    except OSError as exc:
-        raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
-    if raw.peek(2)[:2] == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
-    return raw
+        magic = _read_chunk(raw, 2, label)
+        if magic == _GZIP_MAGIC:
+            stream: BinaryIO = gzip.GzipFile(  # type: ignore[assignment]
+                fileobj=_Prefixed(magic, raw, label), mode="rb")
+            head = _read_chunk(stream, SNIFF_BYTES, label)
+        elif name.endswith(".gz"):
+            raise InputError(f"{name}: cannot read (not gzip data: "
+                             f"{'empty file' if not magic else 'no gzip header'})")
+        else:
+            stream = raw
+            head = magic + _read_chunk(raw, SNIFF_BYTES - len(magic), label)
+        if head and not _SLOWLOG_LINE.search(head):
+            raise InputError(
+                f"{label}: not a slow log (no '# Time:', '# User@Host:' or '# Query_time:' "
+                f"line, nor a server banner, in the first {len(head)} bytes)")
+    except InputError:
+        if raw is not sys.stdin.buffer:
+            raw.close()
+        raise
+    if raw is not sys.stdin.buffer and magic != _GZIP_MAGIC:
+        raw.seek(0)  # a plain file: read it from the start, seekable for byte ranges
+        return raw
+    return _Prefixed(head, stream, label, raw)  # type: ignore[return-value]
+
+
+class _Prefixed(io.RawIOBase):
+    """``head`` (bytes already read) followed by the rest of ``stream``; closing it
+    closes ``stream`` and the file under it (never stdin)."""
+
+    def __init__(self, head: bytes, stream: BinaryIO, name: str,
+                 raw: BinaryIO | None = None) -> None:
+        self.head, self.stream, self.name, self.raw = head, stream, name, raw
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self.head:
+            if size < 0 or size >= len(self.head):
+                out, self.head = self.head, b""
+                if size < 0:
+                    return out + self.stream.read()
+                return out + (self.stream.read(size - len(out)) if size > len(out) else b"")
+            out, self.head = self.head[:size], self.head[size:]
+            return out
+        return self.stream.read(size)
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        for stream in (self.stream, self.raw):
+            if stream is not None and stream is not sys.stdin.buffer:
+                stream.close()
+        super().close()
 
 
 def iter_blocks(
@@ -837,16 +909,17 @@ def iter_blocks(
         yield buffer.decode("utf-8", "surrogateescape"), pending
 
 
-def _read_chunk(stream: BinaryIO, size: int) -> bytes:
+def _read_chunk(stream: BinaryIO, size: int, name: str | None = None) -> bytes:
     """Up to ``size`` bytes; a broken input (corrupt gzip, I/O error) is an InputError."""
     if size <= 0:
         return b""
     try:
         return stream.read(size)
-    except (OSError, EOFError) as exc:
-        name = getattr(stream, "name", None) or getattr(getattr(stream, "fileobj", None),
-                                                        "name", "input")
-        raise InputError(f"{name}: cannot read ({exc})") from None
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        if name is None:
+            name = getattr(stream, "name", None) or getattr(
+                getattr(stream, "fileobj", None), "name", "input")
+        raise InputError(f"{name}: cannot read ({exc or type(exc).__name__})") from None
 
 
 def read_events(
