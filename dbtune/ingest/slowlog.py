@@ -49,15 +49,16 @@ _US = timedelta(microseconds=1)
 _BOUNDARY = b";\n#"
 _ADMIN = ";\n# administrator command:"
 _ADMIN_BYTES = b"# administrator command:"
+_HEADER_ENDS = (b"use ", b"SET timestamp", b"SET insert_id", b"SET last_insert_id")
 _BANNER = re.compile(
-    r"^(?:T[cC][pP]\s[pP]ort:\s+\d+|[/A-Za-z][^\n]*?(?:mysqld|mariadbd),\sVersion.*"
+    r"^(?:T[cC][pP]\s[pP]ort:\s+\d+|(?:[/A-Za-z][^\n]*?)?(?:mysqld|mariadbd),\sVersion.*"
     r"(?:started\swith:|embedded\slibrary)|Time\s+Id\s+Command)",
     re.M,
 )
 _UH = re.compile(r"\s*([^\[]+|\[[^\[]+\]).*?@ (\S*) \[(.*?)\]\s*(?:Id:\s*(\d+))?")
 # A well-formed entry: optional Time and User@Host lines, '#' lines, use, SET timestamp.
 _HEAD = re.compile(
-    r"(?:# Time: ([^\n]*)\n)?(?:# User@Host: ([^\n]*)\n)?((?:#[^\n]*\n)*)"
+    r"(?:# Time: ([^\n#]*)\n)?(?:# User@Host: ([^\n]*)\n)?((?:#[^\n]*\n)*)"
     r"(?:use ([^;\n]+);\n)?(?:SET timestamp=(\d+);\n)?"
 )
 # Over a block of '#' lines: pairs on attribute lines, ('', '') for any other line.
@@ -81,7 +82,7 @@ NO_TIME = np.iinfo(np.int64).max
 # linear time on a block that is not a run of regular entries.
 _ENTRY = re.compile(
     r"(?:\A|(?<=;\n))"
-    r"((?:# Time: ([^\n]*)\n)?(?:# User@Host: (\S[^\n]*)\n)?((?:# +[A-Z][^\n]*\n|#\n)*)"
+    r"((?:# Time: ([^\n#]*)\n)?(?:# User@Host: (\S[^\n]*)\n)?((?:# +[A-Z][^\n]*\n|#\n)*)"
     r"(?:#(?: explain:[^\n]*)?\n)*(?:use ([^;\n]+);\n)?(?:SET timestamp=(\d+);\n)?"
     r"(?:# (administrator command: [A-Za-z]+(?: [A-Za-z_]+)*);"
     r"|(?!#|use |SET )([^;]*(?:;(?!\n#)[^;]*)*);)(?:\n|\Z))"
@@ -90,6 +91,15 @@ _ENTRY = re.compile(
 _PAIR = r"([A-Z][A-Za-z_]+): +((?![A-Za-z_]+:)\S*[^\s:])"
 _PAIRS = re.compile(_PAIR)
 _ATTR_LINES = re.compile(r"(?:#\n|# +(?!Time:)" + _PAIR + "(?: +" + _PAIR + r")* *\n)*")
+# Lines pt-query-digest takes for header lines; an entry of nothing else, up to its ';'.
+_META_ONLY = re.compile(
+    r"(?:(?:#|use |SET (?:last_insert_id|insert_id|timestamp))[^\n]*(?:\n|\Z))+")
+# What follows the '#' of a piece that starts a new entry (pt: "\s*[A-Z][a-z_]+: ").
+_ENTRY_START = re.compile(r"\s*(?:[A-Z][a-z_]+|User@Host): ")
+#: The statement of an entry that has none (pt-query-digest's placeholder).
+NO_QUERY = "/* No query */"
+#: Attributes an admin command reports as 0 (pt-query-digest's former --zero-admin).
+ZERO_FOR_ADMIN = ("Rows_sent", "Rows_examined", "Rows_read", "Rows_affected")
 _NO_DIGITS = str.maketrans("", "", "0123456789.")
 _QT_COLUMN = re.compile(r"(?:-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?\n)+")
 
@@ -347,6 +357,8 @@ class Scanner:
         layouts = _layouts(heads, n)
         if layouts is None:
             return None
+        if any(admin):
+            _zero_admin(layouts, admin)
         db_list: list[str | None] = [None] * n
         for names, rows, table in layouts:
             if "Schema" in names:
@@ -413,6 +425,9 @@ class Scanner:
         pieces = text.split(";\n#")
         if _ADMIN in text:
             pieces = _join_admin(pieces)
+        bodies: dict[int, int] = {}
+        if "\nuse " in text or "\nSET " in text:
+            pieces, bodies = _headless(pieces)
         banners = _has_banner(text)
         last = len(pieces) - 1
         for i in range(last):
@@ -420,13 +435,13 @@ class Scanner:
             start = self.line
             self.line += piece.count("\n") + 1
             has_banner = banners and _has_banner(piece)
-            if not has_banner and self._fast(piece, start, out):
+            if not has_banner and i not in bodies and self._fast(piece, start, out):
                 continue
             lines = piece.split("\n")
             if has_banner:
                 self._scan_with_banners(lines, start, out)
             else:
-                self._entry(lines, start, out)
+                self._entry(lines, start, out, bodies.get(i))
         lines = pieces[last].split("\n")
         if last:
             lines[0] = "#" + lines[0]
@@ -445,7 +460,7 @@ class Scanner:
             if banners and _has_banner(pieces[last]):
                 self._scan_with_banners(lines, start, out)
             else:
-                self._entry(lines, start, out)
+                self._entry(lines, start, out, bodies.get(last))
         return out
 
     def _fast(self, piece: str, start: int, out: list[Entry]) -> bool:
@@ -533,6 +548,8 @@ class Scanner:
             segment.append(line)
             boundary = line.endswith(";")
         if segment:
+            if boundary and len(segment) < len(lines) and segment[-1].endswith(";"):
+                segment[-1] = segment[-1][:-1]  # a banner ended the piece
             self._entry(segment, seg_start, out)
 
     def _skip(self, line: int, count: int, reason: str) -> None:
@@ -543,15 +560,20 @@ class Scanner:
         if len(stats.warnings) < MAX_WARNINGS:
             stats.warnings.append((self.source, line, reason))
 
-    def _entry(self, lines: list[str], start: int, out: list[Entry]) -> None:
-        """Parse one entry's lines (a stale partial header before it is skipped)."""
+    def _entry(self, lines: list[str], start: int, out: list[Entry],
+               body: int | None = None) -> None:
+        """Parse one entry's lines (a stale partial header before it is skipped).
+
+        ``body``: the statement starts at this line whatever it holds; -1: the entry
+        has no statement and stands for ``/* No query */`` (see :func:`_headless`).
+        """
         first = 0
         n = len(lines)
         i = 0
         time_text = user = host = db = admin = set_line = thread = None
         attrs: dict[str, str] = {}
         explain: list[str] | None = None
-        while i < n:
+        while i < n and i != body:
             line = lines[i]
             if line[:1] == "#":
                 if line.startswith("# Time:"):
@@ -560,6 +582,10 @@ class Scanner:
                         first, user, host, db, admin, set_line, attrs, explain, thread = (
                             i, None, None, None, None, None, {}, None, None)
                     time_text = line[7:].strip()
+                    at = time_text.find("# User@Host:")
+                    if at >= 0:  # MySQL 5.0/5.1 replication threads: one line for both
+                        user, host, thread = _user_host(time_text[at + 13:])
+                        time_text = time_text[:at].strip()
                 elif line.startswith("# User@Host:"):
                     if user is not None or attrs:
                         self._skip(start + first, i - first, "entry without a statement")
@@ -590,6 +616,11 @@ class Scanner:
             sql = "\n".join(lines[i:]) if i + 1 < n else lines[i]
         elif admin is not None:
             sql = admin
+            for name in ZERO_FOR_ADMIN:
+                if name in attrs:
+                    attrs[name] = "0"
+        elif body == -1:
+            sql = NO_QUERY
         else:
             self._skip(start + first, count, "entry without a statement")
             return
@@ -609,6 +640,44 @@ class Scanner:
         names = self._names.setdefault(names, names)
         out.append(Entry(sql, when, user, host, db, names, list(attrs.values()), thread,
                          explain, start + i))
+
+
+def _zero_admin(layouts: list[Layout], admin: tuple[str, ...]) -> None:
+    """Set the :data:`ZERO_FOR_ADMIN` values of admin-command entries to ``"0"``."""
+    is_admin = np.array([bool(a) for a in admin])
+    for names, rows, table in layouts:
+        columns = [names.index(x) for x in ZERO_FOR_ADMIN if x in names]
+        chosen = np.flatnonzero(is_admin[rows])
+        if columns and len(chosen):
+            table[np.ix_(chosen, columns)] = "0"
+
+
+def _headless(pieces: list[str]) -> tuple[list[str], dict[int, int]]:
+    """pt-query-digest's reading of entries made of header lines only (with ``use`` or
+    ``SET timestamp`` as their last line, so the log has a ``;\\n#`` right after them).
+
+    If the next piece starts like an entry (``# Time:``, ``# Query_time:`` ...), the entry
+    stands for ``/* No query */``; otherwise the next piece is its statement (a statement
+    whose first line begins with ``#``). Returns the pieces (such pairs joined) and, per
+    piece index, where its statement starts (-1 for none), as :meth:`Scanner._entry` takes.
+    """
+    out: list[str] = []
+    bodies: dict[int, int] = {}
+    i, n = 0, len(pieces)
+    while i < n:
+        piece = pieces[i]
+        if (i + 1 < n and piece[piece.rfind("\n") + 1:].startswith(("use ", "SET "))
+                and _META_ONLY.fullmatch(piece if not out else "#" + piece)):
+            after = pieces[i + 1]
+            if _ENTRY_START.match(after):
+                bodies[len(out)] = -1
+            else:
+                bodies[len(out)] = piece.count("\n") + 1
+                piece += ";\n#" + after
+                i += 1
+        out.append(piece)
+        i += 1
+    return out, bodies
 
 
 def _layouts(heads: tuple[str, ...], n: int) -> list[Layout] | None:
@@ -709,19 +778,91 @@ def expand_paths(paths: str | os.PathLike | list) -> list[str]:
     return out
 
 
+#: Bytes of an input read before it is called "not a slow log" if none looks like one.
+SNIFF_BYTES = 1 << 20
+_GZIP_MAGIC = b"\x1f\x8b"
+# A line only slow logs hold: an entry header, an admin command, a server banner.
+_SLOWLOG_LINE = re.compile(
+    rb"^(?:# (?:Time|User@Host|Query_time): |# administrator command: |T[cC][pP] [pP]ort: )"
+    rb"|(?:mysqld|mariadbd), Version: ", re.M)
+
+
 def open_input(name: str) -> BinaryIO:
-    """A binary stream of one input: stdin for ``-``, gzip-decoded if it starts gzipped."""
+    """A binary stream of one input: stdin for ``-``, gzip-decoded if it starts gzipped.
+
+    The first :data:`SNIFF_BYTES` are read at once: an input holding no slow-log line
+    there (``# Time:``, ``# User@Host:``, ``# Query_time:``, an admin command or a server
+    banner) is an InputError ("not a slow log"), and so is a ``.gz`` name that is empty
+    or not gzip data, and gzip data that cannot be decoded.
+    """
     if name == "-":
-        return sys.stdin.buffer
-    if Path(name).is_dir():
+        raw: BinaryIO = sys.stdin.buffer
+    elif Path(name).is_dir():
         raise InputError(f"{name}: is a directory, not a slow log")
+    else:
+        try:
+            raw = open(name, "rb")  # noqa: SIM115 - returned to the caller
+        except OSError as exc:
+            raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    label = "standard input" if name == "-" else name
     try:
-        raw = open(name, "rb")  # noqa: SIM115 - returned to the caller
-    except OSError as exc:
-        raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
-    if raw.peek(2)[:2] == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
-    return raw
+        magic = _read_chunk(raw, 2, label)
+        if magic == _GZIP_MAGIC:
+            stream: BinaryIO = gzip.GzipFile(  # type: ignore[assignment]
+                fileobj=_Prefixed(magic, raw, label), mode="rb")
+            head = _read_chunk(stream, SNIFF_BYTES, label)
+        elif name.endswith(".gz"):
+            raise InputError(f"{name}: cannot read (not gzip data: "
+                             f"{'empty file' if not magic else 'no gzip header'})")
+        else:
+            stream = raw
+            head = magic + _read_chunk(raw, SNIFF_BYTES - len(magic), label)
+        if head and not _SLOWLOG_LINE.search(head):
+            raise InputError(
+                f"{label}: not a slow log (no '# Time:', '# User@Host:' or '# Query_time:' "
+                f"line, nor a server banner, in the first {len(head)} bytes)")
+    except InputError:
+        if raw is not sys.stdin.buffer:
+            raw.close()
+        raise
+    if raw is not sys.stdin.buffer and magic != _GZIP_MAGIC:
+        raw.seek(0)  # a plain file: read it from the start, seekable for byte ranges
+        return raw
+    return _Prefixed(head, stream, label, raw)  # type: ignore[return-value]
+
+
+class _Prefixed(io.RawIOBase):
+    """``head`` (bytes already read) followed by the rest of ``stream``; closing it
+    closes ``stream`` and the file under it (never stdin)."""
+
+    def __init__(self, head: bytes, stream: BinaryIO, name: str,
+                 raw: BinaryIO | None = None) -> None:
+        self.head, self.stream, self.name, self.raw = head, stream, name, raw
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self.head:
+            if size < 0 or size >= len(self.head):
+                out, self.head = self.head, b""
+                if size < 0:
+                    return out + self.stream.read()
+                return out + (self.stream.read(size - len(out)) if size > len(out) else b"")
+            out, self.head = self.head[:size], self.head[size:]
+            return out
+        return self.stream.read(size)
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        for stream in (self.stream, self.raw):
+            if stream is not None and stream is not sys.stdin.buffer:
+                stream.close()
+        super().close()
 
 
 def iter_blocks(
@@ -751,9 +892,11 @@ def iter_blocks(
             chunk = chunk.replace(b"\r\n", b"\n")
         buffer += chunk
         cut = buffer.rfind(_BOUNDARY, seen)
-        # never cut before an admin-command line, nor where one may be cut short
+        # never cut before an admin-command line, nor where one may be cut short, nor
+        # after a header line (an entry of header lines only reads on, see _headless)
         while cut >= 0 and (buffer.startswith(_ADMIN_BYTES, cut + 2)
-                            or len(buffer) - cut - 2 < len(_ADMIN_BYTES)):
+                            or len(buffer) - cut - 2 < len(_ADMIN_BYTES)
+                            or buffer.startswith(_HEADER_ENDS, buffer.rfind(b"\n", 0, cut) + 1)):
             cut = buffer.rfind(_BOUNDARY, seen, cut)
         if cut < 0:
             seen = max(0, len(buffer) - len(_ADMIN_BYTES) - len(_BOUNDARY))
@@ -766,16 +909,17 @@ def iter_blocks(
         yield buffer.decode("utf-8", "surrogateescape"), pending
 
 
-def _read_chunk(stream: BinaryIO, size: int) -> bytes:
+def _read_chunk(stream: BinaryIO, size: int, name: str | None = None) -> bytes:
     """Up to ``size`` bytes; a broken input (corrupt gzip, I/O error) is an InputError."""
     if size <= 0:
         return b""
     try:
         return stream.read(size)
-    except (OSError, EOFError) as exc:
-        name = getattr(stream, "name", None) or getattr(getattr(stream, "fileobj", None),
-                                                        "name", "input")
-        raise InputError(f"{name}: cannot read ({exc})") from None
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        if name is None:
+            name = getattr(stream, "name", None) or getattr(
+                getattr(stream, "fileobj", None), "name", "input")
+        raise InputError(f"{name}: cannot read ({exc or type(exc).__name__})") from None
 
 
 def read_events(
