@@ -9,12 +9,15 @@ from dbtune.report import render
 
 
 def test_index_plan_converts_to_advice_with_ddl_and_rollback():
-    cat = Catalog.from_ddl(Path("fixtures/schemas/marketplace.sql").read_text())
+    # the marketplace fixture's schema (primary keys only) with two duplicate indexes
+    cat = Catalog.from_ddl(Path("fixtures/marketplace/schema.sql").read_text()
+                           + "CREATE INDEX ix_c ON orders (customer_id);"
+                           "CREATE INDEX ix_c2 ON orders (customer_id);")
     digest = digest_slowlog(["fixtures/slowlogs/example-marketplace.log"])
     plan = advise_indexes(digest.classes, cat, hygiene=find_hygiene(cat))
     advice = plan.to_advice()
     kinds = [a.kind for a in advice]
-    assert kinds.count("add_index") == len(plan.advice) > 0
+    assert kinds.count("add_index") == len(plan.advice) > 0 and plan.drops
     assert len(advice) == len(plan.advice) + len(plan.drops)
     for a in advice:
         assert a.ddl and a.rollback and a.reasons

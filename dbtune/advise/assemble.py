@@ -9,17 +9,45 @@ import hashlib
 import re
 from collections.abc import Iterable, Sequence
 
-from dbtune.advise.estimate import Estimate, index_bytes
-from dbtune.advise.need import Need
+from dbtune.advise.estimate import RANGE_SELECTIVITY, Estimate, index_bytes
+from dbtune.advise.need import DEFAULT_ROWS, Need
 from dbtune.advise.plan import ClassEffect, IndexAdvice, IndexPlan
 from dbtune.advise.run import Advising
 from dbtune.advise.tables import TableState
+from dbtune.advise.writecost import WRITE_FACTOR
 from dbtune.catalog import Index, Table
 
 
 def build_plan(run: Advising) -> None:
-    """Stage: the plan of the chosen indexes, with the findings and hygiene drops."""
-    run.plan = IndexPlan(advice=plan_advice(run), findings=run.findings, drops=run.drops)
+    """Stage: the plan of the chosen indexes, with the findings, hygiene drops and the
+    figures it assumes."""
+    run.plan = IndexPlan(advice=plan_advice(run), findings=run.findings, drops=run.drops,
+                         assumptions=assumptions(run))
+
+
+def assumptions(run: Advising) -> list[str]:
+    """The figures the plan's estimates rest on that nobody measured, in words."""
+    out = []
+    assumed = sorted(t.name for t in run.catalog_tables.values() if t.rows is None)
+    if assumed:
+        out.append(f"rows: {DEFAULT_ROWS:,.0f} assumed for {', '.join(assumed)} (no "
+                   "statistics): their rows before -> after and index sizes are estimates "
+                   "on that figure; give --rows TABLE=N, or --dsn to read the counts")
+    guessed = sorted({f"{state.info.name}.{c}" for state in run.tables.values()
+                      for need in state.needs for c in need.eq
+                      if not state.info.ndv.get(c) and (c,) != state.info.pk})
+    if guessed:
+        shown = ", ".join(guessed[:8]) + (f" and {len(guessed) - 8} more" if len(guessed) > 8
+                                          else "")
+        out.append(f"distinct values guessed from the column's type and name for {shown} "
+                   "(no statistics)")
+    if run.server is None:
+        out.append(f"ranges: a range predicate keeps {RANGE_SELECTIVITY:.0%} of its table and "
+                   "an equality 1 / distinct values (no skew): --verify measures both on a "
+                   "disposable server")
+    out.append(f"writes: each new index adds {WRITE_FACTOR:.0%} to the time of the writes "
+               "that maintain it (a constant, not a measurement)")
+    return out
 
 
 def plan_advice(run: Advising) -> list[IndexAdvice]:
@@ -70,6 +98,7 @@ def table_advice(state: TableState, table: Table, run: Advising) -> list[IndexAd
                 need.class_id, shares[need.class_id], 0.0, 0.0, rows_examined_logged=logged,
                 sql=sql, db=db))
             effect.weight += need.weight
+            effect.saved = (effect.saved or 0.0) + need.weight * (1 - after.cost / before.cost)
             effect.rows_before += before.rows
             effect.rows_after += after.rows
         if not uses:
@@ -89,7 +118,8 @@ def table_advice(state: TableState, table: Table, run: Advising) -> list[IndexAd
             table=table.name, schema=table.schema, name=name, columns=columns,
             classes=sorted(effects.values(), key=lambda e: -e.share), size_bytes=size,
             write_share=state.write_share(columns), write_cost=state.write_cost(columns),
-            write_classes=[c for c, _ in state.writers(columns)], others=list(others.values()))
+            write_classes=[c for c, _ in state.writers(columns)], others=list(others.values()),
+            rows_assumed=table.rows is None)
         advice.reason = reason(advice, uses)
         out.append(advice)
     return out

@@ -20,7 +20,7 @@ from collections.abc import Sequence
 
 from sqlglot import exp
 
-from dbtune.catalog import Index, Table, quote
+from dbtune.catalog import ForeignKey, Index, Table, quote
 
 #: ADD/DROP of a secondary index: online on MySQL 5.6+ and MariaDB 10.0+.
 ONLINE_INDEX = {"algorithm": "INPLACE", "lock": "NONE"}
@@ -78,3 +78,15 @@ def index_change(table: Table, *, drop: Sequence[str] = (), add: Sequence[Index]
     clauses = [drop_index(name) for name in drop]
     clauses += [f"ADD {index.to_ddl(table.flavour)}" for index in add]
     return alter_table(table.sql_name(), clauses, **online(table, add))
+
+
+def drop_foreign_key(table: Table, name: str) -> str:
+    """``ALTER TABLE t DROP FOREIGN KEY `name``` (online on InnoDB; its index stays)."""
+    return alter_table(table.sql_name(), [f"DROP FOREIGN KEY {quote(name)}"],
+                       **online(table))
+
+
+def add_foreign_key(table: Table, fk: ForeignKey) -> str:
+    """``ALTER TABLE t ADD CONSTRAINT ... FOREIGN KEY ...`` (no ALGORITHM: INPLACE needs
+    foreign_key_checks=0, which this statement must not assume)."""
+    return alter_table(table.sql_name(), [f"ADD {fk.to_ddl()}"])

@@ -16,6 +16,8 @@ sqlglot's optimizer RULES):
    serves (hygiene's own test) is dropped;
 6. :func:`~dbtune.advise.selection.select_indexes` - greedy Extend-style selection;
 7. :func:`~dbtune.advise.assemble.build_plan` - chosen columns become advice;
+   :func:`~dbtune.advise.prune.check_plan` - the plan as a whole: no index a left prefix
+   of another of the plan, none saving less than ``min_gain`` net of its write cost;
 8. :func:`~dbtune.advise.verify.verify` - with a server: EXPLAIN before and after, keep
    only what the optimizer uses;
 9. :func:`~dbtune.advise.repair.repair` - a class a kept index makes slower gets an index of
@@ -34,7 +36,7 @@ from dbtune.advise.candidates import generate_candidates
 from dbtune.advise.hygiene import HygieneFinding, hygiene_advice
 from dbtune.advise.needs import class_shares, find_needs, weigh_needs
 from dbtune.advise.plan import ClassEffect, ClassFinding, IndexAdvice, IndexPlan
-from dbtune.advise.prune import drop_superseded, prune_candidates
+from dbtune.advise.prune import check_plan, drop_superseded, prune_candidates
 from dbtune.advise.repair import repair
 from dbtune.advise.run import Advising, Limits
 from dbtune.advise.selection import select_indexes
@@ -55,6 +57,7 @@ STAGES: tuple[Stage, ...] = (
     prune_candidates,
     select_indexes,
     build_plan,
+    check_plan,
     verify,
     repair,
     drop_superseded,

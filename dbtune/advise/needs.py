@@ -21,7 +21,7 @@ from dbtune.advise.need import DEFAULT_ROWS, Need, TableInfo
 from dbtune.advise.plan import ClassFinding
 from dbtune.advise.run import Advising, Analysed
 from dbtune.advise.writecost import Write, updated_columns, write_fraction
-from dbtune.catalog import Catalog, Table, type_width
+from dbtune.catalog import Catalog, Index, Table, type_width
 from dbtune.parsing import parse_statement
 
 #: IN (SELECT ...) values assumed per outer row
@@ -36,7 +36,7 @@ def find_needs(run: Advising) -> None:
         run.findings += findings
         run.analysed.append(Analysed(cls, share, needs, written))
         for _, table in needs:
-            run.state(table, table_info(table, run.dropped(table)))
+            run.state(table, table_info(table, indexes=run.standing(table)))
 
 
 def weigh_needs(run: Advising) -> None:
@@ -45,7 +45,7 @@ def weigh_needs(run: Advising) -> None:
     for item in run.analysed:
         sets = updated_columns(item.cls.sample)
         for table in item.written:
-            state = run.state(table, table_info(table, run.dropped(table)))
+            state = run.state(table, table_info(table, indexes=run.standing(table)))
             own = [need for need, t in item.needs if t is table]
             today = [state.baseline(need)[0].rows for need in own]
             state.writes.append(Write(item.cls.id,
@@ -70,15 +70,17 @@ def class_shares(classes: Sequence[Any]) -> list[float]:
     return [s / total for s in sums]
 
 
-def table_info(table: Table, dropped: Iterable[str] = ()) -> TableInfo:
-    """The estimator's view of a catalog table (indexes hygiene will drop left out)."""
+def table_info(table: Table, dropped: Iterable[str] = (),
+               indexes: Sequence[Index] | None = None) -> TableInfo:
+    """The estimator's view of a catalog table: ``indexes`` (default: the table's) without
+    those named in ``dropped``."""
     dropped = {d.lower() for d in dropped}
     widths: dict[str, int | None] = {
         name: None if _not_indexable(col.type) else type_width(col.type)
         for name, col in table.columns.items()
     }
     existing = []
-    for idx in table.indexes:
+    for idx in table.indexes if indexes is None else indexes:
         if idx.primary or not idx.visible or idx.kind != "BTREE" or idx.name.lower() in dropped:
             continue
         n = idx.expressions.index(True) if any(idx.expressions) else len(idx.columns)

@@ -39,6 +39,9 @@ class ClassEffect:
     db: str | None = None
     explain_before: dict[str, Any] | None = None
     explain_after: dict[str, Any] | None = None
+    #: estimated share of total query time the index saves this class (the selection's
+    #: figure: weight x (1 - cost after / cost before)); None: from the rows
+    saved: float | None = None
 
     def measured(self) -> dict[str, Any] | None:
         """The EXPLAIN figures a verification server gave for this class, if any."""
@@ -71,6 +74,10 @@ class IndexAdvice:
     #: estimated share of workload time added to the writes on this table
     #: (:mod:`dbtune.advise.writecost`)
     write_cost: float = 0.0
+    #: what a DBA must know besides the regressions (an existing index it makes redundant)
+    warnings: list[str] = field(default_factory=list)
+    #: the table's row count was assumed (no statistics), so are the rows and the size
+    rows_assumed: bool = False
 
     @property
     def table_sql(self) -> str:
@@ -98,9 +105,16 @@ class IndexAdvice:
 
     @property
     def saved_share(self) -> float:
-        """Estimated share of total workload time saved (rows-examined proportional)."""
-        return sum(c.weight * (1 - c.rows_after / c.rows_before)
-                   for c in self.classes if c.rows_before)
+        """Estimated share of total workload time saved: the cost model's figure the
+        selection used (:attr:`ClassEffect.saved`), else rows-examined proportional."""
+        return sum(c.saved if c.saved is not None
+                   else c.weight * (1 - c.rows_after / c.rows_before) if c.rows_before else 0.0
+                   for c in self.classes)
+
+    @property
+    def net_share(self) -> float:
+        """:attr:`saved_share` minus :attr:`write_cost`: what ``min_gain`` is checked on."""
+        return self.saved_share - self.write_cost
 
     def to_advice(self) -> Advice:
         """This index in the shared Advice shape."""
@@ -111,7 +125,7 @@ class IndexAdvice:
             kind="add_index", table=self.table,
             title=f"{self.table.rpartition('.')[2]} ({', '.join(self.columns)})",
             ddl=[self.ddl], rollback=[self.rollback_ddl], reasons=[self.reason],
-            effects=effects, warnings=list(self.regresses),
+            effects=effects, warnings=[*self.regresses, *self.warnings],
             details={"index": self.name, "columns": list(self.columns),
                      "size_bytes": self.size_bytes, "write_cost": self.write_cost,
                      "write_classes": self.write_classes, "verified": self.verified})
@@ -125,6 +139,7 @@ class IndexAdvice:
             "rows_before": sum(c.rows_before for c in self.classes),
             "rows_after": sum(c.rows_after for c in self.classes),
             "write_cost": self.write_cost, "size_mb": self.size_bytes / 2**20,
+            "rows_assumed": self.rows_assumed,
             "verified": self.verified, "regresses": "; ".join(self.regresses),
             "ddl": self.ddl, "rollback": self.rollback_ddl, "reason": self.reason,
         }
@@ -149,7 +164,10 @@ class IndexPlan:
     advice: list[IndexAdvice]
     findings: list[ClassFinding] = field(default_factory=list)
     drops: list[HygieneFinding] = field(default_factory=list)
-    #: candidates the verification server's optimizer did not use, with the reason
+    #: the figures the estimates rest on that nobody measured (assumed row counts, ...)
+    assumptions: list[str] = field(default_factory=list)
+    #: indexes left out after selection, with the reason: below min_gain, a left prefix of
+    #: another index of the plan, or not used by the verification server's optimizer
     rejected: list[tuple[IndexAdvice, str]] = field(default_factory=list)
 
     def statements(self) -> list[str]:
@@ -182,6 +200,7 @@ class IndexPlan:
                 "classes": [asdict(c) for c in a.classes],
                 "write_classes": a.write_classes,
                 "regresses": a.regresses,
+                "warnings": a.warnings,
             } for a in self.advice],
             "drops": [{"table": d.table, "index": d.index, "kind": d.kind,
                        "redundant_with": d.redundant_with, "drop": d.drop_sql,
@@ -189,6 +208,7 @@ class IndexPlan:
             "findings": [asdict(f) for f in self.findings],
             "rejected": [{"table": a.table, "columns": list(a.columns), "reason": why}
                          for a, why in self.rejected],
+            "assumptions": self.assumptions,
             "statements": self.statements(),
             "rollback": self.rollback(),
         }
@@ -198,22 +218,30 @@ class IndexPlan:
         rows = [{
             "index": f"{a.table} ({', '.join(a.columns)})", "classes": len(a.classes),
             "time share": f"{a.share:.1%}", "est. saved": f"{a.saved_share:.1%}",
-            "rows/exec before -> after": (f"{sum(c.rows_before for c in a.classes):,.0f} -> "
-                                          f"{sum(c.rows_after for c in a.classes):,.0f}"),
-            "size MB": f"{a.size_bytes / 2**20:,.1f}", "write cost": f"{a.write_cost:.2%}",
+            "est. rows/exec before -> after": (
+                f"{sum(c.rows_before for c in a.classes):,.0f} -> "
+                f"{sum(c.rows_after for c in a.classes):,.0f}{'*' if a.rows_assumed else ''}"),
+            "est. size MB": f"{a.size_bytes / 2**20:,.1f}{'*' if a.rows_assumed else ''}",
+            "write cost": f"{a.write_cost:.2%}",
             "verified": {None: "-", True: "yes", False: "no"}[a.verified],
         } for a in self.advice]
         out = [Section("Index advice", rows=rows, preformatted=True)]
+        if self.assumptions:
+            marked = any(a.rows_assumed for a in self.advice)
+            out.append(Section("Assumed, not measured", text="".join(
+                f"- {n}\n" for n in self.assumptions) + (
+                "(* figures on an assumed row count)\n" if marked else "")))
         if self.advice:
-            out.append(Section(text="".join(f"{a.name}: {a.reason}\n\n"
-                                            for a in self.advice).rstrip() + "\n"))
+            out.append(Section(text="".join(
+                f"{a.name}: {a.reason}{''.join(f'; warning: {w}' for w in a.warnings)}\n\n"
+                for a in self.advice).rstrip() + "\n"))
         if self.statements():
             out += [Section("Apply", text="".join(f"{s};\n" for s in self.statements()),
                             language="sql"),
                     Section("Roll back", text="".join(f"{s};\n" for s in self.rollback()),
                             language="sql")]
         if self.rejected:
-            out.append(Section("Not used by the optimizer (dropped from the plan)", rows=[
+            out.append(Section("Left out of the plan", rows=[
                 {"table": a.table, "columns": ", ".join(a.columns), "reason": why}
                 for a, why in self.rejected]))
         if self.findings:
@@ -231,5 +259,5 @@ def advice_frame(advice: list[IndexAdvice]) -> pd.DataFrame:
 
 #: the columns of :func:`advice_frame` and of the csv format
 ADVICE_COLUMNS = ["table", "index", "columns", "classes", "share", "saved_share", "rows_before",
-                  "rows_after", "write_cost", "size_mb", "verified", "regresses", "ddl",
-                  "rollback", "reason"]
+                  "rows_after", "write_cost", "size_mb", "rows_assumed", "verified",
+                  "regresses", "ddl", "rollback", "reason"]

@@ -16,7 +16,7 @@ from dbtune.advise.hygiene import HygieneFinding
 from dbtune.advise.need import Need, TableInfo
 from dbtune.advise.plan import ClassFinding, IndexPlan
 from dbtune.advise.tables import TableState
-from dbtune.catalog import Catalog, Table
+from dbtune.catalog import Catalog, Index, Table
 
 
 @dataclass(frozen=True)
@@ -72,9 +72,29 @@ class Advising:
     def drops(self) -> list[HygieneFinding]:
         return list(self.hygiene or [])
 
-    def dropped(self, table: Table) -> set[str]:
-        """Indexes of ``table`` the hygiene drops remove."""
-        return {d.index for d in self.drops if d.table in (table.name, table.qualified_name)}
+    def index_drops(self, table: Table) -> dict[str, HygieneFinding]:
+        """The hygiene findings that drop or rewrite an index of ``table``, by index name
+        (a duplicate foreign key's drop leaves its index)."""
+        return {d.index: d for d in self.drops if d.kind != "duplicate-fk"
+                and d.table in (table.name, table.qualified_name)}
+
+    def standing(self, table: Table) -> list[Index]:
+        """The indexes ``table`` keeps after the hygiene drops, a rewritten one (the
+        clustered-suffix rule) as rewritten."""
+        drops = self.index_drops(table)
+        out = []
+        for index in table.indexes:
+            drop = drops.get(index.name)
+            if drop is None:
+                out.append(index)
+            elif drop.replacement is not None:
+                out.append(drop.replacement)
+        return out
+
+    def key_of(self, table: str, schema: str | None) -> str:
+        """The state key of the table an advice names."""
+        return next(k for k, t in self.catalog_tables.items() if (t.name, t.schema) == (table,
+                                                                                        schema))
 
     def state(self, table: Table, info: TableInfo) -> TableState:
         """The search state of ``table`` (created from ``info`` the first time)."""

@@ -39,9 +39,11 @@ def hygiene(
     fmt: str,
     output: Path | None,
 ) -> None:
-    """Duplicate, redundant and unused indexes, with DROP and rollback DDL."""
-    from dbtune.advise.hygiene import hygiene_report
-    from dbtune.catalog import load_catalog
+    """Duplicate, redundant and unused indexes, with DROP and rollback DDL.
+
+    With --dsn, unused indexes come from the server's usage counters (performance_schema,
+    else MariaDB's userstat); the report says which, and what they cover."""
+    from dbtune.advise.usage import check_hygiene
     from dbtune.model import InputError
     from dbtune.report.document import render
     from dbtune.sandbox.errors import SandboxError
@@ -49,10 +51,10 @@ def hygiene(
     if bool(schemas) == bool(dsn):
         fail("give either --schema FILE... or --dsn DSN --database DB")
     try:
-        catalog = load_catalog(schemas, dsn=dsn, database=database, defaults_file=defaults_file)
+        report = check_hygiene(schemas, dsn=dsn, database=database, defaults_file=defaults_file)
     except (InputError, SandboxError) as exc:
         fail(str(exc))
-    emit(render(hygiene_report(catalog), fmt), output)
+    emit(render(report, fmt), output)
 
 
 advise.add_command(indexes)
