@@ -28,6 +28,38 @@ HEADER = """# CLI reference
 Generated from `--help` by `python docs/gen_cli_reference.py`; do not edit by hand.
 """
 
+#: Every command's exit statuses (kept here, next to the --help texts they summarise).
+EXIT_STATUSES = """## Exit statuses
+
+Every error is one `dbtune: error: ...` line on stderr. Usage errors (a bad option value, a
+missing file) exit 2 everywhere.
+
+| command | 0 | 1 | 2 | 3 | 4 |
+|---|---|---|---|---|---|
+| `analyze slowlog` | done | `--fail-on` warning threshold reached | error; no input readable | `--fail-on` critical threshold reached | some inputs not read (named on stderr and in the report header): the report is partial |
+| `analyze perfschema` | done | `--fail-on` warning threshold reached | error (server unreachable, performance_schema off, bad snapshot file) | `--fail-on` critical threshold reached | - |
+| `advise hygiene` | done | - | error | - | - |
+| `advise indexes` | done | - | error | - | - |
+| `bench` | `--target` met, or none given | `--target` not met | error | - | results differ before/after |
+| `sandbox up`, `sandbox down` | done | the sandbox could not be started / stopped | usage error | - | - |
+| `sandbox status` | a sandbox runs | none, or it is not running | usage error | - | - |
+| `workload load`, `workload run` | done | - | error | - | - |
+
+With `--fail-on`, the threshold verdict (3, then 1) wins over 4. The thresholds default to
+the alert levels of the design, 200 ms (warning) and 500 ms (critical), on the per-class
+query time statistic named (`--fail-on p95`; `--fail-on p99:100:300` sets both).
+
+## Which server a command reaches
+
+Every command that reads or writes a server picks it by one rule, and reports name it in
+their header: `--dsn`, else `$DBTUNE_DSN`; else an option file naming a host, port or socket
+(`--defaults-file`, else `~/.my.cnf` and `~/.mylogin.cnf`, read as the mysql client reads
+them: groups `[client]`, `[client-server]`, `[client-mariadb]`, `[mysql]`, `!include`,
+`!includedir`, a bare `password` line prompts); else the sandbox of `dbtune sandbox up`
+when it runs; else an error saying all this. `bench` without `--dsn`/`--defaults-file`
+starts its own sandbox (`--backend`).
+"""
+
 
 def _walk(ctx: click.Context) -> Iterator[click.Context]:
     """Yield `ctx` and the context of every visible sub-command, depth first, by name."""
@@ -52,8 +84,14 @@ def render_reference() -> str:
     """Return the Markdown reference: one section per command holding its `--help` text."""
     sections = [HEADER]
     for path, help_text in _helps().items():
-        sections.append(f"## {path}\n\n```\n{help_text}\n```\n")
-    return "\n".join(sections)
+        sections.append(f"## {path}
+
+```
+{help_text}
+```
+")
+    return "
+".join([*sections, EXIT_STATUSES])
 
 
 def embed(text: str) -> str:
