@@ -243,6 +243,11 @@ def test_losers_outweigh_winners_gives_do_not_partition_with_figures() -> None:
                           bounds={"log": (datetime(2026, 1, 1), NOW)}).table("log")
     assert v.verdict == DO_NOT and "losers outweigh winners" in v.reasons[0]
     assert [p.role for p in v.pruning] == ["wins", "loses"] and not v.ddl
+    forced = advise_partitions(classes, cat, now=NOW, index_advice=[], retention={"log": 90},
+                               bounds={"log": (datetime(2026, 1, 1), NOW)},
+                               force=["log"]).table("log")
+    assert forced.verdict == PARTITION and forced.ddl
+    assert forced.reasons[0].startswith("forced, against the estimate (losers outweigh")
 
 
 def test_small_and_unknown_size_and_point_lookups() -> None:

@@ -9,6 +9,7 @@ becomes one line in ``plan.skipped`` and the other tables go on.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,10 +40,12 @@ def verify_table(connection: Any, verdict: TableVerdict, classes: dict[str, Any]
     explainable = [(p.class_id, classes[p.class_id]) for p in verdict.pruning
                    if p.kind != "insert" and p.class_id in classes]
     before = {cid: _measure(connection, c, run=True) for cid, c in explainable}
+    started = time.perf_counter()
     try:
         _execute(connection, verdict.ddl)
     except pymysql.MySQLError as exc:
         return f"the server rejected the partitioning: {_message(exc)}"
+    verdict.verification["alter_seconds"] = round(time.perf_counter() - started, 3)
     try:
         for cid, cls in explainable:
             after = _measure(connection, cls, run=True)
@@ -56,10 +59,12 @@ def verify_table(connection: Any, verdict: TableVerdict, classes: dict[str, Any]
                 "error": after.get("error"),
             }
     finally:
+        started = time.perf_counter()
         try:
             _execute(connection, verdict.rollback)
         except pymysql.MySQLError as exc:
             return f"the rollback failed, the table stays partitioned: {_message(exc)}"
+        verdict.verification["rollback_seconds"] = round(time.perf_counter() - started, 3)
     return ""
 
 
