@@ -40,12 +40,9 @@ def verify_table(connection: Any, verdict: TableVerdict, classes: dict[str, Any]
     explainable = [(p.class_id, classes[p.class_id]) for p in verdict.pruning
                    if p.kind != "insert" and p.class_id in classes]
     before = {cid: _measure(connection, c, run=True) for cid, c in explainable}
-    started = time.perf_counter()
-    try:
-        _execute(connection, verdict.ddl)
-    except pymysql.MySQLError as exc:
-        return f"the server rejected the partitioning: {_message(exc)}"
-    verdict.verification["alter_seconds"] = round(time.perf_counter() - started, 3)
+    error = _timed(connection, verdict.ddl, verdict.verification, "alter_seconds")
+    if error:
+        return f"the server rejected the partitioning: {error}"
     try:
         for cid, cls in explainable:
             after = _measure(connection, cls, run=True)
@@ -59,19 +56,21 @@ def verify_table(connection: Any, verdict: TableVerdict, classes: dict[str, Any]
                 "error": after.get("error"),
             }
     finally:
-        started = time.perf_counter()
-        try:
-            _execute(connection, verdict.rollback)
-        except pymysql.MySQLError as exc:
-            return f"the rollback failed, the table stays partitioned: {_message(exc)}"
-        verdict.verification["rollback_seconds"] = round(time.perf_counter() - started, 3)
+        error = _timed(connection, verdict.rollback, verdict.verification, "rollback_seconds")
+    return f"the rollback failed, the table stays partitioned: {error}" if error else ""
+
+
+def _timed(connection: Any, statements: Sequence[str], into: dict[str, Any], key: str) -> str:
+    """Run ``statements``, their seconds into ``into[key]``; "" or the server's message."""
+    started = time.perf_counter()
+    try:
+        with connection.cursor() as cursor:
+            for sql in statements:
+                cursor.execute(sql)
+    except pymysql.MySQLError as exc:
+        return _message(exc)
+    into[key] = round(time.perf_counter() - started, 3)
     return ""
-
-
-def _execute(connection: Any, statements: Sequence[str]) -> None:
-    with connection.cursor() as cursor:
-        for sql in statements:
-            cursor.execute(sql)
 
 
 def _message(exc: Exception) -> str:
