@@ -144,6 +144,8 @@ def _advise_table(table: Table, key: str, uses: list[ClassUse], catalog: Catalog
     col_type = table.column(column).type
     low, high = bounds or (column_bounds(connection, table, column) if connection is not None
                            and _orderable(col_type) else (None, None))
+    if high is None and INTEGER.match(col_type):  # an auto-increment key: ids 1..rows
+        low, high = 1, max(table.rows or 1, 1)
     when = now or (high if isinstance(high, datetime) else None) or datetime.now()
     keep_days = keep_days if keep_days is not None else retention_days(purges, column, when)
     verdict.retention_days = keep_days
