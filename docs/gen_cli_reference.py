@@ -84,14 +84,8 @@ def render_reference() -> str:
     """Return the Markdown reference: one section per command holding its `--help` text."""
     sections = [HEADER]
     for path, help_text in _helps().items():
-        sections.append(f"## {path}
-
-```
-{help_text}
-```
-")
-    return "
-".join([*sections, EXIT_STATUSES])
+        sections.append(f"## {path}\n\n```\n{help_text}\n```\n")
+    return "\n".join([*sections, EXIT_STATUSES])
 
 
 def embed(text: str) -> str:

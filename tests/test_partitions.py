@@ -243,6 +243,11 @@ def test_losers_outweigh_winners_gives_do_not_partition_with_figures() -> None:
                           bounds={"log": (datetime(2026, 1, 1), NOW)}).table("log")
     assert v.verdict == DO_NOT and "losers outweigh winners" in v.reasons[0]
     assert [p.role for p in v.pruning] == ["wins", "loses"] and not v.ddl
+    forced = advise_partitions(classes, cat, now=NOW, index_advice=[], retention={"log": 90},
+                               bounds={"log": (datetime(2026, 1, 1), NOW)},
+                               force=["log"]).table("log")
+    assert forced.verdict == PARTITION and forced.ddl
+    assert forced.reasons[0].startswith("forced, against the estimate (losers outweigh")
 
 
 def test_small_and_unknown_size_and_point_lookups() -> None:
@@ -338,3 +343,32 @@ def test_cli_on_a_slow_log_and_ddl(tmp_path) -> None:
     assert out.exit_code == 0, out.output
     (table,) = json.loads(out.output)["tables"]
     assert table["verdict"] == PARTITION and table["retention_days"] == 30
+
+
+def test_sysbench_oltp_read_write_is_not_partitioned_and_says_why() -> None:
+    """sysbench's schema and statements (oltp_common.lua, nobody on the team wrote them): every
+    range is on the primary key, and point lookups and writes by id carry most of the time."""
+    ddl = ("CREATE TABLE sbtest1 (id INTEGER NOT NULL AUTO_INCREMENT, k INTEGER DEFAULT '0' NOT "
+           "NULL, c CHAR(120) DEFAULT '' NOT NULL, pad CHAR(60) DEFAULT '' NOT NULL, PRIMARY KEY "
+           "(id)) ENGINE=InnoDB; CREATE INDEX k_1 ON sbtest1(k)")
+    statements = [  # oltp_read_write's mix per transaction, literals as sysbench draws them
+        ("point", "SELECT c FROM sbtest1 WHERE id=5004", 10),
+        ("range", "SELECT c FROM sbtest1 WHERE id BETWEEN 5004 AND 5103", 1),
+        ("sum", "SELECT SUM(k) FROM sbtest1 WHERE id BETWEEN 5004 AND 5103", 1),
+        ("order", "SELECT c FROM sbtest1 WHERE id BETWEEN 5004 AND 5103 ORDER BY c", 1),
+        ("distinct", "SELECT DISTINCT c FROM sbtest1 WHERE id BETWEEN 5004 AND 5103 ORDER BY c",
+         1),
+        ("upd_k", "UPDATE sbtest1 SET k=k+1 WHERE id=5004", 1),
+        ("upd_c", "UPDATE sbtest1 SET c='x' WHERE id=5004", 1),
+        ("del", "DELETE FROM sbtest1 WHERE id=5004", 1),
+        ("ins", "INSERT INTO sbtest1 (id, k, c, pad) VALUES (5004, 1, 'x', 'y')", 1)]
+    total = sum(n for *_, n in statements)
+    classes = [klass(name, sql, n / total) for name, sql, n in statements]
+    v = advise_partitions(classes, sized(ddl, {"sbtest1": 10_000_000}),
+                          index_advice=[]).table("sbtest1")
+    assert v.verdict == DO_NOT and v.column == "id"
+    assert v.reasons == ["ranges on id carry 24% of the table's read and write time (below 50%), "
+                         "and nothing purges by it"]
+    ranged = advise_partitions(classes, sized(ddl, {"sbtest1": 10_000_000}), index_advice=[],
+                               thresholds=Thresholds(min_range_share=0.2)).table("sbtest1")
+    assert ranged.reasons[0].startswith("better served by the index PRIMARY")

@@ -146,6 +146,8 @@ def test_maintenance_procedure_adds_ahead_drops_expired_and_is_idempotent(
     assert set(before) - set(after)
     run(dbtune_server, db, v.maintenance.statements[2])  # a second run changes nothing
     assert [n for n, _ in partitions_of(dbtune_server, db, "s")] == after
+    counts = run(dbtune_server, db, *v.maintenance.checks)
+    assert [c[0][0] for c in counts] == [0, 3]  # p_start empty, 3 partitions ahead of today
     run(dbtune_server, db, v.maintenance.event)
     (events,) = run(dbtune_server, db, f"SELECT EVENT_NAME FROM information_schema.EVENTS "
                     f"WHERE EVENT_SCHEMA = '{db}'")
@@ -193,3 +195,31 @@ def test_bad_input_is_one_line_and_the_other_tables_go_on(dbtune_server, dbtune_
     assert "rejected the partitioning" in plan.skipped[2]
     assert plan.table("s2").verdict == PARTITION and plan.table("s2").measured["p2"]
     assert partitions_of(dbtune_server, db, "s2") == []
+
+
+def test_cli_verify_on_a_disposable_dsn(dbtune_server, dbtune_database, tmp_path) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from dbtune.cli import main
+
+    db = dbtune_database
+    sessions(dbtune_server, db)
+    log = tmp_path / "slow.log"
+    log.write_text("".join(
+        f"# Time: 2026-06-01T00:00:0{i}.000000Z\n# User@Host: app[app] @ localhost []\n"
+        f"# Query_time: 0.5  Lock_time: 0.0 Rows_sent: 1  Rows_examined: 2000\n"
+        f"use {db};\nSET timestamp=1780272000;\n{c.sample};\n"
+        for i, c in enumerate(purge_workload(db))))
+    out = CliRunner().invoke(main, [
+        "advise", "partitions", "--slowlog", str(log), "--dsn",
+        dbtune_server.dsn(reveal_password=True), "--database", db, "--disposable", "--verify",
+        "--min-rows", "0", "--force", "s", "--format", "json"])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.output[out.output.index("{"):])
+    (table,) = [t for t in doc["tables"] if t["table"] == "s"]
+    assert table["verdict"] == PARTITION and table["verification"]["alter_seconds"] > 0
+    measured = {p["note"]: p["explain"] for p in table["pruning"]}
+    assert "p2026053" in json.dumps(measured)
+    assert partitions_of(dbtune_server, db, "s") == []

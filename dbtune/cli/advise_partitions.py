@@ -44,6 +44,9 @@ def _retention(ctx: click.Context, param: click.Parameter, values: tuple[str, ..
               help="Live partitions to aim for when choosing day, week or month.")
 @click.option("--ahead", type=click.IntRange(min=1), default=3, show_default=True,
               help="Empty partitions kept ahead of today.")
+@click.option("--force", "force", multiple=True, metavar="TABLE",
+              help="Partition TABLE even where the estimate says losers outweigh winners "
+                   "(never past a blocking check); repeatable.")
 @click.option("--verify", is_flag=True,
               help="Partition each advised table on the --disposable server, EXPLAIN and run "
                    "every class before/after, then restore it.")
@@ -51,7 +54,7 @@ def _retention(ctx: click.Context, param: click.Parameter, values: tuple[str, ..
 def partitions(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path, ...],
                dsn: str | None, database: str | None, defaults_file: str | None,
                disposable: bool, min_rows: int, min_mb: float, retention: dict[str, float],
-               max_partitions: int, ahead: int, verify: bool, fmt: str,
+               max_partitions: int, ahead: int, force: tuple[str, ...], verify: bool, fmt: str,
                output: Path | None) -> None:
     """RANGE partitioning where it pays (pruning, DROP PARTITION purges), and why not elsewhere."""
     import pymysql
@@ -73,7 +76,7 @@ def partitions(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path,
         fail("--verify partitions tables on the --dsn server: add --disposable if it is a "
              "sandbox or a copy (never production)")
     options = dict(thresholds=Thresholds(min_rows, int(min_mb * 2**20)), retention=retention,
-                   max_live=max_partitions, ahead=ahead)
+                   max_live=max_partitions, ahead=ahead, force=force)
     connection = None
     try:
         catalog = load_catalog(schemas, dsn=None if schemas else dsn, database=database,

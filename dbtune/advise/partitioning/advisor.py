@@ -13,7 +13,7 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -49,6 +49,7 @@ def advise_partitions(
     max_live: int = 50,
     ahead: int = 3,
     index_advice: Sequence[Advice] | None = None,
+    force: Collection[str] = (),
     verify_on: Any = None,
 ) -> PartitionPlan:
     """Per table touched by ``classes`` (a Digest or query classes): partition, or not, why.
@@ -58,8 +59,10 @@ def advise_partitions(
     (``SELECT MIN(col), MAX(col)``, read-only) when given, else a year up to ``now``.
     ``now`` defaults to the column's newest value when known, else the clock.
     ``index_advice``: the index advisor's Advice (``advise_indexes(...).to_advice()``); None
-    runs it. ``verify_on``: a disposable Server holding schema and data: each advised table is
-    partitioned there, every class EXPLAINed and run before and after, then restored.
+    runs it. ``force``: tables to partition even where the estimate says the losers outweigh
+    the winners (never past a blocking check). ``verify_on``: a disposable Server holding
+    schema and data: each advised table is partitioned there, every class EXPLAINed and run
+    before and after, then restored.
     """
     classes = list(classes.ranked() if hasattr(classes, "ranked") else classes)
     thresholds = thresholds or Thresholds()
@@ -75,6 +78,7 @@ def advise_partitions(
         verdict = _advise_table(table, key, uses.get(key, []), catalog, thresholds,
                                 _lookup(retention, table), _lookup(bounds or {}, table),
                                 connection, now, max_live, ahead,
+                                _lookup(dict.fromkeys(force, True), table) or False,
                                 [a for a in index_advice if a.kind == "add_index"
                                  and catalog.table(a.table) is table])
         plan.tables.append(verdict)
@@ -110,7 +114,7 @@ def column_bounds(connection: Any, table: Table, column: str) -> Bounds:
 def _advise_table(table: Table, key: str, uses: list[ClassUse], catalog: Catalog,
                   thresholds: Thresholds, keep_days: float | None, bounds: Bounds | None,
                   connection: Any, now: datetime | None, max_live: int, ahead: int,
-                  advised: list[Advice]) -> TableVerdict:
+                  forced: bool, advised: list[Advice]) -> TableVerdict:
     verdict = TableVerdict(key, DO_NOT)
     large = thresholds.large(table)
     if large is False:
@@ -140,6 +144,8 @@ def _advise_table(table: Table, key: str, uses: list[ClassUse], catalog: Catalog
     col_type = table.column(column).type
     low, high = bounds or (column_bounds(connection, table, column) if connection is not None
                            and _orderable(col_type) else (None, None))
+    if high is None and INTEGER.match(col_type):  # an auto-increment key: ids 1..rows
+        low, high = 1, max(table.rows or 1, 1)
     when = now or (high if isinstance(high, datetime) else None) or datetime.now()
     keep_days = keep_days if keep_days is not None else retention_days(purges, column, when)
     verdict.retention_days = keep_days
@@ -153,7 +159,8 @@ def _advise_table(table: Table, key: str, uses: list[ClassUse], catalog: Catalog
     if blocking:
         verdict.reasons += [f"blocked: {c.reason}" for c in blocking]
         return verdict
-    if range_share < thresholds.min_range_share and not purges and keep_days is None:
+    if (range_share < thresholds.min_range_share and not purges and keep_days is None
+            and not forced):
         verdict.reasons.append(f"ranges on {column} carry {range_share:.0%} of the table's "
                                f"read and write time (below {thresholds.min_range_share:.0%}), "
                                "and nothing purges by it")
@@ -166,7 +173,7 @@ def _advise_table(table: Table, key: str, uses: list[ClassUse], catalog: Catalog
     verdict.warnings = [c.reason for c in verdict.checks if c.status in ("warns", "changes")]
     verdict.warnings += [f"{ch.lost}; relied on by {', '.join(ch.relied_on)}"
                          for ch in changes if ch.relied_on]
-    _weigh(verdict, range_index, purges)
+    _weigh(verdict, range_index, purges, forced)
     if verdict.verdict == PARTITION:
         _statements(verdict, table, changes, keep_days)
     return verdict
@@ -188,26 +195,29 @@ def _indexes(table: Table, column: str, changes: list[KeyChange], advised: list[
     return lookups, range_index
 
 
-def _weigh(verdict: TableVerdict, range_index: str | None, purges: list[ClassUse]) -> None:
+def _weigh(verdict: TableVerdict, range_index: str | None, purges: list[ClassUse],
+           forced: bool) -> None:
     gain, loss = verdict.gain, verdict.loss
     losers = [p for p in verdict.pruning if p.role == "loses"]
+    wins = [p for p in verdict.pruning if p.role == "wins"]
     if gain <= 0 and range_index:
         verdict.better_index = range_index
         verdict.reasons.append(f"better served by the index {range_index}: it reads the ranges "
                                f"on {verdict.column} already; partitioning would add "
                                f"{loss:.2%} of query time to {len(losers)} lookup class(es)")
-        return
-    if gain <= loss:
+    elif gain <= loss:
         verdict.reasons.append(f"losers outweigh winners: {len(losers)} class(es) without a "
                                f"predicate on {verdict.column} lose ~{loss:.2%} of total query "
                                f"time, the winners gain ~{gain:.2%}")
-        return
-    verdict.verdict = PARTITION
-    wins = [p for p in verdict.pruning if p.role == "wins"]
-    verdict.reasons.append(f"{len(wins)} class(es) read a few partitions instead of the table, "
-                           f"{len(purges)} purge(s) become DROP PARTITION: ~{gain:.2%} of total "
-                           f"query time won against ~{loss:.2%} lost by {len(losers)} lookup "
-                           "class(es)")
+    else:
+        verdict.verdict = PARTITION
+        verdict.reasons.append(f"{len(wins)} class(es) read a few partitions instead of the "
+                               f"table, {len(purges)} purge(s) become DROP PARTITION: ~{gain:.2%} "
+                               f"of total query time won against ~{loss:.2%} lost by "
+                               f"{len(losers)} lookup class(es)")
+    if forced and verdict.verdict != PARTITION:
+        verdict.verdict = PARTITION
+        verdict.reasons[-1] = f"forced, against the estimate ({verdict.reasons[-1]})"
 
 
 def _statements(verdict: TableVerdict, table: Table, changes: list[KeyChange],

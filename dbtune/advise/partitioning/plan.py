@@ -42,6 +42,8 @@ class TableVerdict:
     alternative: dict[str, Any] | None = None
     #: per class id: what EXPLAIN showed on the verification server
     measured: dict[str, dict[str, Any]] = field(default_factory=dict)
+    #: the verification server's timings: alter_seconds, rollback_seconds
+    verification: dict[str, Any] = field(default_factory=dict)
 
     @property
     def gain(self) -> float:
@@ -83,6 +85,7 @@ class TableVerdict:
             "alternative": self.alternative,
             "maintenance": self.maintenance.statements if self.maintenance else None,
             "event": self.maintenance.event if self.maintenance else None,
+            "verification": self.verification or None,
         }
 
     def row(self) -> dict[str, Any]:

@@ -17,7 +17,7 @@ reviews and runs the script.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from dbtune.advise.partitioning.bounds import column_range
@@ -54,13 +54,19 @@ class Maintenance:
     #: DROP PROCEDURE IF EXISTS, CREATE PROCEDURE, CALL (each one statement)
     statements: list[str]
     event: str
+    ahead: int = 0
+    #: read-only checks for a monitor: rows in p_start (should stay 0, like pg_partman's
+    #: check for data in its default partition) and partitions ahead of today
+    checks: list[str] = field(default_factory=list)
 
     def script(self) -> str:
         """The statements as a mysql-client script (``DELIMITER`` around the procedure)."""
         drop, create, call = self.statements
+        checks = "".join(f"{c};\n" for c in self.checks)
         return (f"{drop};\nDELIMITER //\n{create} //\nDELIMITER ;\n{call};\n\n"
                 f"-- daily, once the event scheduler is on (SET GLOBAL event_scheduler = ON):\n"
-                f"{self.event};\n")
+                f"{self.event};\n\n-- to monitor: rows that fell into p_start (expect 0), "
+                f"partitions ahead of today (expect {self.ahead}):\n{checks}")
 
 
 def _bound_sql(scheme: Scheme, var: str) -> str:
@@ -86,9 +92,15 @@ def maintenance(table_sql: str, table: str, schema: str | None, scheme: Scheme, 
     create = (f"CREATE PROCEDURE {proc}()\n  MODIFIES SQL DATA\n  COMMENT "
               f"'dbtune: partitions ahead of time{', drop expired' if retention_days else ''}'\n"
               f"BEGIN\n{body}\nEND")
+    checks = [f"SELECT COUNT(*) AS rows_in_p_start FROM {table_sql} PARTITION (`p_start`)"]
+    if scheme.granularity != "ids":
+        checks.append(f"SELECT COUNT(*) AS partitions_ahead FROM information_schema.PARTITIONS "
+                      f"WHERE {where} AND PARTITION_NAME <> 'p_start' AND STR_TO_DATE(SUBSTRING("
+                      "PARTITION_NAME, 2), '%Y%m%d') > CURRENT_DATE")
     return Maintenance(proc, [f"DROP PROCEDURE IF EXISTS {proc}", create, f"CALL {proc}()"],
                        f"CREATE EVENT IF NOT EXISTS {event} ON SCHEDULE EVERY 1 DAY "
-                       f"STARTS CURRENT_DATE + INTERVAL 1 DAY + INTERVAL 1 HOUR DO CALL {proc}()")
+                       f"STARTS CURRENT_DATE + INTERVAL 1 DAY + INTERVAL 1 HOUR DO CALL {proc}()",
+                       scheme.ahead, checks)
 
 
 def _string(text: str) -> str:

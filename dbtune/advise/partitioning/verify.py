@@ -9,6 +9,7 @@ becomes one line in ``plan.skipped`` and the other tables go on.
 from __future__ import annotations
 
 import hashlib
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -39,10 +40,9 @@ def verify_table(connection: Any, verdict: TableVerdict, classes: dict[str, Any]
     explainable = [(p.class_id, classes[p.class_id]) for p in verdict.pruning
                    if p.kind != "insert" and p.class_id in classes]
     before = {cid: _measure(connection, c, run=True) for cid, c in explainable}
-    try:
-        _execute(connection, verdict.ddl)
-    except pymysql.MySQLError as exc:
-        return f"the server rejected the partitioning: {_message(exc)}"
+    error = _timed(connection, verdict.ddl, verdict.verification, "alter_seconds")
+    if error:
+        return f"the server rejected the partitioning: {error}"
     try:
         for cid, cls in explainable:
             after = _measure(connection, cls, run=True)
@@ -56,17 +56,21 @@ def verify_table(connection: Any, verdict: TableVerdict, classes: dict[str, Any]
                 "error": after.get("error"),
             }
     finally:
-        try:
-            _execute(connection, verdict.rollback)
-        except pymysql.MySQLError as exc:
-            return f"the rollback failed, the table stays partitioned: {_message(exc)}"
+        error = _timed(connection, verdict.rollback, verdict.verification, "rollback_seconds")
+    return f"the rollback failed, the table stays partitioned: {error}" if error else ""
+
+
+def _timed(connection: Any, statements: Sequence[str], into: dict[str, Any], key: str) -> str:
+    """Run ``statements``, their seconds into ``into[key]``; "" or the server's message."""
+    started = time.perf_counter()
+    try:
+        with connection.cursor() as cursor:
+            for sql in statements:
+                cursor.execute(sql)
+    except pymysql.MySQLError as exc:
+        return _message(exc)
+    into[key] = round(time.perf_counter() - started, 3)
     return ""
-
-
-def _execute(connection: Any, statements: Sequence[str]) -> None:
-    with connection.cursor() as cursor:
-        for sql in statements:
-            cursor.execute(sql)
 
 
 def _message(exc: Exception) -> str:
