@@ -140,3 +140,10 @@ def test_cli_writes_a_proposal_and_bad_advice_is_one_line(tmp_path: Path) -> Non
     assert bad.exit_code == 2
     assert bad.stderr.count("\n") == 1 and "version 9" in bad.stderr
     assert not (tmp_path / "q").exists()
+
+
+def test_cli_fixture_excludes_other_inputs(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["propose", "--fixture", "marketplace", "--slowlog",
+                                       str(LOG), "-d", str(tmp_path / "p")])
+    assert result.exit_code == 2 and "--fixture brings its own workload" in result.stderr
+    assert not (tmp_path / "p").exists()

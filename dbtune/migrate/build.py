@@ -29,6 +29,9 @@ def propose_from_inputs(directory: str | os.PathLike[str], *, slowlogs: Sequence
     if fixture:
         from dbtune.sandbox import start_server
 
+        if slowlogs or perfschema or schemas or advice_file or dsn or dump:
+            raise InputError("--fixture brings its own workload, schema and data: give it "
+                             "without --slowlog/--perfschema/--schema/--advice/--dsn/--data")
         inspect(directory)
         with start_server("local") as server:
             return fixture_proposal(server, directory, scale=scale, force=force)

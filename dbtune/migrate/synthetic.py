@@ -24,7 +24,7 @@ _BASE = datetime(2026, 1, 1)
 
 def fill(connection: Any, database: str, tables: dict[str, dict[str, Any]],
          seed: int = 1, default_rows: int = 1000) -> dict[str, int]:
-    """Insert synthetic rows into every base table of ``database``; rows per table.
+    """Insert synthetic rows into every base table of ``database``; rows inserted per table.
 
     ``tables``: table -> ``{"rows": n, "ndv": {column: distinct values}}`` (a table not
     named gets ``default_rows``). Rows the server rejects (a partition or constraint they
@@ -45,11 +45,11 @@ def fill(connection: Any, database: str, tables: dict[str, dict[str, Any]],
             names = ", ".join(quote(name) for name, _ in makers)
             marks = ", ".join(["%s"] * len(makers))
             sql = f"INSERT IGNORE INTO {quote(database)}.{quote(table)} ({names}) VALUES ({marks})"
+            counts[table] = 0
             for start in range(0, n, BATCH):
                 rows = [tuple(make(i) for _, make in makers)
                         for i in range(start, min(n, start + BATCH))]
-                cursor.executemany(sql, rows)
-            counts[table] = n
+                counts[table] += cursor.executemany(sql, rows) or 0
         cursor.execute("SET SESSION foreign_key_checks = 1")
     return counts
 
