@@ -271,3 +271,17 @@ def test_a_performance_schema_snapshot_pair_is_a_night(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="not both"):
         nightly_report([ROOT / "fixtures" / "slowlogs" / "mysql-5.7.22.log"],
                        perfschema=(before, after), history=history)
+
+
+def test_a_state_that_does_not_decode_is_reported_not_fatal(tmp_path: Path) -> None:
+    history = tmp_path / "h.sqlite"
+    paths = write_days(tmp_path, FIRST, count=3)
+    for _, path in paths[:-1]:
+        nightly_report([path], history=history)
+    with sqlite3.connect(history) as db:  # same format name, bytes another build cannot load
+        db.execute("UPDATE days SET state = ? WHERE day = ?",
+                   (b"\x78\x01garbage", paths[0][0].isoformat()))
+    db.close()
+    report = nightly_report([paths[-1][1]], history=history)
+    assert any(f"mergeable state of {paths[0][0]} cannot be read" in n for n in report.notes)
+    assert report.exit_status == 3  # the findings still come, from the plain columns
