@@ -16,6 +16,7 @@ from test_nightly_days import FIXED, GONE, NEW, REGRESSES, day_log, write_days
 
 from dbtune.cli import main
 from dbtune.digest import digest_slowlog
+from dbtune.model import InputError
 from dbtune.nightly import History, HistoryError, Thresholds, nightly_report
 from dbtune.nightly.history import SCHEMA_VERSION
 
@@ -242,3 +243,45 @@ def test_cli_exit_codes(fourteen, tmp_path: Path) -> None:
     result = runner.invoke(main, ["report", "nightly", str(tmp_path / "missing.log"),
                                   "--history", str(history)])
     assert result.exit_code == 2 and "missing.log" in result.stderr
+
+
+def test_a_performance_schema_snapshot_pair_is_a_night(tmp_path: Path) -> None:
+    after = ROOT / "fixtures" / "perfschema" / "mysql-8.0.36-snapshot.json"
+    snapshot = json.loads(after.read_text())
+    snapshot["taken_at"], snapshot["uptime"] = "2026-11-25T10:00:00", 3600
+    for row in snapshot["digest_rows"]:  # a day earlier the counters stood at half
+        for column, value in row.items():
+            if (column == "COUNT_STAR" or column.startswith("SUM_")) and isinstance(value, int):
+                row[column] = value // 2
+    snapshot["histograms"] = {k: [[b, n // 2] for b, n in v]
+                              for k, v in snapshot["histograms"].items()}
+    before = tmp_path / "before.json"
+    before.write_text(json.dumps(snapshot))
+    history = tmp_path / "h.sqlite"
+    first = nightly_report(perfschema=(before, after), history=history,
+                           day=date(2026, 11, 25))
+    second = nightly_report(perfschema=(before, after), history=history)
+    assert second.day == date(2026, 11, 26) and second.classes
+    assert second.summary["source"] == "performance_schema"
+    assert [c.count for c in first.classes] == [c.count for c in second.classes]
+    assert not {f.rule for f in second.findings} & {"p95_regressions", "new_classes",
+                                                    "gone_classes"}
+    with History(history) as h:
+        assert [(d.source, d.mergeable) for d in h.days()] == [("performance_schema", False)] * 2
+    with pytest.raises(InputError, match="not both"):
+        nightly_report([ROOT / "fixtures" / "slowlogs" / "mysql-5.7.22.log"],
+                       perfschema=(before, after), history=history)
+
+
+def test_a_state_that_does_not_decode_is_reported_not_fatal(tmp_path: Path) -> None:
+    history = tmp_path / "h.sqlite"
+    paths = write_days(tmp_path, FIRST, count=3)
+    for _, path in paths[:-1]:
+        nightly_report([path], history=history)
+    with sqlite3.connect(history) as db:  # same format name, bytes another build cannot load
+        db.execute("UPDATE days SET state = ? WHERE day = ?",
+                   (b"\x78\x01garbage", paths[0][0].isoformat()))
+    db.close()
+    report = nightly_report([paths[-1][1]], history=history)
+    assert any(f"mergeable state of {paths[0][0]} cannot be read" in n for n in report.notes)
+    assert report.exit_status == 3  # the findings still come, from the plain columns

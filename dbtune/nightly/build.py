@@ -149,6 +149,8 @@ def nightly_report(
         if not earlier:
             notes.append("first night in this history: nothing to compare with yet")
         findings = find(ctx)
+        gone = {f.class_id: ctx.yesterday[f.class_id] for f in findings
+                if f.class_id and f.class_id not in ctx.today}
         store.write_day(day, classes, advice=advice,
                         source="performance_schema" if perfschema else "slowlog")
         if keep_days is not None:
@@ -166,4 +168,4 @@ def nightly_report(
         shares={c.id: c.share for c in classes.classes}, findings=findings,
         advice=advice, baseline=base, thresholds=thresholds, days=days, trends=trends,
         notes=notes + base_notes, history_path=str(history), top=top,
-        advice_note="" if advice else advice_note)
+        advice_note="" if advice else advice_note, gone=gone)

@@ -130,7 +130,6 @@ class History:
 
     def __init__(self, path: str | Path) -> None:
         self.path = Path(path)
-        self.notes: list[str] = []
         exists = self.path.exists() and self.path.stat().st_size > 0
         try:
             self._db = sqlite3.connect(self.path)
@@ -253,8 +252,13 @@ class History:
                 f"{', '.join(unreadable)} (performance_schema days, or written by another "
                 f"version): only their plain columns can be used")
         merged = None
-        for _, _, blob in rows:
-            part = pickle.loads(zlib.decompress(blob))
+        for day, _, blob in rows:
+            try:
+                part = pickle.loads(zlib.decompress(blob))
+            except Exception as exc:  # noqa: BLE001 - any undecodable state is the same case
+                raise HistoryError(f"{self.path}: the mergeable state of {day} cannot be read "
+                                   f"by this dbtune ({type(exc).__name__}: {exc}); only its "
+                                   f"plain columns can be used") from None
             merged = part if merged is None else merged.merge(part)
         return merged
 

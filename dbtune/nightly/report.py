@@ -43,6 +43,8 @@ class NightlyReport:
     top: int = 20
     #: why there is no advice, when there is none
     advice_note: str = ""
+    #: yesterday's stats of the classes a finding names that did not run today (gone)
+    gone: dict[str, ClassStats] = field(default_factory=dict)
     _charts: dict[str, str] = field(default_factory=dict, repr=False)
 
     @property
@@ -81,6 +83,7 @@ class NightlyReport:
                          "baseline": self.baseline[c.class_id].__dict__
                          if c.class_id in self.baseline else None}
                         for i, c in enumerate(self.shown(), 1)],
+            "gone_classes": [stats_dict(c) for c in self.gone.values()],
             "advice": [{"number": n, **a} for n, a in enumerate(self.advice, 1)],
             "history": {"path": self.history_path,
                         "days": [{"day": d.isoformat(), "total_query_time": t, "events": e}
@@ -149,6 +152,8 @@ class NightlyReport:
             out.append(Section("Advice", text=self.advice_note or "no advice"))
         for c in self.shown():
             out.append(self._class_section(c, links))
+        for c in self.gone.values():
+            out.append(self._class_section(c, links, gone=True))
         if self.notes:
             out.append(Section("Notes", text="\n".join(self.notes)))
         return out
@@ -178,9 +183,10 @@ class NightlyReport:
                 "advice": ", ".join(f"#{n}" for n in self.advice_of(c.class_id)),
                 "fingerprint": " ".join(c.fingerprint.split())[:70]}
 
-    def _class_section(self, c: ClassStats, links: bool) -> Section:
+    def _class_section(self, c: ClassStats, links: bool, gone: bool = False) -> Section:
         advice = self.advice_of(c.class_id)
-        lines = [f"-- class {c.class_id}  ({c.count:,} events, {c.total:,.3f}s, "
+        when = f"gone today; on {c.day}: " if gone else ""
+        lines = [f"-- class {c.class_id}  ({when}{c.count:,} events, {c.total:,.3f}s, "
                  f"sample from {c.sample_source or '-'}, db {c.sample_db or '-'})",
                  f"-- advice: {', '.join(f'#{n}' for n in advice) or 'none'}", c.sample]
         anchor = None
@@ -188,8 +194,8 @@ class NightlyReport:
             refs = " ".join(f'<a href="#advice-{n}">advice #{n}</a>' for n in advice)
             anchor = (f'<p id="class-{html.escape(c.class_id[:12])}"><a href="#findings">'
                       f'back to the findings</a> {refs}</p>')
-        return Section(f"Class {c.class_id[:12]}", text="\n".join(lines), language="sql",
-                       html=anchor)
+        return Section(f"Class {c.class_id[:12]}{' (gone)' if gone else ''}",
+                       text="\n".join(lines), language="sql", html=anchor)
 
 
 class _Linked:
