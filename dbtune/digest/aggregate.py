@@ -158,6 +158,8 @@ class Aggregate:
     stats: ScanStats = field(default_factory=ScanStats)
     files: list[str] = field(default_factory=list)
     lines: int = 0  # lines of the range this state read (to renumber ranges on merge)
+    #: inputs that could not be read: {"path": ..., "reason": ...}, in input order
+    failed: list[dict[str, str]] = field(default_factory=list)
 
     def class_ids(self, fingerprints: Iterable[str]) -> np.ndarray:
         """The class index of each fingerprint (new classes are added)."""
@@ -288,6 +290,7 @@ class Aggregate:
                               for s, n, r in stats.warnings]
         into.stats.merge(stats)
         into.files.extend(f for f in other.files if not into.files or into.files[-1] != f)
+        into.failed.extend(other.failed)
         into.lines += other.lines
 
     def summary(self) -> dict[str, Any]:
@@ -317,7 +320,7 @@ class Aggregate:
             "total_query_time": total,
             "qps": events / span if span > 0 else None,
             "bytes_read": stats.bytes_read,
-        }
+        } | ({"inputs_failed": [dict(f) for f in state.failed]} if state.failed else {})
 
     def build(self) -> list[QueryClass]:
         """All classes, ranked by total query time (then count, then id)."""
