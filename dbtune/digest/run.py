@@ -5,13 +5,13 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 from dbtune.digest.aggregate import Aggregate
-from dbtune.digest.filters import Filters
+from dbtune.digest.filters import Filters, values
 from dbtune.digest.result import Digest
 from dbtune.fingerprint import FingerprintCache
 from dbtune.ingest.slowlog import EPOCH, expand_paths
@@ -28,8 +28,10 @@ def digest_range(part: ByteRange, filters: Filters | None = None,
     aggregate = Aggregate(files=[part.name])
     reader = RangeReader(part, progress)
     active = filters is not None and filters.active()
+    aggregate.filtered = active
     for block in reader:
         if active:
+            aggregate.read += len(block)
             block = block.take(filters.mask(block))
         aggregate.add_block(block, _FINGERPRINTS, part.name)
     aggregate.stats = reader.stats
@@ -63,9 +65,9 @@ def digest_slowlog(
     *,
     since: datetime | None = None,
     until: datetime | None = None,
-    database: str | None = None,
-    user: str | None = None,
-    host: str | None = None,
+    database: str | Sequence[str] | None = None,
+    user: str | Sequence[str] | None = None,
+    host: str | Sequence[str] | None = None,
     jobs: int | None = None,
     progress: bool = False,
 ) -> Digest:
@@ -73,11 +75,15 @@ def digest_slowlog(
 
     ``since``/``until`` compare with event times (naive = the log's clock; aware values
     are converted to UTC); events without any time are dropped by a time filter.
+    ``database``, ``user`` and ``host`` take one value or several (an event matching any
+    is kept). With a filter, the summary
+    says how many events were read (``events_read``) besides those kept (``events``).
     ``jobs`` worker processes (default: 1 below 16 MB, else up to 4 by CPU count) read
     byte ranges of large plain files; the result does not depend on it.
     """
     names, failed = _inputs(paths)
-    filters = Filters(_to_us(since), _to_us(until), database, user, host)
+    filters = Filters(_to_us(since), _to_us(until), values(database), values(user),
+                      values(host))
     if jobs is None:
         big = sum(os.path.getsize(n) for n in names if n != "-" and os.path.isfile(n))
         jobs = 1 if big < MIN_PARALLEL_BYTES else min(os.cpu_count() or 1, 4)
