@@ -165,6 +165,12 @@ class Aggregate:
     filtered: bool = False  # whether a filter chose the events
     read: int = 0  # events read before the filter (when filtered)
     errors: Counter = field(default_factory=Counter)  # (class, errno) -> events, errno != 0
+    labels: Counter = field(default_factory=Counter)  # (class, host label) -> events
+
+    def label(self, name: str) -> None:
+        """Count every event so far under the label ``name`` (the server's host)."""
+        self.labels = Counter({(c, name): int(n) for c, n in enumerate(self.count.tolist())
+                               if n})
 
     def class_ids(self, fingerprints: Iterable[str]) -> np.ndarray:
         """The class index of each fingerprint (new classes are added)."""
@@ -289,6 +295,8 @@ class Aggregate:
             into.dims[(int(remap[c]), db, user, host)] += n
         for (c, code), n in other.errors.items():
             into.errors[(int(remap[c]), code)] += n
+        for (c, name), n in other.labels.items():
+            into.labels[(int(remap[c]), name)] += n
         for c, sample in enumerate(other.samples):
             mine = into.samples[remap[c]]
             if sample[0] > mine[0]:
@@ -375,6 +383,9 @@ class Aggregate:
         errors: list[Counter] = [Counter() for _ in range(n)]
         for (c, code), k in state.errors.items():
             errors[c][str(code)] = k
+        labels: list[Counter] = [Counter() for _ in range(n)]
+        for (c, name), k in state.labels.items():
+            labels[c][name] = k
         qt = state.metrics.get("query_time")
         total = int(qt.total.sum()) if qt is not None else 0
         out = []
@@ -400,6 +411,7 @@ class Aggregate:
                 rows_examined_per_sent=(examined / sent) if sent and examined is not None
                 else None,
                 errors=_ranked_counts(errors[c]),
+                labels=_ranked_counts(labels[c]),
             ))
         out.sort(key=lambda q: (-q.metrics.get("query_time", {}).get("sum", 0.0), -q.count,
                                 q.id))

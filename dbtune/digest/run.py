@@ -5,7 +5,9 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import threading
 from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -18,8 +20,16 @@ from dbtune.ingest.slowlog import EPOCH, expand_paths
 from dbtune.ingest.slowlog_source import MIN_PARALLEL_BYTES, ByteRange, RangeReader, byte_ranges
 from dbtune.model import InputError
 
-#: One fingerprint cache per process, shared by the inputs and ranges it reads.
-_FINGERPRINTS = FingerprintCache()
+# One fingerprint cache per thread (Dask workers may be threads), kept across the inputs
+# and ranges it reads.
+_LOCAL = threading.local()
+
+
+def _fingerprints() -> FingerprintCache:
+    cache = getattr(_LOCAL, "cache", None)
+    if cache is None:
+        cache = _LOCAL.cache = FingerprintCache()
+    return cache
 
 
 def digest_range(part: ByteRange, filters: Filters | None = None,
@@ -29,11 +39,12 @@ def digest_range(part: ByteRange, filters: Filters | None = None,
     reader = RangeReader(part, progress)
     active = filters is not None and filters.active()
     aggregate.filtered = active
+    fingerprints = _fingerprints()
     for block in reader:
         if active:
             aggregate.read += len(block)
             block = block.take(filters.mask(block))
-        aggregate.add_block(block, _FINGERPRINTS, part.name)
+        aggregate.add_block(block, fingerprints, part.name)
     aggregate.stats = reader.stats
     aggregate.lines = reader.lines
     return aggregate
@@ -70,6 +81,8 @@ def digest_slowlog(
     host: str | Sequence[str] | None = None,
     jobs: int | None = None,
     progress: bool = False,
+    label: str | None = None,
+    scheduler: Any = None,
 ) -> Digest:
     """Digest slow logs (paths, globs, ``.gz``, ``-`` for stdin) into query classes.
 
@@ -80,6 +93,12 @@ def digest_slowlog(
     says how many events were read (``events_read``) besides those kept (``events``).
     ``jobs`` worker processes (default: 1 below 16 MB, else up to 4 by CPU count) read
     byte ranges of large plain files; the result does not depend on it.
+
+    ``scheduler``: a ``dask.distributed.Client``, or a scheduler address, to read the
+    byte ranges as Dask tasks on its workers instead (``jobs`` then only sets the number
+    of ranges per file: 4 per worker by default); the workers need dbtune and read
+    access to the same paths. ``label`` names the server the logs come from: each class
+    counts its events per label (:attr:`QueryClass.labels`), which survives merges.
     """
     names, failed = _inputs(paths)
     filters = Filters(_to_us(since), _to_us(until), values(database), values(user),
@@ -88,19 +107,45 @@ def digest_slowlog(
         big = sum(os.path.getsize(n) for n in names if n != "-" and os.path.isfile(n))
         jobs = 1 if big < MIN_PARALLEL_BYTES else min(os.cpu_count() or 1, 4)
     jobs = max(1, jobs)
-    parts = 4 * jobs if jobs > 1 else 1  # several ranges per worker evens their loads
-    tasks = [(part, filters) for name in names for part in byte_ranges(name, parts)]
-    bar = _progress_bar(names) if progress else None
-    try:
-        total = _combine(_results(tasks, jobs, bar), failed)
-    finally:
-        if bar is not None:
-            bar.close()
+    if scheduler is not None:
+        with _dask_client(scheduler) as client:
+            workers = max(1, len(client.scheduler_info()["workers"]))
+            parts = 4 * (jobs if jobs > 1 else workers)
+            tasks = [(part, filters) for name in names for part in byte_ranges(name, parts)]
+            futures = client.map(_digest_task, tasks, pure=False)
+            done = client.gather(futures)
+        total = _combine(zip([p for p, _ in tasks], done, strict=True), failed)
+    else:
+        parts = 4 * jobs if jobs > 1 else 1  # several ranges per worker evens their loads
+        tasks = [(part, filters) for name in names for part in byte_ranges(name, parts)]
+        bar = _progress_bar(names) if progress else None
+        try:
+            total = _combine(_results(tasks, jobs, bar), failed)
+        finally:
+            if bar is not None:
+                bar.close()
     if not total.files:
         if len(failed) == 1:
             raise failed[0][1]
         raise InputError("no readable slow log: " + "; ".join(str(e) for _, e in failed))
+    if label is not None:
+        total.label(label)
     return Digest(total)
+
+
+@contextmanager
+def _dask_client(scheduler: Any) -> Iterator[Any]:
+    """The dask.distributed Client of ``scheduler`` (an address is connected and closed)."""
+    if not isinstance(scheduler, str):
+        yield scheduler
+        return
+    from dask.distributed import Client
+
+    client = Client(scheduler)
+    try:
+        yield client
+    finally:
+        client.close()
 
 
 def _inputs(paths: str | Path | list) -> tuple[list[str], list[tuple[str, InputError]]]:

@@ -36,6 +36,8 @@ class QueryClass:
     rows_examined_per_sent: float | None
     #: events per error code (str), most frequent first; events without error not counted
     errors: dict[str, int] = field(default_factory=dict)
+    #: events per host label of the digests merged (``digest_slowlog(label=...)``)
+    labels: dict[str, int] = field(default_factory=dict)
     _tables: list[str] | None = field(default=None, repr=False)
 
     @property
@@ -66,6 +68,7 @@ class QueryClass:
             "tables": self.tables,
             "rows_examined_per_sent": self.rows_examined_per_sent,
             "errors": self.errors,
+            "labels": self.labels,
             "metrics": self.metrics,
         }
 
