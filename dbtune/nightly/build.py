@@ -177,8 +177,11 @@ def nightly_report(
         findings = find(ctx)
         gone = {f.class_id: ctx.yesterday[f.class_id] for f in findings
                 if f.class_id and f.class_id not in ctx.today}
-        store.write_day(day, classes, advice=advice,
-                        source="performance_schema" if perfschema else "slowlog")
+        kept = store.write_day(day, classes, advice=advice,
+                               source="performance_schema" if perfschema else "slowlog")
+        if not kept and not perfschema:
+            notes.append("the day's mergeable state was not stored (install dbtune[scale] "
+                         "for pyarrow): later baselines use its plain columns")
         if keep_days is not None:
             dropped = store.prune(keep_days, day)
             if dropped:

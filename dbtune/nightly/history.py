@@ -13,7 +13,8 @@ and sums exactly, quantiles from the merged sketch buckets (DDSketch, 1% relativ
 which is a percentile of the whole range, not an average of daily percentiles.
 
 A file written by a newer schema is refused with a clear message and never written; a
-day whose state this dbtune cannot read keeps its plain columns (see :meth:`History.digest`).
+day whose state this dbtune cannot read (another saved-digest version, no pyarrow) keeps
+its plain columns (see :meth:`History.digest`).
 
 >>> import tempfile, os
 >>> path = os.path.join(tempfile.mkdtemp(), "h.sqlite")
@@ -25,9 +26,8 @@ day whose state this dbtune cannot read keeps its plain columns (see :meth:`Hist
 from __future__ import annotations
 
 import json
-import pickle
 import sqlite3
-import zlib
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import date, timedelta
@@ -38,9 +38,9 @@ from dbtune import __version__
 from dbtune.model import InputError
 
 SCHEMA_VERSION = 1
-#: How a day's mergeable state is encoded: the digest object, pickled and zlib-compressed,
-#: readable by the dbtune version that wrote it (the format carries the version).
-STATE_FORMAT = f"dbtune-digest-pickle/{__version__}"
+#: How a day's mergeable state is encoded: the bytes of a saved digest
+#: (:mod:`dbtune.digest.store`, Parquet, its format version after the slash).
+STATE_FORMAT = "dbtune-digest-parquet/1"
 
 _SCHEMA = """
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -172,16 +172,16 @@ class History:
 
     # ------------------------------------------------------------------ writing
     def write_day(self, day: date, classes: Any, *, advice: Sequence[Any] = (),
-                  source: str = "slowlog") -> None:
+                  source: str = "slowlog") -> bool:
         """Store (or replace) ``day``: every class of ``classes`` (a ClassSet), its advice
         (Advice objects) and, when ``classes`` can merge (a slow-log digest), its state.
 
-        One transaction: a failed write leaves the previous contents as they were.
+        One transaction: a failed write leaves the previous contents as they were. Returns
+        whether the day's mergeable state was stored (it needs pyarrow: dbtune[scale]).
         """
         stats = [ClassStats.of(c, day) for c in classes.classes]
         summary = classes.summary
-        state = (zlib.compress(pickle.dumps(classes, protocol=pickle.HIGHEST_PROTOCOL), 1)
-                 if hasattr(classes, "merge") else None)
+        state = encode_state(classes)
         advice_json = json.dumps([a.to_dict() if hasattr(a, "to_dict") else a for a in advice],
                                  default=str)
         with self._db:
@@ -196,6 +196,7 @@ class History:
                 f"INSERT INTO classes (day, {', '.join(_COLUMNS)}) "
                 f"VALUES (?, {', '.join('?' * len(_COLUMNS))})",
                 [(day.isoformat(), *(getattr(s, c) for c in _COLUMNS)) for s in stats])
+        return state is not None
 
     def prune(self, keep_days: int, today: date) -> list[date]:
         """Drop days older than ``keep_days`` before ``today``; the days dropped."""
@@ -251,16 +252,9 @@ class History:
                 f"{self.path}: no mergeable state this dbtune {__version__} can read for "
                 f"{', '.join(unreadable)} (performance_schema days, or written by another "
                 f"version): only their plain columns can be used")
-        merged = None
-        for day, _, blob in rows:
-            try:
-                part = pickle.loads(zlib.decompress(blob))
-            except Exception as exc:  # noqa: BLE001 - any undecodable state is the same case
-                raise HistoryError(f"{self.path}: the mergeable state of {day} cannot be read "
-                                   f"by this dbtune ({type(exc).__name__}: {exc}); only its "
-                                   f"plain columns can be used") from None
-            merged = part if merged is None else merged.merge(part)
-        return merged
+        from dbtune.digest import merge_digests
+
+        return merge_digests([decode_state(blob, day, self.path) for day, _, blob in rows])
 
     def _range(self, first: date | None, last: date | None) -> tuple[str, list[Any]]:
         where, args = "1", []
@@ -271,6 +265,36 @@ class History:
             where += " AND day <= ?"
             args.append(last.isoformat())
         return where, args
+
+
+def encode_state(classes: Any) -> bytes | None:
+    """The saved-digest bytes of ``classes``; None when it cannot merge (performance_schema)
+    or pyarrow is not installed."""
+    try:
+        import pyarrow  # noqa: F401 - only to know whether a digest can be saved
+    except ImportError:
+        return None
+    if not hasattr(classes, "save"):
+        return None
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "day.parquet"
+        classes.save(path)
+        return path.read_bytes()
+
+
+def decode_state(blob: bytes, day: str, source: Path):
+    """The Digest stored for ``day``; HistoryError when this dbtune cannot read it."""
+    from dbtune.digest import load_digest
+
+    with tempfile.TemporaryDirectory() as directory:
+        path = Path(directory) / "day.parquet"
+        path.write_bytes(blob)
+        try:
+            return load_digest(path)
+        except (InputError, ImportError, KeyError, ValueError) as exc:
+            raise HistoryError(f"{source}: the mergeable state of {day} cannot be read by "
+                               f"this dbtune ({type(exc).__name__}: {exc}); only its plain "
+                               f"columns can be used") from None
 
 
 def stats_dict(stats: ClassStats) -> dict[str, Any]:
