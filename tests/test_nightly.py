@@ -301,3 +301,15 @@ def test_propose_writes_the_migrations_of_the_nights_advice(tmp_path: Path) -> N
                                        str(tmp_path / "other")])
     assert result.exit_code == 2 and "give --schema" in result.stderr
     assert not (tmp_path / "other").exists()
+
+
+def test_without_pyarrow_a_day_keeps_plain_columns(tmp_path: Path, monkeypatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pyarrow", None)  # `import pyarrow` fails
+    log = tmp_path / "day.log"
+    log.write_text(day_log(FIRST))
+    report = nightly_report([log], history=tmp_path / "h.sqlite")
+    assert any("mergeable state was not stored" in n for n in report.notes)
+    with History(tmp_path / "h.sqlite") as h:
+        assert [d.mergeable for d in h.days()] == [False]
