@@ -412,9 +412,9 @@ class Scanner:
                 continue
             lines = piece.split("\n")
             if has_banner:
-                self._scan_with_banners(lines, start, out)
+                self._scan_with_banners(lines, start, out, bodies.get(i, ()))
             else:
-                self._entry(lines, start, out, bodies.get(i))
+                self._entry(lines, start, out, bodies.get(i, (None,))[0])
         lines = pieces[last].split("\n")
         if last:
             lines[0] = "#" + lines[0]
@@ -431,9 +431,9 @@ class Scanner:
             if lines[-1].endswith(";"):
                 lines[-1] = lines[-1][:-1]
             if banners and _has_banner(pieces[last]):
-                self._scan_with_banners(lines, start, out)
+                self._scan_with_banners(lines, start, out, bodies.get(last, ()))
             else:
-                self._entry(lines, start, out, bodies.get(last))
+                self._entry(lines, start, out, bodies.get(last, (None,))[0])
         return out
 
     def _fast(self, piece: str, start: int, out: list[Entry]) -> bool:
@@ -500,8 +500,10 @@ class Scanner:
             self.last_time = when
         return when
 
-    def _scan_with_banners(self, lines: list[str], start: int, out: list[Entry]) -> None:
-        """Drop banner lines; a '#' line after a banner or a ';' line starts a new entry."""
+    def _scan_with_banners(self, lines: list[str], start: int, out: list[Entry],
+                           bodies: tuple[int, ...] = ()) -> None:
+        """Drop banner lines; a '#' line after a banner or a ';' line starts a new entry
+        (not at ``bodies``, where statements starting with '#' begin, see _headless)."""
         segment: list[str] = []
         seg_start = start
         boundary = True
@@ -511,10 +513,13 @@ class Scanner:
                 boundary = True
                 continue
             if (boundary and line.startswith("#") and segment
-                    and not line.startswith(ADMIN)):
+                    and not line.startswith(ADMIN) and n - start not in bodies):
+                headless = segment[-1].endswith(";") and segment[-1].startswith(
+                    (USE, "SET ")) and META_ONLY.fullmatch("\n".join(segment))
                 if segment[-1].endswith(";"):
                     segment[-1] = segment[-1][:-1]
-                self._entry(segment, seg_start, out)
+                self._entry(segment, seg_start, out, _within(bodies, seg_start - start, segment)
+                            or (-1 if headless else None))
                 segment = []
             if not segment:
                 seg_start = n
@@ -523,7 +528,9 @@ class Scanner:
         if segment:
             if boundary and len(segment) < len(lines) and segment[-1].endswith(";"):
                 segment[-1] = segment[-1][:-1]  # a banner ended the piece
-            self._entry(segment, seg_start, out)
+            self._entry(segment, seg_start, out,
+                        _within(bodies, seg_start - start, segment)
+                        or (-1 if bodies[-1:] == (-1,) else None))
 
     def _skip(self, line: int, count: int, reason: str) -> None:
         stats = self.stats
@@ -625,29 +632,48 @@ def _zero_admin(layouts: list[Layout], admin: tuple[str, ...]) -> None:
             table[np.ix_(chosen, columns)] = "0"
 
 
-def _headless(pieces: list[str]) -> tuple[list[str], dict[int, int]]:
+def _within(bodies: tuple[int, ...], first: int, segment: list[str]) -> int | None:
+    """The line of ``segment`` (starting at line ``first`` of its piece) where one of
+    ``bodies`` (lines of the piece) is, else None."""
+    return next((b - first for b in bodies if 0 < b - first < len(segment)), None)
+
+
+def _ends_headless(piece: str) -> bool:
+    """Whether the last entry of ``piece`` is header lines only (after any banner)."""
+    lines = piece.split("\n")
+    i = len(lines)
+    while i and META_ONLY.fullmatch(lines[i - 1]):
+        i -= 1
+    return i < len(lines) and (i == 0 or BANNER.match(lines[i - 1]) is not None)
+
+
+def _headless(pieces: list[str]) -> tuple[list[str], dict[int, tuple[int, ...]]]:
     """pt-query-digest's reading of entries made of header lines only (with ``use`` or
     ``SET timestamp`` as their last line, so the log has a ``;\\n#`` right after them).
 
     If the next piece starts like an entry (``# Time:``, ``# Query_time:`` ...), the entry
     stands for ``/* No query */``; otherwise the next piece is its statement (a statement
-    whose first line begins with ``#``). Returns the pieces (such pairs joined) and, per
-    piece index, where its statement starts (-1 for none), as :meth:`Scanner._entry` takes.
+    whose first line begins with ``#``). Returns the pieces (such runs joined) and, per
+    piece index, the lines where such statements start, or (-1,) when its last entry has
+    none, as :meth:`Scanner._entry` and :meth:`Scanner._scan_with_banners` take them.
     """
     out: list[str] = []
-    bodies: dict[int, int] = {}
+    bodies: dict[int, tuple[int, ...]] = {}
     i, n = 0, len(pieces)
     while i < n:
         piece = pieces[i]
-        if (i + 1 < n and piece[piece.rfind("\n") + 1:].startswith((USE, "SET "))
-                and META_ONLY.fullmatch(piece if not out else "#" + piece)):
+        found: tuple[int, ...] = ()
+        while (i + 1 < n and piece[piece.rfind("\n") + 1:].startswith((USE, "SET "))
+               and _ends_headless(piece if not out else "#" + piece)):
             after = pieces[i + 1]
             if ENTRY_START.match(after):
-                bodies[len(out)] = -1
-            else:
-                bodies[len(out)] = piece.count("\n") + 1
-                piece += ";\n#" + after
-                i += 1
+                found += (-1,)
+                break
+            found += (piece.count("\n") + 1,)
+            piece += ";\n#" + after
+            i += 1
+        if found:
+            bodies[len(out)] = found
         out.append(piece)
         i += 1
     return out, bodies
