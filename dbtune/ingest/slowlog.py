@@ -257,7 +257,9 @@ def _join_admin(pieces: list[str]) -> list[str]:
 
 def _user_host(text: str) -> tuple[str, str | None, str | None]:
     """(user, host or else IP, thread id) of a ``# User@Host:`` value."""
-    m = USER_HOST_VALUE.match(text)
+    # without "@ " and "]" the regex cannot match, and it would take quadratic time to
+    # fail on a long line
+    m = USER_HOST_VALUE.match(text) if "@ " in text and "]" in text else None
     if m is None:
         return text.strip(), None, None
     return m.group(1), m.group(2) or m.group(3) or None, m.group(4)
