@@ -186,10 +186,31 @@ def test_filters() -> None:
     assert digest_slowlog(path, database="analytics").summary["events"] == 1
     assert digest_slowlog(path, user="app").summary["events"] == 4
     assert digest_slowlog(path, host="bi-1").summary["events"] == 1
+    assert "events_read" not in digest_slowlog(path).summary
+    assert digest_slowlog(path, host="bi-1").summary["events_read"] == 5
     window = digest_slowlog(path, since=datetime(2024, 5, 13, 10, 15, 43),
                             until=datetime(2024, 5, 13, 10, 15, 45))
     assert window.summary["events"] == 3  # until is inclusive
     assert window.summary["first_seen"] == datetime(2024, 5, 13, 10, 15, 43, 100)
+
+
+def test_repeated_filters_keep_every_value() -> None:
+    path = FIXTURES / "mysql-8.0-log-slow-extra.log"
+    both = digest_slowlog(path, database=["analytics", "shop"])
+    assert both.summary["events"] == sum(
+        digest_slowlog(path, database=db).summary["events"] for db in ("analytics", "shop"))
+    assert both.summary["events"] > digest_slowlog(path, database="shop").summary["events"]
+    assert digest_slowlog(path, user=("app", "report")).summary["events"] == 5
+
+
+def test_errno_is_counted_per_code() -> None:
+    d = digest_slowlog(FIXTURES / "mysql-8.0-log-slow-extra.log")
+    assert all("errno" not in c.metrics for c in d.classes)
+    killed = [c for c in d.classes if c.errors]
+    assert [c.errors for c in killed] == [{"1317": 1}]
+    assert killed[0].count == 1 and killed[0].metrics["killed"]["sum"] == 1
+    merged = d.merge(d)
+    assert [c.errors for c in merged.classes if c.errors] == [{"1317": 2}]
 
 
 def test_garbled_log_summary() -> None:

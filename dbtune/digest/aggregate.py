@@ -33,6 +33,8 @@ from dbtune.ingest.slowlog import (
 from dbtune.model import CORE_METRICS, QueryClass
 
 RELATIVE_ACCURACY = 0.01
+#: The error code attribute (MySQL 8's log_slow_extra): counted per code, not summed.
+ERRNO = "errno"
 #: Quantile bucket keys live in the low bits of a composite ``class << 24 | key``.
 KEY_BITS = 24
 _KEY_OFFSET = 1 << (KEY_BITS - 1)
@@ -158,6 +160,17 @@ class Aggregate:
     stats: ScanStats = field(default_factory=ScanStats)
     files: list[str] = field(default_factory=list)
     lines: int = 0  # lines of the range this state read (to renumber ranges on merge)
+    #: inputs that could not be read: {"path": ..., "reason": ...}
+    failed: list[dict[str, str]] = field(default_factory=list)
+    filtered: bool = False  # whether a filter chose the events
+    read: int = 0  # events read before the filter (when filtered)
+    errors: Counter = field(default_factory=Counter)  # (class, errno) -> events, errno != 0
+    labels: Counter = field(default_factory=Counter)  # (class, host label) -> events
+
+    def label(self, name: str) -> None:
+        """Count every event so far under the label ``name`` (the server's host)."""
+        self.labels = Counter({(c, name): int(n) for c, n in enumerate(self.count.tolist())
+                               if n})
 
     def class_ids(self, fingerprints: Iterable[str]) -> np.ndarray:
         """The class index of each fingerprint (new classes are added)."""
@@ -218,6 +231,11 @@ class Aggregate:
             dims[(c, db, *who[person])] += k
 
         columns = {k: v for k, v in _columns(block).items() if len(v[0])}
+        errno = columns.pop(ERRNO, None)
+        if errno is not None:
+            failing = errno[1] != 0
+            state.errors.update(zip(cls[errno[0][failing]].tolist(),
+                                    errno[1][failing].astype(np.int64).tolist(), strict=True))
         if not columns:
             return
         names = sorted(columns)
@@ -275,6 +293,10 @@ class Aggregate:
                                  weights)
         for (c, db, user, host), n in other.dims.items():
             into.dims[(int(remap[c]), db, user, host)] += n
+        for (c, code), n in other.errors.items():
+            into.errors[(int(remap[c]), code)] += n
+        for (c, name), n in other.labels.items():
+            into.labels[(int(remap[c]), name)] += n
         for c, sample in enumerate(other.samples):
             mine = into.samples[remap[c]]
             if sample[0] > mine[0]:
@@ -288,6 +310,9 @@ class Aggregate:
                               for s, n, r in stats.warnings]
         into.stats.merge(stats)
         into.files.extend(f for f in other.files if not into.files or into.files[-1] != f)
+        into.failed.extend(other.failed)
+        into.filtered |= other.filtered
+        into.read += other.read
         into.lines += other.lines
 
     def summary(self) -> dict[str, Any]:
@@ -317,7 +342,8 @@ class Aggregate:
             "total_query_time": total,
             "qps": events / span if span > 0 else None,
             "bytes_read": stats.bytes_read,
-        }
+        } | ({"events_read": state.read} if state.filtered else {}) | (
+            {"inputs_failed": [dict(f) for f in state.failed]} if state.failed else {})
 
     def build(self) -> list[QueryClass]:
         """All classes, ranked by total query time (then count, then id)."""
@@ -354,6 +380,12 @@ class Aggregate:
                 d[1][user] += k
             if host is not None:
                 d[2][host] += k
+        errors: list[Counter] = [Counter() for _ in range(n)]
+        for (c, code), k in state.errors.items():
+            errors[c][str(code)] = k
+        labels: list[Counter] = [Counter() for _ in range(n)]
+        for (c, name), k in state.labels.items():
+            labels[c][name] = k
         qt = state.metrics.get("query_time")
         total = int(qt.total.sum()) if qt is not None else 0
         out = []
@@ -378,6 +410,8 @@ class Aggregate:
                 sample_source=f"{source}:{line}" if source else "",
                 rows_examined_per_sent=(examined / sent) if sent and examined is not None
                 else None,
+                errors=_ranked_counts(errors[c]),
+                labels=_ranked_counts(labels[c]),
             ))
         out.sort(key=lambda q: (-q.metrics.get("query_time", {}).get("sum", 0.0), -q.count,
                                 q.id))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from typing import Any
 
 from dbtune.digest.aggregate import Aggregate
@@ -26,6 +27,12 @@ class Digest(ClassSet):
     @property
     def summary(self) -> dict[str, Any]:
         return self.aggregate.summary()
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the mergeable state to a Parquet file (:mod:`dbtune.digest.store`)."""
+        from dbtune.digest.store import save_digest
+
+        save_digest(self, path)
 
     def merge(self, other: Digest) -> Digest:
         """A new digest of this log followed by ``other``'s (exact)."""

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import os
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from dbtune.ingest.slowlog import (
     iter_blocks,
     open_input,
 )
+from dbtune.model import InputError
 
 #: Inputs smaller than this are read as one range.
 MIN_PARALLEL_BYTES = 16 << 20
@@ -46,7 +48,7 @@ def byte_ranges(name: str, parts: int, min_bytes: int | None = None) -> list[Byt
     are one range.
     """
     whole = [ByteRange(name)]
-    if name == "-" or parts < 2:
+    if name == "-" or parts < 2 or not os.path.isfile(name):
         return whole
     size = os.path.getsize(name)
     limit = MIN_PARALLEL_BYTES if min_bytes is None else min_bytes
@@ -99,10 +101,19 @@ class RangeReader:
         part = self.part
         scanner = Scanner(part.name)
         first = part.start == 0
+        if first and part.name.endswith(".gz") and _is_empty(part.name):
+            raise InputError(f"{part.name}: cannot read (empty gzip file, 0 bytes)")
         with _opened(part.name) as stream, _gc_paused():
             if part.start:
                 stream.seek(part.start)
-            for text, raw in iter_blocks(stream, part.limit):
+            blocks = iter_blocks(stream, part.limit)
+            while True:
+                try:
+                    text, raw = next(blocks)
+                except StopIteration:
+                    break
+                except zlib.error as exc:  # a corrupt deflate stream inside a .gz
+                    raise InputError(f"{part.name}: cannot read ({exc})") from None
                 scanner.stats.bytes_read += raw
                 block = scanner.scan_block(text)
                 if first:
@@ -114,6 +125,13 @@ class RangeReader:
             check_is_slowlog(scanner, final=True)
         self.stats = scanner.stats
         self.lines = scanner.line - 1
+
+
+def _is_empty(name: str) -> bool:
+    try:
+        return os.path.getsize(name) == 0
+    except OSError:
+        return False  # open_input says why
 
 
 @contextmanager

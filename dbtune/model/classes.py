@@ -34,6 +34,10 @@ class QueryClass:
     sample_db: str | None
     sample_source: str
     rows_examined_per_sent: float | None
+    #: events per error code (str), most frequent first; events without error not counted
+    errors: dict[str, int] = field(default_factory=dict)
+    #: events per host label of the digests merged (``digest_slowlog(label=...)``)
+    labels: dict[str, int] = field(default_factory=dict)
     _tables: list[str] | None = field(default=None, repr=False)
 
     @property
@@ -63,6 +67,8 @@ class QueryClass:
             "sample_source": self.sample_source,
             "tables": self.tables,
             "rows_examined_per_sent": self.rows_examined_per_sent,
+            "errors": self.errors,
+            "labels": self.labels,
             "metrics": self.metrics,
         }
 
