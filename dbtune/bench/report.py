@@ -32,6 +32,13 @@ def render(result: BenchResult, fmt: str) -> str:
         parts += [_heading("Verdict", md), render_rows(
             [{**r, "met": "yes" if r["met"] else "NO"} for r in result.verdict()], fmt,
             floatfmt=",.3f")]
+    guard = result.class_guard()
+    if guard:
+        parts += [_heading(f"Slower classes (fail beyond {result.max_regression:g}x, warn "
+                           "beyond 1.25x)", md),
+                  render_rows([{k: r[k] for k in ("status", "label", "ratio", "ci95_low",
+                                                  "ci95_high", "judged_on")} for r in guard],
+                              fmt, floatfmt=",.2f")]
     parts += [_heading("Result equivalence", md), *_equivalence(result, fmt)]
     parts += [_heading(f"Classes (top {TOP} by time before)", md),
               render_rows(class_rows(result)[:TOP], fmt)]
@@ -120,7 +127,9 @@ def verdict_line(result: BenchResult) -> str:
     if not result.equivalence.ok:
         return (f"RESULT DIFFERENCES in {len(result.equivalence.differences)} classes "
                 "(exit status 4)")
+    guard = (f"; {len(result.regressed)} class(es) slower than {result.max_regression:g}x: "
+             f"{', '.join(result.regressed)} (exit status 1)" if result.regressed else "")
     if result.met is None:
-        return "no target given"
+        return "no target given" + guard
     targets = ", ".join(str(t) for t in result.targets)
-    return f"target {targets}: {'MET' if result.met else 'NOT MET'}"
+    return f"target {targets}: {'MET' if result.met else 'NOT MET'}" + guard
