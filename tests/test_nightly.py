@@ -285,3 +285,19 @@ def test_a_state_that_does_not_decode_is_reported_not_fatal(tmp_path: Path) -> N
     report = nightly_report([paths[-1][1]], history=history)
     assert any(f"mergeable state of {paths[0][0]} cannot be read" in n for n in report.notes)
     assert report.exit_status == 3  # the findings still come, from the plain columns
+
+
+def test_propose_writes_the_migrations_of_the_nights_advice(tmp_path: Path) -> None:
+    log = tmp_path / "day.log"
+    log.write_text(day_log(FIRST))
+    report = nightly_report([log], history=tmp_path / "h.sqlite", schemas=[SCHEMA],
+                            propose=tmp_path / "proposal")
+    ups = sorted(p.name for p in (tmp_path / "proposal").glob("*.up.sql"))
+    assert len(ups) == len(report.advice) > 0
+    assert len(list((tmp_path / "proposal").glob("test_*.py"))) == len(ups)
+    assert f"proposal: {len(ups)} step(s) written to" in " ".join(report.notes)
+    result = CliRunner().invoke(main, ["report", "nightly", str(log), "--history",
+                                       str(tmp_path / "h.sqlite"), "--propose",
+                                       str(tmp_path / "other")])
+    assert result.exit_code == 2 and "give --schema" in result.stderr
+    assert not (tmp_path / "other").exists()

@@ -47,6 +47,10 @@ def report() -> None:
               help="Drop history days older than this (0 keeps all).")
 @click.option("--top", type=click.IntRange(min=1), default=20, show_default=True,
               help="Classes detailed in the report (plus every class a finding names).")
+@click.option("--propose", "propose_dir", metavar="DIR",
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Also write the migration proposal of the advice (dbtune propose) into "
+                   "DIR (needs --schema).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
               show_default=True, help="Report format (html: one self-contained page).")
 @output_option
@@ -54,7 +58,7 @@ def nightly(paths: tuple[str, ...], history: Path, snapshots: tuple[str, str] | 
             schemas: tuple[Path, ...], dsn: str | None, defaults_file: str | None,
             database: str | None, day, since: str | None, until: str | None,
             warning_ms: float, critical_ms: float, ratio: float, min_events: int,
-            lookback_days: int, keep_days: int, top: int, fmt: str,
+            lookback_days: int, keep_days: int, top: int, propose_dir: Path | None, fmt: str,
             output: Path | None) -> None:
     """The morning report: PATHS are the day's slow logs (files, globs, .gz).
 
@@ -73,7 +77,7 @@ def nightly(paths: tuple[str, ...], history: Path, snapshots: tuple[str, str] | 
             list(paths), history=history, perfschema=snapshots or (), schemas=schemas,
             dsn=dsn, database=database, defaults_file=defaults_file,
             day=day.date() if day else None, since=parse_when(since), until=parse_when(until),
-            thresholds=thresholds, keep_days=keep_days or None, top=top,
+            thresholds=thresholds, keep_days=keep_days or None, top=top, propose=propose_dir,
             progress=sys.stderr.isatty())
     except (InputError, SandboxError) as exc:
         fail(str(exc))

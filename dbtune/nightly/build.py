@@ -48,13 +48,31 @@ def read_day(paths: Sequence[str | Path] = (), *, perfschema: Sequence[str | Pat
                           progress=progress)
 
 
-def advise(classes: Any, catalog: Any) -> list[dict[str, Any]]:
-    """The current index and hygiene advice, as dicts of the shared Advice shape."""
+def advise(classes: Any, catalog: Any, now: datetime | None = None) -> list[Any]:
+    """The current advice (Advice objects): hygiene drops and new indexes, then the tables
+    to RANGE-partition (``now``: the end of the reported day, for the partition bounds)."""
     from dbtune.advise.hygiene import find_hygiene
     from dbtune.advise.indexes import advise_indexes
+    from dbtune.advise.partitioning import advise_partitions
 
-    plan = advise_indexes(classes, catalog, hygiene=find_hygiene(catalog))
-    return [a.to_dict() for a in plan.to_advice()]
+    indexes = advise_indexes(classes, catalog, hygiene=find_hygiene(catalog)).to_advice()
+    partitions = advise_partitions(classes, catalog, index_advice=indexes, now=now)
+    return indexes + partitions.to_advice()
+
+
+def write_proposal(advice: Sequence[Any], directory: str | Path, classes: Any, catalog: Any,
+                   schemas: Sequence[str | Path]) -> str:
+    """``dbtune propose`` for the night's advice into ``directory``; one line saying what."""
+    from dbtune.migrate import Refused, propose
+
+    schema_sql = "\n".join(Path(p).read_text(encoding="utf-8") for p in schemas)
+    try:
+        proposal = propose(advice, directory, classes=classes.ranked(), catalog=catalog,
+                           schema_sql=schema_sql)
+    except Refused as exc:
+        return f"proposal: {exc}"
+    return (f"proposal: {len(proposal.steps)} step(s) written to {proposal.directory}"
+            + (f", {len(proposal.already)} already there" if proposal.already else ""))
 
 
 def baselines(history: History, day: date, thresholds: Thresholds
@@ -103,6 +121,7 @@ def nightly_report(
     thresholds: Thresholds | None = None,
     keep_days: int | None = 90,
     top: int = 20,
+    propose: str | Path | None = None,
     jobs: int | None = None,
     progress: bool = False,
 ) -> NightlyReport:
@@ -112,9 +131,12 @@ def nightly_report(
     from DDL files ``schemas`` or the server at ``dsn`` (read-only) for the advice (left
     out without either). ``day``: the calendar day reported (default: the day of the
     last event). Re-running a day replaces it. ``keep_days``: days older than this before
-    ``day`` are dropped from the history (None keeps all).
+    ``day`` are dropped from the history (None keeps all). ``propose``: a directory where
+    ``dbtune propose`` writes the migrations of the night's advice (needs ``schemas``).
     """
     thresholds = thresholds or Thresholds()
+    if propose is not None and not schemas:
+        raise InputError("--propose writes tests that load the schema: give --schema FILE")
     with History(history) as store:  # opened first: a refused history costs no digest
         classes = read_day(paths, perfschema=perfschema, day=day, since=since, until=until,
                            jobs=jobs, progress=progress)
@@ -123,15 +145,19 @@ def nightly_report(
             last = summary.get("last_seen")
             day = last.date() if last else date.today()
         notes = list(summary.get("warnings", []))[:10]
-        advice, advice_note = [], "no advice: give --schema FILE or --dsn for index and " \
-                                  "hygiene advice"
+        advice, advice_note = [], ("no advice: give --schema FILE or --dsn for index, "
+                                   "hygiene and partition advice")
         if schemas or dsn:
             from dbtune.catalog import load_catalog
 
             catalog = load_catalog(list(schemas), dsn=None if schemas else dsn,
                                    database=database, defaults_file=defaults_file)
-            advice, advice_note = advise(classes, catalog), "no advice: the indexes serve " \
-                                                            "this workload"
+            end = datetime.combine(day, datetime.max.time())
+            objects = advise(classes, catalog, now=end)
+            advice = [a.to_dict() for a in objects]
+            advice_note = "no advice: the indexes and partitioning serve this workload"
+            if propose is not None:
+                notes.append(write_proposal(objects, propose, classes, catalog, schemas))
         today = [ClassStats.of(c, day) for c in classes.classes]
         earlier = [d for d in store.days() if d.day < day]
         previous = earlier[-1].day if earlier else None
