@@ -5,8 +5,9 @@ A port of ``QueryRewriter::fingerprint`` and ``make_checksum`` from
 ASCII-only (``re.ASCII``: ``\\s``, ``\\w``, ``\\b`` and ``/i`` see ASCII only) and
 lower-casing touches ``A-Z`` only, like Perl's ``lc`` on a byte string.
 
-``fingerprint`` is the step-by-step port; ``fingerprint_many`` gives the same results for
-a block of statements several times faster (one pass of each rule over the whole block).
+There is one set of rules, written for a block of statements (one pass of each rule over
+the whole block); ``fingerprint`` runs it on a block of one. :class:`FingerprintCache`
+adds the cache the digest's hot path uses, keyed on :func:`prekey`.
 
 >>> fingerprint("SELECT * FROM t WHERE id IN (1, 2, 3) ORDER BY a ASC LIMIT 10, 5")
 'select * from t where id in(?+) order by a limit ?'
@@ -23,40 +24,14 @@ from typing import cast
 
 _A = re.ASCII
 _I = re.ASCII | re.IGNORECASE
-_S = re.ASCII | re.DOTALL
 _IS = re.ASCII | re.IGNORECASE | re.DOTALL
 
-# Early returns, in pt-query-digest's order.
-_MYSQLDUMP = re.compile(r"SELECT /\*!40001 SQL_NO_CACHE \*/ \* FROM `", _A)
+# Rules used as written by the block chain below (from pt-query-digest's fingerprint).
 _PERCONA = re.compile(r"/\*\w+\.\w+:[0-9]/[0-9]\*/", _A)
-_ADMIN = "administrator command: "
-_CALL = re.compile(r"\s*(call\s+\S+)\(", _I)
-_MULTI_INSERT = re.compile(
-    r"((?:INSERT|REPLACE)(?: IGNORE)?\s+INTO.+?VALUES\s*\(.*?\))\s*,\s*\(", _IS
-)
-# Comments: multi-line (not /*!version */), then one-line (-- or # to end of line).
-_MLC = re.compile(r"/\*[^!].*?\*/", _S)
-_OLC = re.compile(r"""(?:--|#)[^'"\r\n]*(?=[\r\n]|\Z)""", _A)
-# Python's `$` (no MULTILINE) is Perl's `\Z`: end, or before a final newline.
-_USE = re.compile(r"use \S+$", _I)
-# Literals.
 _ESCAPED_QUOTE = re.compile(r"""\\["']""", _A)
-_DQ_STRING = re.compile(r'".*?"', _S)
-_SQ_STRING = re.compile(r"'.*?'", _S)
 _BOOLEAN = re.compile(r"\bfalse\b|\btrue\b", _IS)
 _NUMBER = re.compile(r"[0-9+-][0-9a-f.xb+-]*", _A)
-_NUMBER_LEFTOVER = re.compile(r"[xb.+-]\?", _A)
-# Whitespace: `tr[ \n\t\r\f][ ]s` (vertical tab is not in the list).
-_LEADING_SPACE = re.compile(r"\A\s+", _A)
-# Replacing a lone space by a space changes nothing, so only other runs are matched.
-_SPACES = re.compile(r"[ \n\t\r\f]{2,}|[\n\t\r\f]", _A)
-# After lower-casing.
-_NULL = re.compile(r"\bnull\b", _A)
-_IN_VALUES = re.compile(r"\b(in|values?)(?:[\s,]*\([\s?,]*\))+", _A)
 _UNION = re.compile(r"\b(select\s.*?)(?:(\sunion(?:\sall)?)\s\1)+", _A)
-_LIMIT = re.compile(r"\blimit \?(?:, ?\?| offset \?)?", _A)
-_ORDER_BY = re.compile(r"\bORDER BY ", _I)
-_ASC = re.compile(r"(.+?)\s+ASC", _I)
 
 _ASCII_LOWER = {c: c + 32 for c in range(ord("A"), ord("Z") + 1)}
 
@@ -66,96 +41,9 @@ def _lc(text: str) -> str:
     return text.lower() if text.isascii() else text.translate(_ASCII_LOWER)
 
 
-def _strip_asc(query: str) -> str:
-    """``1 while s/\\G(.+?)\\s+ASC/$1/gi && pos`` after ``m/\\bORDER BY /gi``.
-
-    The ``/g`` substitution resumes where the ``m//g`` left ``pos``; each match starts
-    where the previous one ended (``\\G``). A substitution resets ``pos``, so the
-    ``1 while`` loop body runs once.
-    """
-    found = _ORDER_BY.search(query)
-    if found is None:
-        return query
-    pos = found.end()
-    if query.find("asc", pos) == -1:  # the query is lower-cased by now
-        return query
-    parts = [query[:pos]]
-    while (m := _ASC.match(query, pos)) is not None:
-        parts.append(m.group(1))
-        pos = m.end()
-    if len(parts) == 1:
-        return query
-    parts.append(query[pos:])
-    return "".join(parts)
-
-
-def _special(query: str) -> str | None:
-    """The fingerprint of a statement pt-query-digest returns early for, else None."""
-    if _MYSQLDUMP.match(query):
-        return "mysqldump"
-    if _PERCONA.search(query):
-        return "percona-toolkit"
-    if query.startswith(_ADMIN):
-        return query
-    m = _CALL.match(query)
-    if m:
-        return _lc(m.group(1))
-    return None
-
-
-def _strip_comments(query: str) -> str:
-    """Remove /* */ comments (not /*! */) and -- or # comments, in that order."""
-    if "/*" in query:
-        query = _MLC.sub("", query)
-    if "--" in query or "#" in query:
-        query = _OLC.sub("", query)
-    return query
-
-
-def _use(query: str) -> str | None:
-    """``s/\\Ause \\S+\\Z/use ?/i``: the abstracted USE statement, else None."""
-    m = _USE.match(query)
-    return None if m is None else "use ?" + query[m.end() :]
-
-
 def fingerprint(sql: str) -> str:
     """The pt-query-digest fingerprint of one statement (its query class)."""
-    special = _special(sql)
-    if special is not None:
-        return special
-    query = sql
-    m = _MULTI_INSERT.match(query)
-    if m:
-        query = m.group(1)
-    query = _strip_comments(query)
-    use = _use(query)
-    if use is not None:
-        return use
-    # Each rule runs where the text it needs occurs (a cheap substring test first).
-    if "\\" in query:
-        query = _ESCAPED_QUOTE.sub("", query)
-    if '"' in query:
-        query = _DQ_STRING.sub("?", query)
-    if "'" in query:
-        query = _SQ_STRING.sub("?", query)
-    lowered = query.lower()
-    if "true" in lowered or "false" in lowered:
-        query = _BOOLEAN.sub("?", query)
-    query = _NUMBER.sub("?", query)
-    if "?" in query:
-        query = _NUMBER_LEFTOVER.sub("?", query)
-    query = _LEADING_SPACE.sub("", query)
-    if query.endswith("\n"):
-        query = query[:-1]
-    query = _lc(_SPACES.sub(" ", query))
-    if "null" in query:
-        query = _NULL.sub("?", query)
-    query = _IN_VALUES.sub(r"\1(?+)", query)
-    if "union" in query:
-        query = _union(query)
-    if "limit" in query:
-        query = _LIMIT.sub("limit ?", query, count=1)
-    return _strip_asc(query)
+    return _fingerprint_block([sql])[0]
 
 
 def fingerprint_many(sqls: list[str]) -> list[str]:
@@ -183,12 +71,13 @@ _MEMO: dict[str, str] = {}
 _MEMO_MAX_ENTRIES = 50_000
 _MEMO_MAX_CHARS = 1_000
 
-# Block processing: the statements are joined into one text, each one preceded and the
-# last one followed by NUL, and the substitution chain runs once over that text. It is
-# the same chain as fingerprint() because (a) no statement holds NUL (those take the
-# single-statement path), (b) no pattern below can match NUL, so no match spans two
-# statements: `.` and `\S` become `[^\x00...]`, and NUL stands in for \A and \Z,
-# and (c) NUL is not a word character, so \b sees a statement edge as Perl does.
+# The rules: the statements are joined into one text, each one preceded and the last one
+# followed by NUL, and pt-query-digest's substitution chain runs once over that text. Each
+# statement gets its own fingerprint because (a) no statement holds NUL (one that does has
+# its NULs replaced by a character it lacks, see _fingerprint_with_nul), (b) no pattern
+# below can match NUL, so no match spans two statements: Perl's `.` and `\S` become
+# `[^\x00...]`, and NUL stands in for \A and \Z, and (c) NUL is not a word character, so
+# \b sees a statement edge as Perl does.
 # Literal-first patterns ("null(?<![0-9a-z_]null)" for "\bnull\b" on lower-cased text)
 # let the regex engine skip ahead quickly. Early returns (mysqldump, percona-toolkit,
 # administrator command, CALL, USE) are found by index and override the chain's output.
@@ -237,14 +126,14 @@ def _indexed(pattern: re.Pattern[str], text: str) -> Iterator[tuple[int, re.Matc
 
 
 def _fingerprint_block(sqls: list[str]) -> list[str]:
-    """fingerprint() of each statement, computed over the whole block at once."""
+    """The fingerprint of each statement, computed over the whole block at once."""
     if not sqls:
         return []
     text = _SEP + _SEP.join(sqls) + _SEP
     if text.count(_SEP) != len(sqls) + 1:
         plain = [s for s in sqls if _SEP not in s]
         done = dict(zip(plain, _fingerprint_block(plain), strict=True))
-        return [done[s] if s in done else fingerprint(s) for s in sqls]
+        return [done[s] if s in done else _fingerprint_with_nul(s) for s in sqls]
     early: dict[int, str] = {}
     for i, m in _indexed(_B_SPECIAL, text):
         dump, admin, call = m.groups()
@@ -293,6 +182,18 @@ def _fingerprint_block(sqls: list[str]) -> list[str]:
     return out
 
 
+def _fingerprint_with_nul(sql: str) -> str:
+    """The fingerprint of a statement that holds NUL, the block separator.
+
+    Its NULs become a character the statement does not hold and that every rule treats
+    as Perl treats NUL (no space, word, digit, quote or comment character), and come back
+    afterwards.
+    """
+    stand_in = next(c for c in map(chr, (*range(1, 9), *range(0xE000, 0xF900)))
+                    if c not in sql)
+    return _fingerprint_block([sql.replace(_SEP, stand_in)])[0].replace(stand_in, _SEP)
+
+
 def _union(query: str) -> str:
     """Collapse a repeated SELECT joined by UNION [ALL] into ``/*repeat union*/``."""
     return _UNION.sub(r"\1 /*repeat\2*/", query)
@@ -322,6 +223,114 @@ def _per_statement(text: str, needle: re.Pattern[str], rewrite: Callable[[str], 
         done = end
     parts.append(text[done:])
     return "".join(parts)
+
+
+# Cache keys. prekey() rewrites only what every fingerprint rewrites the same way, so the
+# fingerprint of a key is the fingerprint of the statement: digit runs become one digit,
+# and quoted strings become '' where quotes pair as the fingerprint pairs them.
+_PREKEY_AS_WRITTEN = re.compile(r"\s*call\s|administrator command:", re.I)
+_CALL_IN_BLOCK = re.compile(r"\x00\s*call\s", re.I)
+_ADMIN_IN_BLOCK = re.compile(r"\x00administrator command:[^\x00]*?[0-9']", re.I)
+_QUOTED_BLOCK = re.compile(r"'[^'\x00]*'")
+_ZERO_DIGITS = str.maketrans("123456789", "000000000")
+_ZEROS = re.compile("00+")
+
+
+def prekey(sql: str) -> str:
+    """A cache key with ``fingerprint(prekey(s)) == fingerprint(s)``.
+
+    Digit runs become ``0`` (the fingerprint makes any digit run ``?``). Single-quoted
+    strings become ``''`` when the statement has no double quote or backslash (so
+    quotes pair left to right exactly as the fingerprint pairs them) and the string
+    holds no parenthesis (which the multi-row INSERT rule could see). Statements with
+    comments, NUL, CALL or admin commands are keyed as written.
+
+    >>> prekey("SELECT * FROM t WHERE a = 'x' AND id = 42")
+    "SELECT * FROM t WHERE a = '' AND id = 0"
+    """
+    return prekeys([sql])[0]
+
+
+def prekeys(sqls: list[str]) -> list[str]:
+    """:func:`prekey` of each statement, by a few substitutions over the whole block."""
+    joined = "\x00".join(sqls)
+    if ('"' in joined or "\\" in joined or "/*" in joined
+            or joined.count("\x00") != len(sqls) - 1):
+        return _mixed_prekeys(sqls)
+    digits = _zero_digits(joined)
+    parts = digits.split("'")
+    strings = "".join(parts[1::2])
+    if len(parts) % 2 and "\x00" not in strings and "(" not in strings and ")" not in strings:
+        blanked = "''".join(parts[::2])  # quotes pair within each statement
+    else:
+        blanked = _QUOTED_BLOCK.sub(_empty_string, digits)
+    keys = blanked.split("\x00")
+    if (_PREKEY_AS_WRITTEN.match(joined) or _CALL_IN_BLOCK.search(joined)
+            or _ADMIN_IN_BLOCK.search(joined)):
+        for i, sql in enumerate(sqls):
+            if _PREKEY_AS_WRITTEN.match(sql):
+                keys[i] = sql
+    return keys
+
+
+def _zero_digits(text: str) -> str:
+    """Every digit run of ``text`` as one ``0``."""
+    return _ZEROS.sub("0", text.translate(_ZERO_DIGITS))
+
+
+def _empty_string(m: re.Match[str]) -> str:
+    token = m.group()
+    return token if "(" in token or ")" in token else "''"
+
+
+def _mixed_prekeys(sqls: list[str]) -> list[str]:
+    """prekeys() of a block that holds double quotes, backslashes, comments or NUL."""
+    keys = list(sqls)
+    plain: list[int] = []
+    for i, sql in enumerate(sqls):
+        if "/*" in sql or "\x00" in sql or _PREKEY_AS_WRITTEN.match(sql):
+            continue
+        if '"' in sql or "\\" in sql:
+            keys[i] = _zero_digits(sql)
+        else:
+            plain.append(i)
+    if plain:
+        for i, key in zip(plain, prekeys([sqls[i] for i in plain]), strict=True):
+            keys[i] = key
+    return keys
+
+
+class FingerprintCache:
+    """Fingerprints of blocks of statements, cached under their prekeys (bounded).
+
+    >>> cache = FingerprintCache()
+    >>> cache(["SELECT 1", "SELECT 2", "select 'a'"])
+    (['select ?', 'select ?'], [0, 0, 1])
+    """
+
+    def __init__(self, limit: int = 20_000) -> None:
+        self._cache: dict[str, str] = {}
+        self._limit = limit
+
+    def __call__(self, sqls: list[str]) -> tuple[list[str], list[int]]:
+        """(fingerprint of each distinct prekey, index into that list of each statement)."""
+        keys = prekeys(sqls)
+        distinct = list(dict.fromkeys(keys))
+        cache = self._cache
+        missing = [k for k in distinct if k not in cache]
+        if missing:
+            if len(cache) + len(missing) > self._limit:
+                cache.clear()
+            wanted = set(missing)
+            first: dict[str, str] = {}
+            for key, sql in zip(keys, sqls, strict=True):
+                if key in wanted and key not in first:
+                    first[key] = sql
+            cache.update(zip(missing, fingerprint_many([first[k] for k in missing]),
+                             strict=True))
+        at = dict(zip(distinct, range(len(distinct)), strict=True))
+        return [cache[k] for k in distinct], list(map(at.__getitem__, keys))
+
 
 
 def class_id(fingerprint: str) -> str:

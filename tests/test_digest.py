@@ -12,9 +12,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dbtune import digest as digest_module
-from dbtune.digest import Digest, digest_slowlog, prekey
-from dbtune.fingerprint import class_id, fingerprint
+from dbtune.digest import Digest, digest_slowlog
+from dbtune.fingerprint import class_id, fingerprint, prekey, prekeys
+from dbtune.ingest import slowlog_source
 from dbtune.ingest.slowlog import read_events
 from dbtune.model import STATS
 
@@ -137,9 +137,9 @@ def test_one_or_two_jobs_give_identical_results(monkeypatch, tmp_path: Path) -> 
         "mysql-8.0-log-slow-extra.log", "percona-8.0-full.log", "mysql-5.7.22.log")) * 40
         + (FIXTURES / "garbled.log").read_bytes())  # warnings from the last range
     one = digest_slowlog(log, jobs=1)
-    monkeypatch.setattr(digest_module, "MIN_PARALLEL_BYTES", 0)
-    ranges = digest_module._ranges(str(log), 2)
-    assert len(ranges) == 8 and sum(n for _, n in ranges) == log.stat().st_size
+    monkeypatch.setattr(slowlog_source, "MIN_PARALLEL_BYTES", 0)
+    ranges = slowlog_source.byte_ranges(str(log), 8)
+    assert len(ranges) == 8 and sum(r.limit for r in ranges) == log.stat().st_size
     two = digest_slowlog(log, jobs=2)
     assert [c.to_dict() for c in two.classes] == [c.to_dict() for c in one.classes]
     assert two.summary == one.summary
@@ -186,10 +186,31 @@ def test_filters() -> None:
     assert digest_slowlog(path, database="analytics").summary["events"] == 1
     assert digest_slowlog(path, user="app").summary["events"] == 4
     assert digest_slowlog(path, host="bi-1").summary["events"] == 1
+    assert "events_read" not in digest_slowlog(path).summary
+    assert digest_slowlog(path, host="bi-1").summary["events_read"] == 5
     window = digest_slowlog(path, since=datetime(2024, 5, 13, 10, 15, 43),
                             until=datetime(2024, 5, 13, 10, 15, 45))
     assert window.summary["events"] == 3  # until is inclusive
     assert window.summary["first_seen"] == datetime(2024, 5, 13, 10, 15, 43, 100)
+
+
+def test_repeated_filters_keep_every_value() -> None:
+    path = FIXTURES / "mysql-8.0-log-slow-extra.log"
+    both = digest_slowlog(path, database=["analytics", "shop"])
+    assert both.summary["events"] == sum(
+        digest_slowlog(path, database=db).summary["events"] for db in ("analytics", "shop"))
+    assert both.summary["events"] > digest_slowlog(path, database="shop").summary["events"]
+    assert digest_slowlog(path, user=("app", "report")).summary["events"] == 5
+
+
+def test_errno_is_counted_per_code() -> None:
+    d = digest_slowlog(FIXTURES / "mysql-8.0-log-slow-extra.log")
+    assert all("errno" not in c.metrics for c in d.classes)
+    killed = [c for c in d.classes if c.errors]
+    assert [c.errors for c in killed] == [{"1317": 1}]
+    assert killed[0].count == 1 and killed[0].metrics["killed"]["sum"] == 1
+    merged = d.merge(d)
+    assert [c.errors for c in merged.classes if c.errors] == [{"1317": 2}]
 
 
 def test_garbled_log_summary() -> None:
@@ -259,11 +280,11 @@ BLOCK_SQL = SQLISH | st.sampled_from([
 @settings(max_examples=200, deadline=None)
 @given(st.lists(BLOCK_SQL, min_size=1, max_size=8))
 def test_block_prekeys_are_the_statement_prekeys(sqls: list[str]) -> None:
-    assert digest_module._prekeys(sqls) == [prekey(s) for s in sqls]
+    assert prekeys(sqls) == [prekey(s) for s in sqls]
 
 
 def test_block_prekeys_of_the_fixture_statements() -> None:
     sqls = _fixture_statements()
-    assert digest_module._prekeys(sqls) == [prekey(s) for s in sqls]
+    assert prekeys(sqls) == [prekey(s) for s in sqls]
     plain = [s for s in sqls if '"' not in s and "\\" not in s and "/*" not in s]
-    assert digest_module._prekeys(plain) == [prekey(s) for s in plain]
+    assert prekeys(plain) == [prekey(s) for s in plain]

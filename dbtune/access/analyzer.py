@@ -53,12 +53,12 @@ class _Access:
 class _Source:
     """One FROM item: a real table (``access``) or a derived block (``block``, None if opaque)."""
 
-    def __init__(self, access: _Access | None = None, block: _Block | None = None) -> None:
+    def __init__(self, access: _Access | None = None, block: Block | None = None) -> None:
         self.access, self.block = access, block
 
 
-class _Block:
-    def __init__(self, parent: _Block | None) -> None:
+class Block:
+    def __init__(self, parent: Block | None) -> None:
         self.parent = parent
         self.sources: dict[str, _Source] = {}
         self.joins: list[exp.Join] = []
@@ -116,7 +116,7 @@ class Analyzer:
         if found not in self.findings:
             self.findings.append(found)
 
-    def result(self, kind: str, root: _Block | None, written: tuple[str, ...]) -> StatementAccess:
+    def result(self, kind: str, root: Block | None, written: tuple[str, ...]) -> StatementAccess:
         for acc in self.accesses:
             if acc.negated and not (acc.equality or acc.range or acc.is_null or acc.joins):
                 cols = ", ".join(acc.negated)
@@ -144,7 +144,7 @@ class Analyzer:
             root = self.query(source, None, ctes) if isinstance(source, exp.Query) else None
             return self.result("insert", root, (self.table_key(target),))
         if isinstance(node, exp.Update):
-            block = _Block(None)
+            block = Block(None)
             self.add_source(block, node.this, ctes)
             if node.args.get("from_"):
                 self.add_source(block, node.args["from_"].this, ctes)
@@ -153,7 +153,7 @@ class Analyzer:
                     if isinstance(eq.this, exp.Column)]
             return self.result("update", block, self.written(block, [r[0] for r in refs if r]))
         if isinstance(node, exp.Delete):
-            block = _Block(None)
+            block = Block(None)
             for source in node.args.get("using") or [node.this]:
                 self.add_source(block, source, ctes)
             self.body(block, node, ctes, [])
@@ -163,15 +163,15 @@ class Analyzer:
         return self.result("other", None, ())
 
     @staticmethod
-    def written(block: _Block, targets: list[_Access]) -> tuple[str, ...]:
+    def written(block: Block, targets: list[_Access]) -> tuple[str, ...]:
         """Tables an UPDATE/DELETE modifies: its named targets, else its first table."""
         if not targets and (first := block.driving()) is not None:
             targets = [first]
         return tuple(dict.fromkeys(acc.table for acc in targets))
 
     # -- query blocks --------------------------------------------------------------------
-    def query(self, node: exp.Expression, parent: _Block | None,
-              ctes: dict[str, _Block | None]) -> _Block | None:
+    def query(self, node: exp.Expression, parent: Block | None,
+              ctes: dict[str, Block | None]) -> Block | None:
         """Analyse a SELECT / UNION / parenthesised query; return its block."""
         if isinstance(node, exp.Subquery):
             return self.query(node.this, parent, ctes)
@@ -179,14 +179,14 @@ class Analyzer:
         if isinstance(node, exp.SetOperation):
             left = self.query(node.left, parent, ctes)
             self.query(node.right, parent, ctes)
-            block = _Block(parent)
+            block = Block(parent)
             block.opaque, block.mergeable = True, False
             block.projections = left.projections if left else {}
             block.limit, block.offset = _int(node.args.get("limit")), _int(node.args.get("offset"))
             return block
         if not isinstance(node, exp.Select):
             return None
-        block = _Block(parent)
+        block = Block(parent)
         if node.args.get("from_"):
             self.add_source(block, node.args["from_"].this, ctes)
         for join in node.args.get("joins") or []:
@@ -214,7 +214,7 @@ class Analyzer:
         return block
 
     def with_(self, node: exp.Expression,
-              ctes: dict[str, _Block | None]) -> dict[str, _Block | None]:
+              ctes: dict[str, Block | None]) -> dict[str, Block | None]:
         """``ctes`` plus the CTEs ``node`` defines (each analysed once, here)."""
         with_ = node.args.get("with_")
         if with_ is None:
@@ -225,8 +225,8 @@ class Analyzer:
             ctes[cte.alias] = self.query(cte.this, None, ctes)
         return ctes
 
-    def add_source(self, block: _Block, node: exp.Expression,
-                   ctes: dict[str, _Block | None]) -> None:
+    def add_source(self, block: Block, node: exp.Expression,
+                   ctes: dict[str, Block | None]) -> None:
         if isinstance(node, exp.Table) and isinstance(node.this, exp.Identifier):
             if node.name.lower() == "dual" and not node.db:
                 return
@@ -274,7 +274,7 @@ class Analyzer:
         return None
 
     # -- clauses -------------------------------------------------------------------------
-    def body(self, block: _Block, node: exp.Expression, ctes: dict[str, _Block | None],
+    def body(self, block: Block, node: exp.Expression, ctes: dict[str, Block | None],
              reads: list[exp.Expression]) -> None:
         aliases = {e.alias.lower() for e in block.select if isinstance(e, exp.Alias)}
         first = block.driving()
@@ -326,7 +326,7 @@ class Analyzer:
                          f"{block.offset} rows before returning any; paginate by key "
                          "(WHERE key > last seen value) instead", table)
 
-    def owner(self, block: _Block, refs: list[Ref]) -> _Access | None:
+    def owner(self, block: Block, refs: list[Ref]) -> _Access | None:
         """The table owning every column of an ORDER/GROUP BY, if it drives the block."""
         owners = {id(ref[0]) for ref in refs}
         driving = block.driving()
@@ -334,7 +334,7 @@ class Analyzer:
             return driving
         return None
 
-    def clause_columns(self, block: _Block, items: list[exp.Expression],
+    def clause_columns(self, block: Block, items: list[exp.Expression],
                        aliases: set[str]) -> list[Ref] | None:
         """Resolve GROUP BY / ORDER BY items to plain table columns, or None if any is not."""
         refs: list[Ref] = []
@@ -354,7 +354,7 @@ class Analyzer:
             refs.append(ref)
         return refs
 
-    def using(self, block: _Block, join: exp.Join, column: str) -> None:
+    def using(self, block: Block, join: exp.Join, column: str) -> None:
         """``JOIN t USING (column)``: t against the nearest earlier source that has it."""
         node = join.this
         alias = node.alias or (node.name if isinstance(node, exp.Table) else "")
@@ -370,7 +370,7 @@ class Analyzer:
                 ref[0].read[ref[1]] = None
             self.apply(predicates.join_facts(left, right))
 
-    def visit(self, block: _Block, node: exp.Expression, ctes: dict[str, _Block | None],
+    def visit(self, block: Block, node: exp.Expression, ctes: dict[str, Block | None],
               aliases: set[str] | frozenset[str] = frozenset()) -> None:
         """Record every column read in ``node`` and analyse the subqueries inside it."""
         for sub in node.walk(bfs=False, prune=lambda n: isinstance(n, exp.Query)):
@@ -406,11 +406,11 @@ class Analyzer:
                 acc.negated[column] = None
 
     # -- column resolution ---------------------------------------------------------------
-    def resolve(self, block: _Block, column: exp.Column) -> Ref | None:
+    def resolve(self, block: Block, column: exp.Column) -> Ref | None:
         """The (table access, column name) a column reference reads, or None."""
         name = column.name
         if column.table:
-            scope: _Block | None = block
+            scope: Block | None = block
             while scope is not None:
                 source = scope.lookup(column.table)
                 if source is not None:

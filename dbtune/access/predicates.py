@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from sqlglot import exp
 
 if TYPE_CHECKING:
-    from dbtune.access.analyzer import Analyzer, Ref, _Block
+    from dbtune.access.analyzer import Analyzer, Block, Ref
 
 Fact = tuple
 
@@ -48,7 +48,7 @@ def _is_number(node: exp.Expression) -> bool:
     return isinstance(node, exp.Literal) and not node.is_string
 
 
-def _side(ctx: Analyzer, block: _Block, node: exp.Expression) -> tuple[str, object]:
+def _side(ctx: Analyzer, block: Block, node: exp.Expression) -> tuple[str, object]:
     """One side of a comparison: ("col", ref), ("expr", refs), ("const", node) or ("none", None)."""
     node = _unwrap(node)
     if isinstance(node, exp.Column) and not isinstance(node.this, exp.Star):
@@ -104,7 +104,7 @@ def _join(ctx: Analyzer, left: Ref, right: Ref) -> list[Fact]:
     return edges
 
 
-def _compare(ctx: Analyzer, block: _Block, left: exp.Expression, right: exp.Expression,
+def _compare(ctx: Analyzer, block: Block, left: exp.Expression, right: exp.Expression,
              op: str) -> list[Fact]:
     left, right = _unwrap(left), _unwrap(right)
     if (isinstance(left, exp.Tuple) and isinstance(right, exp.Tuple)
@@ -144,7 +144,7 @@ def _compare(ctx: Analyzer, block: _Block, left: exp.Expression, right: exp.Expr
     return []
 
 
-def _in(ctx: Analyzer, block: _Block, node: exp.In) -> list[Fact]:
+def _in(ctx: Analyzer, block: Block, node: exp.In) -> list[Fact]:
     query = node.args.get("query")
     values = list(node.expressions)
     if any(_columns(v) for v in values):
@@ -165,7 +165,7 @@ def _in(ctx: Analyzer, block: _Block, node: exp.In) -> list[Fact]:
     return out
 
 
-def _between(ctx: Analyzer, block: _Block, node: exp.Between) -> list[Fact]:
+def _between(ctx: Analyzer, block: Block, node: exp.Between) -> list[Fact]:
     kind, value = _side(ctx, block, node.this)
     bounds = [node.args["low"], node.args["high"]]
     if kind == "col" and not any(_columns(b) for b in bounds):
@@ -177,7 +177,7 @@ def _between(ctx: Analyzer, block: _Block, node: exp.Between) -> list[Fact]:
     return []
 
 
-def _like(ctx: Analyzer, block: _Block, node: exp.Like) -> list[Fact]:
+def _like(ctx: Analyzer, block: Block, node: exp.Like) -> list[Fact]:
     kind, value = _side(ctx, block, node.this)
     pattern = _unwrap(node.expression)
     if isinstance(pattern, exp.Cast):  # LIKE BINARY 'x%'
@@ -197,7 +197,7 @@ def _like(ctx: Analyzer, block: _Block, node: exp.Like) -> list[Fact]:
     return [("range", value)]
 
 
-def _negation(ctx: Analyzer, block: _Block, node: exp.Expression) -> list[Fact]:
+def _negation(ctx: Analyzer, block: Block, node: exp.Expression) -> list[Fact]:
     node = _unwrap(node)
     if isinstance(node, exp.Escape):
         node = node.this
@@ -214,7 +214,7 @@ def _negation(ctx: Analyzer, block: _Block, node: exp.Expression) -> list[Fact]:
     return []
 
 
-def _or(ctx: Analyzer, block: _Block, node: exp.Or) -> list[Fact]:
+def _or(ctx: Analyzer, block: Block, node: exp.Or) -> list[Fact]:
     branches = list(node.flatten())
     per_branch = [facts(ctx, block, branch) for branch in branches]
     refs = {(id(r[0]), r[1]): r for c in _columns(node) if (r := ctx.resolve(block, c))}
@@ -237,7 +237,7 @@ def _or(ctx: Analyzer, block: _Block, node: exp.Or) -> list[Fact]:
     return []
 
 
-def facts(ctx: Analyzer, block: _Block, node: exp.Expression) -> list[Fact]:
+def facts(ctx: Analyzer, block: Block, node: exp.Expression) -> list[Fact]:
     """Facts of a condition (WHERE or ON), reporting non-sargable shapes on the way."""
     node = _unwrap(node)
     if isinstance(node, exp.And):

@@ -3,7 +3,7 @@
 Each digest row (schema, digest) becomes a :class:`_Row` of counters; a window is the
 difference of two snapshots' rows. Rows whose statements share a dbtune fingerprint
 (the same digest in several schemas, or digests pt-query-digest groups together) form
-one :class:`~dbtune.digest.QueryClass`, so reports, ranking and the slow-log join work
+one :class:`~dbtune.model.QueryClass`, so reports, ranking and the slow-log join work
 as for slow logs. Statistics performance_schema does not keep are None (n/a).
 
 Metrics: ``query_time`` (SUM/MIN/MAX_TIMER_WAIT; mean = sum / count), ``lock_time``, ``rows_sent``,
@@ -26,7 +26,6 @@ from typing import Any
 
 import numpy as np
 
-from dbtune.digest import ClassSet, QueryClass
 from dbtune.ingest.perfschema import (
     OWN_STATEMENTS,
     Snapshot,
@@ -36,7 +35,7 @@ from dbtune.ingest.perfschema import (
     read_snapshot,
     row_key,
 )
-from dbtune.model import InputError
+from dbtune.model import ClassSet, InputError, QueryClass
 
 PICO = 1e12
 #: History latencies give quantiles when they hold every execution or at least this many.

@@ -14,13 +14,13 @@ from typing import Any
 import pandas as pd
 import pymysql
 
-from dbtune.digest import ClassSet
 from dbtune.ingest.perfschema import (
     ENABLE_HINT,
     ENABLED_SQL,
     READ_ONLY_SQL,
     PerfSchemaUnavailable,
 )
+from dbtune.model import ClassSet
 
 INDEX_USAGE_SQL = (
     "SELECT OBJECT_SCHEMA, OBJECT_NAME, INDEX_NAME, COUNT_STAR, COUNT_READ, COUNT_WRITE, "
