@@ -97,3 +97,38 @@ def test_bad_migrations_fail_with_the_reason(dbtune_server, tmp_path: Path) -> N
     assert outcomes[f"test_{a}::test_down_restores_the_schema"] == ""
     # the good partition step after a bad down: the data is reloaded, pruning is checked
     assert {k: v for k, v in outcomes.items() if k.startswith(f"test_{d}:") and v} == {}
+
+
+def test_perfschema_input_through_the_cli(dbtune_server, dbtune_database, tmp_path: Path) -> None:
+    """--perfschema --dsn: the workload from the server's statement digests, the schema
+    and statistics read from it (only read); the generated tests pass."""
+    import json
+
+    from click.testing import CliRunner
+
+    from dbtune.cli import main
+
+    with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE ev (id INT PRIMARY KEY, k INT NOT NULL, v INT)")
+        cursor.executemany("INSERT INTO ev VALUES (%s, %s, %s)",
+                           [(i, i % 400, i) for i in range(4000)])
+        cursor.execute("ANALYZE TABLE ev")
+        cursor.fetchall()
+        # the session's server has digested every earlier test: start from empty tables
+        # (a full digest table puts new statements into its NULL row)
+        for table in ("events_statements_summary_by_digest", "events_statements_history",
+                      "events_statements_history_long"):
+            cursor.execute(f"TRUNCATE TABLE performance_schema.{table}")
+        for k in range(40):
+            cursor.execute(f"SELECT id, v FROM ev WHERE k = {k}")
+            cursor.fetchall()
+    result = CliRunner().invoke(main, [
+        "propose", "--perfschema", "--dsn", dbtune_server.dsn(reveal_password=True),
+        "--database", dbtune_database, "-d", str(tmp_path / "p"), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    steps = json.loads(result.stdout)["steps"]
+    assert [(s["kind"], s["table"]) for s in steps] == [("add_index", "ev")]
+    assert "`k`" in steps[0]["up"][0] and steps[0]["targets"]
+    # its tests run on synthetic rows following the server's statistics, and pass
+    outcomes = run_pytest(dbtune_server, tmp_path / "p")
+    assert len(outcomes) == 4 and not any(outcomes.values()), outcomes

@@ -173,3 +173,30 @@ def test_cli_with_dsn_reads_the_data_and_refuses_in_one_line(dbtune_server, dbtu
     with dbtune_server.connect(dbtune_database) as connection:
         assert show_create(connection, dbtune_database) == schema  # only read
     assert "CREATE TABLE `t`" in (tmp_path / "p" / "schema.sql").read_text()
+
+
+@pytest.mark.server
+@pytest.mark.skipif(__import__("shutil").which("pt-online-schema-change") is None,
+                    reason="pt-online-schema-change is not installed")
+def test_pt_online_schema_change_accepts_the_generated_alter(dbtune_server, dbtune_database,
+                                                            tmp_path) -> None:
+    """The pt-online-schema-change line of a large-table note, run (--dry-run: it builds
+    and alters its shadow table only) against the sandbox."""
+    import shlex
+    import subprocess
+
+    with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE big (id INT PRIMARY KEY, a INT, b INT)")
+    note = online_note(["ALTER TABLE `big` ADD INDEX `ix_ab` (`a`, `b`), ALGORITHM=INPLACE, "
+                        "LOCK=NONE"], table=f"{dbtune_database}.big",
+                       target=Target(dbtune_server.flavour), table_bytes=5 << 30)
+    command = shlex.split(note.commands[0])
+    assert command[-1] == "--dry-run"
+    options = tmp_path / "client.cnf"  # the password in a file, not in the process list
+    options.write_text(f"[client]\nuser={dbtune_server.user}\n"
+                       f"password={dbtune_server.password}\n")
+    dsn = f"h={dbtune_server.host},P={dbtune_server.port},F={options},"
+    command = [part if not part.startswith("D=") else dsn + part for part in command]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "Altered `" in done.stdout and "Dry run complete" in done.stdout

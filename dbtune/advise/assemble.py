@@ -22,7 +22,7 @@ def build_plan(run: Advising) -> None:
     """Stage: the plan of the chosen indexes, with the findings, hygiene drops and the
     figures it assumes."""
     run.plan = IndexPlan(advice=plan_advice(run), findings=run.findings, drops=run.drops,
-                         assumptions=assumptions(run))
+                         assumptions=assumptions(run), limits=list(run.limit_notes))
 
 
 def assumptions(run: Advising) -> list[str]:

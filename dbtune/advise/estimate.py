@@ -91,15 +91,18 @@ def estimate(
     for column in need.eq:
         if column not in used:
             residual *= min(1.0, need.in_lists.get(column, 1) / info.cardinality(column))
+    walked = [c for c in need.ranges if c not in used]  # range columns the index walks past
     if i < len(key) and key[i] in need.ranges:  # also when the same column gives the order
         fraction = range_fraction(info, need, key[i])
         rows *= fraction
         residual /= fraction
+        walked.remove(key[i])
         i += 1
     if i == 0 and not (sorted_ and need.limit is not None):
         return full  # an unfiltered walk of a secondary index only pays off to stop early
     if sorted_ and need.limit is not None:
-        rows = min(rows, need.limit / max(residual, 1e-12))
+        ranged = math.prod(range_fraction(info, need, c) for c in walked)
+        rows = early_stop(rows, need.limit, residual, ranged)
     covering = clustered or (
         need.kind == "select"
         and need.reads is not None
@@ -115,8 +118,28 @@ def full_scan(need: Need, info: TableInfo) -> Estimate:
     rows = max(info.rows, 1.0)
     if not need.order and not need.group and need.limit is not None:
         # LIMIT without ORDER BY stops after enough matching rows
-        rows = min(rows, need.limit / selectivity(need, info))
+        ranged = math.prod(range_fraction(info, need, c) for c in need.ranges)
+        rows = early_stop(rows, need.limit, selectivity(need, info), ranged)
     return Estimate(rows=rows, covering=True, unsorted=bool(need.order))
+
+
+def early_stop(rows: float, limit: float, residual: float, ranged: float = 1.0) -> float:
+    """Rows a walk over ``rows`` (in index or primary-key order) reads to find ``limit`` rows
+    that pass the predicates it does not apply (``residual``: their selectivity).
+
+    When matches are spread evenly, ``limit / residual``. A range predicate on another column
+    (``ranged``: its selectivity) is not spread evenly: a time range walked in primary-key
+    order (``created_at >= NOW() - INTERVAL 1 DAY ORDER BY id LIMIT 10``) holds only at one end
+    of the walk, since ids and times grow together. Which end is unknown, so on average the
+    walk first passes half of the rows outside the range.
+
+    >>> early_stop(1e6, 10, 0.01), early_stop(1e6, 10, 0.01, ranged=0.01)
+    (1000.0, 495000.0)
+    """
+    walk = limit / max(residual, 1e-12)
+    if ranged < 1.0:
+        walk = max(walk, rows * (1 - ranged) / 2)
+    return min(rows, walk)
 
 
 def selectivity(need: Need, info: TableInfo) -> float:

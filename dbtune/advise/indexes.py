@@ -68,8 +68,8 @@ def advise_indexes(
     classes: Any,
     catalog: Catalog,
     *,
-    max_indexes: int = 10,
-    max_per_table: int = 3,
+    max_indexes: int | None = None,
+    max_per_table: int | None = None,
     budget_mb: float | None = None,
     min_gain: float = 0.005,
     hygiene: Sequence[HygieneFinding] | None = None,
@@ -80,7 +80,10 @@ def advise_indexes(
 
     ``classes``: a Digest (its ranked classes are used) or query classes with ``id``,
     ``sample``, ``sample_db``, ``count``, ``share`` (or ``metrics["query_time"]["sum"]``).
-    ``min_gain``: the least share of total query time a new index must save. ``hygiene``:
+    ``min_gain``: the least share of total query time a new index must save (net of its
+    write cost). No count limit by default: without ``max_indexes`` and ``budget_mb`` the
+    new indexes' total size is capped at the size of the tables the workload reads
+    (:func:`~dbtune.advise.selection.default_budget`, said in ``plan.limits``). ``hygiene``:
     findings of :func:`dbtune.advise.hygiene.find_hygiene`; their drops join the plan, the
     indexes they drop are not counted on, and existing indexes the new ones make redundant
     are dropped too (hygiene's rules on the catalog with the advice added). ``verify_on``: a

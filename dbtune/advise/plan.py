@@ -166,6 +166,8 @@ class IndexPlan:
     drops: list[HygieneFinding] = field(default_factory=list)
     #: the figures the estimates rest on that nobody measured (assumed row counts, ...)
     assumptions: list[str] = field(default_factory=list)
+    #: the limits the selection ran under, in words (count, size budget, min gain)
+    limits: list[str] = field(default_factory=list)
     #: indexes left out after selection, with the reason: below min_gain, a left prefix of
     #: another index of the plan, or not used by the verification server's optimizer
     rejected: list[tuple[IndexAdvice, str]] = field(default_factory=list)
@@ -209,6 +211,7 @@ class IndexPlan:
             "rejected": [{"table": a.table, "columns": list(a.columns), "reason": why}
                          for a, why in self.rejected],
             "assumptions": self.assumptions,
+            "limits": self.limits,
             "statements": self.statements(),
             "rollback": self.rollback(),
         }
@@ -226,6 +229,8 @@ class IndexPlan:
             "verified": {None: "-", True: "yes", False: "no"}[a.verified],
         } for a in self.advice]
         out = [Section("Index advice", rows=rows, preformatted=True)]
+        if self.limits:
+            out.append(Section("Limits", text="".join(f"- {n}\n" for n in self.limits)))
         if self.assumptions:
             marked = any(a.rows_assumed for a in self.advice)
             out.append(Section("Assumed, not measured", text="".join(

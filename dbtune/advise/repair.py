@@ -14,7 +14,7 @@ the optimizer has the last word.
 
 from __future__ import annotations
 
-from dbtune.advise.assemble import plan_advice
+from dbtune.advise.assemble import build_plan
 from dbtune.advise.estimate import index_bytes
 from dbtune.advise.plan import IndexPlan
 from dbtune.advise.run import Advising
@@ -28,16 +28,21 @@ def repair(run: Advising) -> None:
     if run.server is None or run.plan is None:
         return
     limits = run.limits
-    run.repairs = repair_choices(run.plan, run.tables, max_indexes=limits.max_indexes,
-                                 max_per_table=limits.max_per_table,
+    run.repairs = repair_choices(run.plan, run.tables, max_indexes=limits.index_cap,
+                                 max_per_table=limits.table_cap,
                                  budget_bytes=limits.budget_bytes)
     if run.repairs:
-        run.plan = IndexPlan(advice=plan_advice(run), findings=run.findings, drops=run.drops)
+        # what check_plan left out stays out; what verification rejected is still chosen,
+        # so it is built and judged again with the repairs
+        left_out = [(a, why) for a, why in run.plan.rejected
+                    if a.columns not in run.tables[run.key_of(a.table, a.schema)].chosen]
+        build_plan(run)
+        run.plan.rejected = left_out
         verify_plan(run.plan, run.server)
 
 
-def repair_choices(plan: IndexPlan, states: dict[str, TableState], *, max_indexes: int,
-                   max_per_table: int, budget_bytes: float | None = None
+def repair_choices(plan: IndexPlan, states: dict[str, TableState], *, max_indexes: float,
+                   max_per_table: float, budget_bytes: float | None = None
                    ) -> dict[tuple[str, tuple[str, ...]], str]:
     """Add to ``states`` (``TableState.chosen``) an index for each class that a verified
     advice regresses; {(state key, columns): why} for every index added.

@@ -8,6 +8,7 @@ own part: the needs per class, the per-table search state, the chosen indexes, t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,8 +24,11 @@ from dbtune.catalog import Catalog, Index, Table
 class Limits:
     """How far the selection may go."""
 
-    max_indexes: int = 10
-    max_per_table: int = 3
+    #: None: no count limit (the search stops on min_gain or the size budget)
+    max_indexes: int | None = None
+    max_per_table: int | None = None
+    #: None: a budget derived from the sizes of the tables read (:func:`default_budget`),
+    #: unless a count limit is given
     budget_mb: float | None = None
     #: the least share of total query time a new index must save
     min_gain: float = 0.005
@@ -32,6 +36,14 @@ class Limits:
     @property
     def budget_bytes(self) -> float | None:
         return self.budget_mb * 2**20 if self.budget_mb is not None else None
+
+    @property
+    def index_cap(self) -> float:
+        return math.inf if self.max_indexes is None else self.max_indexes
+
+    @property
+    def table_cap(self) -> float:
+        return math.inf if self.max_per_table is None else self.max_per_table
 
 
 @dataclass
@@ -67,6 +79,8 @@ class Advising:
     plan: IndexPlan | None = None
     #: (table key, columns) -> why the repair stage added the index
     repairs: dict[tuple[str, tuple[str, ...]], str] = field(default_factory=dict)
+    #: the limits the selection ran under, in words (shown in the report)
+    limit_notes: list[str] = field(default_factory=list)
 
     @property
     def drops(self) -> list[HygieneFinding]:

@@ -12,7 +12,7 @@ whose rows examined drop from 1,000,000 to 10 saves almost 0.2.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from dbtune.advise.estimate import index_bytes
 from dbtune.advise.run import Advising
@@ -23,10 +23,50 @@ NEAR_EQUAL = 0.02
 
 
 def select_indexes(run: Advising) -> None:
-    """Stage: :func:`select` over every table under the run's limits."""
+    """Stage: :func:`select` over every table under the run's limits. Without any limit
+    but ``min_gain``, a size budget derived from the tables read (:func:`default_budget`)
+    caps the new indexes' total size (the steps are still ranked by gain)."""
     limits = run.limits
-    select(run.tables, max_indexes=limits.max_indexes, max_per_table=limits.max_per_table,
-           budget_bytes=limits.budget_bytes, min_gain=limits.min_gain)
+    budget, per_byte = limits.budget_bytes, limits.budget_bytes is not None
+    if budget is None and limits.max_indexes is None:
+        budget, today = default_budget(run)
+        run.limit_notes.append(
+            f"no count limit: the search stops where the next index saves less than "
+            f"{limits.min_gain:.1%} of query time, or at the size budget of "
+            f"{budget / 2**20:,.1f} MB (the size of the tables the workload reads, "
+            f"{today / 2**20:,.2f} MB, at least {MIN_BUDGET / 2**20:,.0f} MB: --budget-mb or "
+            "--max-indexes to change)")
+    else:
+        run.limit_notes.append(
+            "limits: " + ", ".join(part for part in (
+                f"{limits.max_indexes} indexes" if limits.max_indexes is not None else "",
+                f"{limits.max_per_table} per table" if limits.max_per_table is not None else "",
+                f"{limits.budget_mb:,.1f} MB" if limits.budget_mb is not None else "",
+                f"min gain {limits.min_gain:.1%}") if part))
+    select(run.tables, max_indexes=limits.index_cap, max_per_table=limits.table_cap,
+           budget_bytes=budget, min_gain=limits.min_gain, per_byte=per_byte)
+
+
+#: without limits, the new indexes may take this much of the size of the tables read...
+BUDGET_OF_TABLES = 1.0
+#: ...and at least this much (bytes): below it nobody counts
+MIN_BUDGET = 16 * 2**20
+
+
+def default_budget(run: Advising) -> tuple[float, float]:
+    """(budget, bytes the tables read hold today): :data:`BUDGET_OF_TABLES` of the data and
+    indexes of every table the workload reads, at least :data:`MIN_BUDGET` (the catalog's
+    sizes where measured, else its estimates on the rows the estimator uses)."""
+    today = 0.0
+    for key, state in run.tables.items():
+        table = run.catalog_tables[key]
+        if table.rows is None:  # sized on the row count the estimator assumes
+            table = replace(table, rows=int(state.info.rows))
+        clustered = table.clustered_index
+        data = table.data_bytes or (table.estimate_bytes(clustered) if clustered else None)
+        today += (data or 0) + sum(i.bytes or table.estimate_bytes(i) or 0
+                                   for i in table.indexes if i is not clustered)
+    return max(today * BUDGET_OF_TABLES, MIN_BUDGET), today
 
 
 @dataclass(frozen=True)
@@ -49,17 +89,21 @@ class Step:
 def select(
     tables: dict[str, TableState],
     *,
-    max_indexes: int = 10,
-    max_per_table: int = 3,
+    max_indexes: float = 10,
+    max_per_table: float = 3,
     budget_bytes: float | None = None,
     min_gain: float = 0.005,
+    per_byte: bool | None = None,
 ) -> list[Step]:
     """Greedy Extend-style selection; fills ``TableState.chosen`` and returns the steps taken.
 
     With a byte budget each step is the best net benefit per byte (Extend); with only count
     limits, the best net benefit (ranking per byte there would spend the few allowed indexes
-    on small tables). Either way a step that gains less than ``min_gain`` is never taken.
+    on small tables). ``per_byte`` False keeps that ranking under a budget that only caps
+    (None: per byte whenever there is a budget). Either way a step that gains less than
+    ``min_gain`` is never taken.
     """
+    per_byte = budget_bytes is not None if per_byte is None else per_byte
     steps: list[Step] = []
     used_bytes = 0.0
     per_table: dict[str, list[Step]] = {}  # a table's steps change only when it changes
@@ -81,7 +125,7 @@ def select(
         ]
         if not options:
             return steps
-        if budget_bytes is None:
+        if not per_byte:
             # only counts limit us: the biggest gain; among near-equal gains the index that
             # serves its classes best (three stars over one), then the smaller one
             top = max(s.gain for s in options)

@@ -39,6 +39,12 @@ class BenchReport:
         if result.targets:
             parts.append(Section("Verdict", rows=[{**r, "met": "yes" if r["met"] else "NO"}
                                                   for r in result.verdict()], floatfmt=",.3f"))
+        guard = result.class_guard()
+        if guard:
+            parts.append(Section(
+                f"Slower classes (fail beyond {result.max_regression:g}x, warn beyond 1.25x)",
+                rows=[{k: r[k] for k in ("status", "label", "ratio", "ci95_low", "ci95_high",
+                                         "judged_on")} for r in guard], floatfmt=",.2f"))
         parts.append(Section("Latency before and after", html=lambda: _chart(result)))
         parts += _equivalence(result)
         parts.append(Section(f"Classes (top {TOP} by time before)",
@@ -132,7 +138,9 @@ def verdict_line(result: BenchResult) -> str:
     if not result.equivalence.ok:
         return (f"RESULT DIFFERENCES in {len(result.equivalence.differences)} classes "
                 "(exit status 4)")
+    guard = (f"; {len(result.regressed)} class(es) slower than {result.max_regression:g}x: "
+             f"{', '.join(result.regressed)} (exit status 1)" if result.regressed else "")
     if result.met is None:
-        return "no target given"
+        return "no target given" + guard
     targets = ", ".join(str(t) for t in result.targets)
-    return f"target {targets}: {'MET' if result.met else 'NOT MET'}"
+    return f"target {targets}: {'MET' if result.met else 'NOT MET'}" + guard

@@ -40,10 +40,12 @@ def _row_counts(ctx: click.Context, param: click.Parameter, values: tuple[str, .
                     "--disposable also the --verify server.", envvar=False, disposable=True,
                     database_help="Schema to read on the --dsn server; only its statements "
                                   "are advised on.")
-@click.option("--max-indexes", type=click.IntRange(min=0), default=10, show_default=True,
-              help="New indexes in the whole plan, at most.")
-@click.option("--max-per-table", type=click.IntRange(min=0), default=3, show_default=True,
-              help="New indexes on one table, at most.")
+@click.option("--max-indexes", type=click.IntRange(min=0), default=None,
+              help="New indexes in the whole plan, at most [default: no count limit: the "
+                   "search stops where the next index no longer saves --min-gain, or at a "
+                   "size budget of the tables' own size, shown in the report].")
+@click.option("--max-per-table", type=click.IntRange(min=0), default=None,
+              help="New indexes on one table, at most [default: no limit].")
 @click.option("--budget-mb", type=click.FloatRange(min=0), default=None,
               help="Total size the new indexes may take (estimate).")
 @click.option("--min-gain", type=click.FloatRange(min=0, max=1), default=0.005,

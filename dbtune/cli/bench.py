@@ -37,6 +37,9 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option("--target", help="Goal, e.g. 'mean<30ms', 'p95<=200ms', 'mean<=0.5x' "
                                 "(comma-separated, all must hold). --fixture marketplace "
                                 "--advise defaults to mean<30ms.")
+@click.option("--max-regression", type=click.FloatRange(min=1), default=2.0, show_default=True,
+              help="Fail (exit 1) when any class, however rare, gets slower than this factor "
+                   "(95% interval above 1; a class too rare for one on its point estimate).")
 @click.option("--rounds", type=click.IntRange(min=1), default=2, show_default=True,
               help="Rounds per phase.")
 @click.option("--count", type=click.IntRange(min=1), help="Statements per round [default: 2000].")
@@ -57,14 +60,16 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
                                   "else the slow log's database, else bench].")
 @connect_options
 @report_options
-def bench(fixture, scale, load, slowlog, sql_file, migration, rollback, advise, target, rounds,
+def bench(fixture, scale, load, slowlog, sql_file, migration, rollback, advise, target,
+          max_regression, rounds,
           count, duration, concurrency, warmup, checks, read_only, seed, backend, dsn,
           defaults_file, disposable, database, ask_password, connect_timeout, fmt, output,
           width) -> None:
     """Replay a workload before and after a change on a disposable server: latency per class
     with confidence intervals, result checksums, and the --target verdict.
 
-    Exit status: 0 target met (or none given), 1 not met, 2 error, 4 results differ.
+    Exit status: 0 target met (or none given) and no class slower than --max-regression,
+    1 not met or a class regressed, 2 error, 4 results differ.
     Progress goes to stderr: bars on a terminal, else one line per round.
     """
     from dbtune.bench.report import BenchReport
@@ -97,8 +102,9 @@ def bench(fixture, scale, load, slowlog, sql_file, migration, rollback, advise, 
             result = bench_on(server, database, fixture=fixture, scale=scale, load=load,
                               slowlog=slowlog, sql=sql_file, migration=migration,
                               rollback=rollback, advise=advise, targets=targets,
-                              rounds=rounds, replay=replay, on_load=progress.rows,
-                              on_round=progress.round, on_progress=progress.statements)
+                              max_regression=max_regression, rounds=rounds, replay=replay,
+                              on_load=progress.rows, on_round=progress.round,
+                              on_progress=progress.statements)
     except (InputError, SandboxError, LoadError) as exc:
         fail(str(exc))
     except pymysql.err.MySQLError as exc:  # a server error mid-run: one line, no traceback

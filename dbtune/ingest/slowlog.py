@@ -28,6 +28,34 @@ from typing import BinaryIO
 
 import numpy as np
 
+from dbtune.ingest.slowlog_grammar import (
+    ADMIN,
+    ATTR_LINE,
+    ATTR_LINES,
+    ATTRS,
+    BANNER,
+    ENTRY,
+    ENTRY_START,
+    EXPLAIN,
+    EXPLAIN_LINE,
+    HEAD,
+    HEADER_ENDS,
+    META_ONLY,
+    NO_QUERY,
+    NOT_METRICS,
+    NUMBER,
+    PAIRS,
+    SET_LINE,
+    SET_TIMESTAMP,
+    SLOWLOG_LINE,
+    TIME,
+    TIME_FORMATS,
+    USE,
+    USE_LINE,
+    USER_HOST,
+    USER_HOST_VALUE,
+    ZERO_FOR_ADMIN,
+)
 from dbtune.model import InputError, QueryEvent
 
 #: Bytes read per block; entries are never split across blocks.
@@ -36,72 +64,16 @@ BLOCK_SIZE = 1 << 20
 _CACHE_LIMIT = 10_000
 #: Warnings kept verbatim; later ones are only counted.
 MAX_WARNINGS = 10
-#: Attributes that are identifiers or timestamps, not metrics (pt-query-digest's
-#: --ignore-attributes plus the log_slow_extra Start/End stamps).
-NOT_METRICS = frozenset(
-    {"thread_id", "id", "timestamp", "insert_id", "last_insert_id", "schema", "start", "end",
-     "innodb_trx_id"}
-)
-
 EPOCH = datetime(1970, 1, 1)
 _US = timedelta(microseconds=1)
 
 _BOUNDARY = b";\n#"
-_ADMIN = ";\n# administrator command:"
-_ADMIN_BYTES = b"# administrator command:"
-_HEADER_ENDS = (b"use ", b"SET timestamp", b"SET insert_id", b"SET last_insert_id")
-_BANNER = re.compile(
-    r"^(?:T[cC][pP]\s[pP]ort:\s+\d+|(?:[/A-Za-z][^\n]*?)?(?:mysqld|mariadbd),\sVersion.*"
-    r"(?:started\swith:|embedded\slibrary)|Time\s+Id\s+Command)",
-    re.M,
-)
-_UH = re.compile(r"\s*([^\[]+|\[[^\[]+\]).*?@ (\S*) \[(.*?)\]\s*(?:Id:\s*(\d+))?")
-# A well-formed entry: optional Time and User@Host lines, '#' lines, use, SET timestamp.
-_HEAD = re.compile(
-    r"(?:# Time: ([^\n#]*)\n)?(?:# User@Host: ([^\n]*)\n)?((?:#[^\n]*\n)*)"
-    r"(?:use ([^;\n]+);\n)?(?:SET timestamp=(\d+);\n)?"
-)
-# Over a block of '#' lines: pairs on attribute lines, ('', '') for any other line.
-_ATTRS = re.compile(
-    r"^#(?! +[A-Z][A-Za-z_]+: \S)[^\n]*|(?<!\w)(\w+):(?:[ \t]+(?!\w+:(?:\s|$))(\S+))?", re.M
-)
-_EXPLAIN = re.compile(r"^# explain: ?([^\n]*)", re.M)
-_ATTR_LINE = re.compile(r"# +[A-Z][A-Za-z_]+: \S")
-# "Name: value" pairs; an empty value (MariaDB's "Schema:  QC_hit: No") stays empty.
-_USE = re.compile(r"use ([^;]+)")
-_SET = re.compile(r"SET (?:last_insert_id|insert_id|timestamp)")
-_SET_TS = re.compile(r"timestamp\s*=\s*(\d+)")
-_MARIA_TIME = re.compile(r"(\d\d)(\d\d)(\d\d)\s+(\d\d?):(\d\d):(\d\d)$")
-_NUMBER = re.compile(r"-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?")
+_ADMIN = ";\n" + ADMIN
+_ADMIN_BYTES = ADMIN.encode()
 #: "Unknown" in :attr:`Block.times`.
 NO_TIME = np.iinfo(np.int64).max
-# One regular entry, matched over a whole block (findall): the entry, Time, User@Host,
-# attribute lines, use, SET timestamp, admin command, statement. '#' and '# explain:'
-# lines may follow the attribute lines.
-# It only starts at the block's start or after an entry's ";\n", so findall fails in
-# linear time on a block that is not a run of regular entries.
-_ENTRY = re.compile(
-    r"(?:\A|(?<=;\n))"
-    r"((?:# Time: ([^\n#]*)\n)?(?:# User@Host: (\S[^\n]*)\n)?((?:# +[A-Z][^\n]*\n|#\n)*)"
-    r"(?:#(?: explain:[^\n]*)?\n)*(?:use ([^;\n]+);\n)?(?:SET timestamp=(\d+);\n)?"
-    r"(?:# (administrator command: [A-Za-z]+(?: [A-Za-z_]+)*);"
-    r"|(?!#|use |SET )([^;]*(?:;(?!\n#)[^;]*)*);)(?:\n|\Z))"
-)
-# Attribute lines holding only "Name: value" pairs with non-empty values, and '#' lines.
-_PAIR = r"([A-Z][A-Za-z_]+): +((?![A-Za-z_]+:)\S*[^\s:])"
-_PAIRS = re.compile(_PAIR)
-_ATTR_LINES = re.compile(r"(?:#\n|# +(?!Time:)" + _PAIR + "(?: +" + _PAIR + r")* *\n)*")
-# Lines pt-query-digest takes for header lines; an entry of nothing else, up to its ';'.
-_META_ONLY = re.compile(
-    r"(?:(?:#|use |SET (?:last_insert_id|insert_id|timestamp))[^\n]*(?:\n|\Z))+")
-# What follows the '#' of a piece that starts a new entry (pt: "\s*[A-Z][a-z_]+: ").
-_ENTRY_START = re.compile(r"\s*(?:[A-Z][a-z_]+|User@Host): ")
-#: The statement of an entry that has none (pt-query-digest's placeholder).
-NO_QUERY = "/* No query */"
-#: Attributes an admin command reports as 0 (pt-query-digest's former --zero-admin).
-ZERO_FOR_ADMIN = ("Rows_sent", "Rows_examined", "Rows_read", "Rows_affected")
 _NO_DIGITS = str.maketrans("", "", "0123456789.")
-_QT_COLUMN = re.compile(r"(?:-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?\n)+")
+_QT_COLUMN = re.compile(rf"(?:{NUMBER.pattern}\n)+")
 
 
 @dataclass(slots=True)
@@ -246,7 +218,7 @@ class ScanStats:
 
 def _pairs(head: str) -> dict[str, str]:
     """The ``Name: value`` pairs of a block of ``#`` header lines (the careful way)."""
-    attrs = dict(_ATTRS.findall(head))
+    attrs = dict(ATTRS.findall(head))
     attrs.pop("", None)
     return attrs
 
@@ -254,7 +226,7 @@ def _pairs(head: str) -> dict[str, str]:
 def _has_banner(text: str) -> bool:
     """Whether ``text`` holds a server start-up banner line (cheap test first)."""
     return ("Version" in text or "Command" in text or "port:" in text or "Port:" in text) and (
-        _BANNER.search(text) is not None)
+        BANNER.search(text) is not None)
 
 
 def _layout(keys: tuple[str, ...], tokens: int) -> tuple[tuple[str, ...], int, int]:
@@ -276,7 +248,7 @@ def _join_admin(pieces: list[str]) -> list[str]:
     """Glue ``# administrator command: X;`` lines back onto the header they belong to."""
     out: list[str] = []
     for piece in pieces:
-        if out and piece.startswith(" administrator command:"):
+        if out and piece.startswith(ADMIN[1:]):
             out[-1] += ";\n#" + piece
         else:
             out.append(piece)
@@ -285,7 +257,9 @@ def _join_admin(pieces: list[str]) -> list[str]:
 
 def _user_host(text: str) -> tuple[str, str | None, str | None]:
     """(user, host or else IP, thread id) of a ``# User@Host:`` value."""
-    m = _UH.match(text)
+    # without "@ " and "]" the regex cannot match, and it would take quadratic time to
+    # fail on a long line
+    m = USER_HOST_VALUE.match(text) if "@ " in text and "]" in text else None
     if m is None:
         return text.strip(), None, None
     return m.group(1), m.group(2) or m.group(3) or None, m.group(4)
@@ -298,12 +272,13 @@ def time_us(text: str) -> int | None:
     MySQL 5.5's ``YYMMDD H:MM:SS`` carry no zone and are taken as written.
     """
     try:
-        if len(text) >= 19 and text[4] == "-":
+        iso, short = TIME_FORMATS
+        if iso.pattern.match(text):
             stamp = datetime.fromisoformat(text)
             if stamp.tzinfo is not None:
                 stamp = stamp.astimezone(timezone.utc).replace(tzinfo=None)
         else:
-            m = _MARIA_TIME.match(text)
+            m = short.pattern.match(text)
             if m is None:
                 return None
             yy, mo, dd, hh, mi, ss = map(int, m.groups())
@@ -343,9 +318,9 @@ class Scanner:
     def _regular(self, text: str) -> Block | None:
         """The block of ``text`` if it is a run of regular entries, else None."""
         # cheap refusals first: a run ends with a statement's ';', starts with an entry
-        if not text.endswith((";\n", ";")) or _ENTRY.match(text) is None:
+        if not text.endswith((";\n", ";")) or ENTRY.match(text) is None:
             return None
-        found = _ENTRY.findall(text)
+        found = ENTRY.findall(text)
         if not found:
             return None
         wholes, time_texts, uhs, heads, uses, stamps, admin, sqls = zip(*found, strict=True)
@@ -439,9 +414,9 @@ class Scanner:
                 continue
             lines = piece.split("\n")
             if has_banner:
-                self._scan_with_banners(lines, start, out)
+                self._scan_with_banners(lines, start, out, bodies.get(i, ()))
             else:
-                self._entry(lines, start, out, bodies.get(i))
+                self._entry(lines, start, out, bodies.get(i, (None,))[0])
         lines = pieces[last].split("\n")
         if last:
             lines[0] = "#" + lines[0]
@@ -458,21 +433,21 @@ class Scanner:
             if lines[-1].endswith(";"):
                 lines[-1] = lines[-1][:-1]
             if banners and _has_banner(pieces[last]):
-                self._scan_with_banners(lines, start, out)
+                self._scan_with_banners(lines, start, out, bodies.get(last, ()))
             else:
-                self._entry(lines, start, out, bodies.get(last))
+                self._entry(lines, start, out, bodies.get(last, (None,))[0])
         return out
 
     def _fast(self, piece: str, start: int, out: list[Entry]) -> bool:
         """Parse a well-formed entry with one regex; False leaves it to :meth:`_entry`."""
-        m = _HEAD.match(piece)
+        m = HEAD.match(piece)
         end = m.end()
         sql = piece[end:]
         time_text, uh, head, db, set_ts = m.groups()
-        if (not sql or sql.startswith(("#", "use ", "SET ")) or "# Time:" in head
-                or "# User@Host:" in head or "# administrator command:" in head):
+        if (not sql or sql.startswith(("#", USE, "SET ")) or TIME in head
+                or USER_HOST in head or ADMIN in head):
             return False
-        cut = head.find("# explain:")
+        cut = head.find(EXPLAIN)
         tokens = (head if cut < 0 else head[:cut])[1:].replace("\n#", "\n").split()
         keys = tuple(tokens[::2])
         layout = self._layouts.get(keys)
@@ -483,7 +458,7 @@ class Scanner:
             return False
         values = tokens[1::2]
         qt = values[qt_at]
-        if not (qt.replace(".", "", 1).isdigit() or _NUMBER.fullmatch(qt)):
+        if not (qt.replace(".", "", 1).isdigit() or NUMBER.fullmatch(qt)):
             return False
         if uh is None:
             user = host = thread = None
@@ -502,7 +477,7 @@ class Scanner:
             db = db.strip().strip("`")
         elif schema_at >= 0:
             db = values[schema_at] or None
-        explain = [x.strip() for x in _EXPLAIN.findall(head)] if cut >= 0 else None
+        explain = [x.strip() for x in EXPLAIN_LINE.findall(head)] if cut >= 0 else None
         stats = self.stats
         stats.events += 1
         stats.event_lines += self.line - start
@@ -527,21 +502,26 @@ class Scanner:
             self.last_time = when
         return when
 
-    def _scan_with_banners(self, lines: list[str], start: int, out: list[Entry]) -> None:
-        """Drop banner lines; a '#' line after a banner or a ';' line starts a new entry."""
+    def _scan_with_banners(self, lines: list[str], start: int, out: list[Entry],
+                           bodies: tuple[int, ...] = ()) -> None:
+        """Drop banner lines; a '#' line after a banner or a ';' line starts a new entry
+        (not at ``bodies``, where statements starting with '#' begin, see _headless)."""
         segment: list[str] = []
         seg_start = start
         boundary = True
         for n, line in enumerate(lines, start):
-            if _BANNER.match(line):
+            if BANNER.match(line):
                 self.stats.banner_lines += 1
                 boundary = True
                 continue
             if (boundary and line.startswith("#") and segment
-                    and not line.startswith("# administrator command:")):
+                    and not line.startswith(ADMIN) and n - start not in bodies):
+                headless = segment[-1].endswith(";") and segment[-1].startswith(
+                    (USE, "SET ")) and META_ONLY.fullmatch("\n".join(segment))
                 if segment[-1].endswith(";"):
                     segment[-1] = segment[-1][:-1]
-                self._entry(segment, seg_start, out)
+                self._entry(segment, seg_start, out, _within(bodies, seg_start - start, segment)
+                            or (-1 if headless else None))
                 segment = []
             if not segment:
                 seg_start = n
@@ -550,7 +530,9 @@ class Scanner:
         if segment:
             if boundary and len(segment) < len(lines) and segment[-1].endswith(";"):
                 segment[-1] = segment[-1][:-1]  # a banner ended the piece
-            self._entry(segment, seg_start, out)
+            self._entry(segment, seg_start, out,
+                        _within(bodies, seg_start - start, segment)
+                        or (-1 if bodies[-1:] == (-1,) else None))
 
     def _skip(self, line: int, count: int, reason: str) -> None:
         stats = self.stats
@@ -576,36 +558,36 @@ class Scanner:
         while i < n and i != body:
             line = lines[i]
             if line[:1] == "#":
-                if line.startswith("# Time:"):
+                if line.startswith(TIME):
                     if time_text is not None or user is not None or attrs:
                         self._skip(start + first, i - first, "entry without a statement")
                         first, user, host, db, admin, set_line, attrs, explain, thread = (
                             i, None, None, None, None, None, {}, None, None)
-                    time_text = line[7:].strip()
-                    at = time_text.find("# User@Host:")
+                    time_text = line[len(TIME):].strip()
+                    at = time_text.find(USER_HOST)
                     if at >= 0:  # MySQL 5.0/5.1 replication threads: one line for both
-                        user, host, thread = _user_host(time_text[at + 13:])
+                        user, host, thread = _user_host(time_text[at + len(USER_HOST) + 1:])
                         time_text = time_text[:at].strip()
-                elif line.startswith("# User@Host:"):
+                elif line.startswith(USER_HOST):
                     if user is not None or attrs:
                         self._skip(start + first, i - first, "entry without a statement")
                         first, time_text, db, admin, set_line, attrs, explain = (
                             i, None, None, None, None, {}, None)
                         thread = None
-                    user, host, thread = _user_host(line[13:])
-                elif line.startswith("# administrator command:"):
+                    user, host, thread = _user_host(line[len(USER_HOST) + 1:])
+                elif line.startswith(ADMIN):
                     admin = line[2:].strip().rstrip(";")
-                elif line.startswith("# explain:"):
+                elif line.startswith(EXPLAIN):
                     if explain is None:
                         explain = []
-                    explain.append(line[10:].strip())
-                elif _ATTR_LINE.match(line):
+                    explain.append(line[len(EXPLAIN):].strip())
+                elif ATTR_LINE.match(line):
                     attrs.update(_pairs(line))
-            elif line.startswith("use "):
+            elif line.startswith(USE):
                 if db is None:
-                    m = _USE.match(line)
+                    m = USE_LINE.match(line)
                     db = m.group(1).strip().strip("`") if m else None
-            elif line.startswith("SET ") and _SET.match(line):
+            elif line.startswith("SET ") and SET_LINE.match(line):
                 if set_line is None:
                     set_line = line
             else:
@@ -624,12 +606,12 @@ class Scanner:
         else:
             self._skip(start + first, count, "entry without a statement")
             return
-        if "Query_time" not in attrs or not _NUMBER.fullmatch(attrs["Query_time"]):
+        if "Query_time" not in attrs or not NUMBER.fullmatch(attrs["Query_time"]):
             self._skip(start + first, count, "entry without a valid Query_time")
             return
         set_ts = None
         if set_line is not None:
-            m = _SET_TS.search(set_line)
+            m = SET_TIMESTAMP.search(set_line)
             set_ts = m.group(1) if m else None
         when = self._time(time_text, set_ts)
         if db is None:
@@ -652,29 +634,48 @@ def _zero_admin(layouts: list[Layout], admin: tuple[str, ...]) -> None:
             table[np.ix_(chosen, columns)] = "0"
 
 
-def _headless(pieces: list[str]) -> tuple[list[str], dict[int, int]]:
+def _within(bodies: tuple[int, ...], first: int, segment: list[str]) -> int | None:
+    """The line of ``segment`` (starting at line ``first`` of its piece) where one of
+    ``bodies`` (lines of the piece) is, else None."""
+    return next((b - first for b in bodies if 0 < b - first < len(segment)), None)
+
+
+def _ends_headless(piece: str) -> bool:
+    """Whether the last entry of ``piece`` is header lines only (after any banner)."""
+    lines = piece.split("\n")
+    i = len(lines)
+    while i and META_ONLY.fullmatch(lines[i - 1]):
+        i -= 1
+    return i < len(lines) and (i == 0 or BANNER.match(lines[i - 1]) is not None)
+
+
+def _headless(pieces: list[str]) -> tuple[list[str], dict[int, tuple[int, ...]]]:
     """pt-query-digest's reading of entries made of header lines only (with ``use`` or
     ``SET timestamp`` as their last line, so the log has a ``;\\n#`` right after them).
 
     If the next piece starts like an entry (``# Time:``, ``# Query_time:`` ...), the entry
     stands for ``/* No query */``; otherwise the next piece is its statement (a statement
-    whose first line begins with ``#``). Returns the pieces (such pairs joined) and, per
-    piece index, where its statement starts (-1 for none), as :meth:`Scanner._entry` takes.
+    whose first line begins with ``#``). Returns the pieces (such runs joined) and, per
+    piece index, the lines where such statements start, or (-1,) when its last entry has
+    none, as :meth:`Scanner._entry` and :meth:`Scanner._scan_with_banners` take them.
     """
     out: list[str] = []
-    bodies: dict[int, int] = {}
+    bodies: dict[int, tuple[int, ...]] = {}
     i, n = 0, len(pieces)
     while i < n:
         piece = pieces[i]
-        if (i + 1 < n and piece[piece.rfind("\n") + 1:].startswith(("use ", "SET "))
-                and _META_ONLY.fullmatch(piece if not out else "#" + piece)):
+        found: tuple[int, ...] = ()
+        while (i + 1 < n and piece[piece.rfind("\n") + 1:].startswith((USE, "SET "))
+               and _ends_headless(piece if not out else "#" + piece)):
             after = pieces[i + 1]
-            if _ENTRY_START.match(after):
-                bodies[len(out)] = -1
-            else:
-                bodies[len(out)] = piece.count("\n") + 1
-                piece += ";\n#" + after
-                i += 1
+            if ENTRY_START.match(after):
+                found += (-1,)
+                break
+            found += (piece.count("\n") + 1,)
+            piece += ";\n#" + after
+            i += 1
+        if found:
+            bodies[len(out)] = found
         out.append(piece)
         i += 1
     return out, bodies
@@ -749,12 +750,12 @@ def _template_regex(template: tuple[str | None, ...]) -> re.Pattern:
 
 def _template(head: str) -> tuple[str | None, ...] | None:
     """The tokens of a header's attribute lines, None for each value; None if irregular."""
-    if not _ATTR_LINES.fullmatch(head):
+    if not ATTR_LINES.fullmatch(head):
         return None
     out: list[str | None] = []
     for line in head.split("\n")[:-1]:
         out.append("#")
-        for name, _ in _PAIRS.findall(line):
+        for name, _ in PAIRS.findall(line):
             out.extend((name + ":", None))
     return tuple(out)
 
@@ -781,10 +782,6 @@ def expand_paths(paths: str | os.PathLike | list) -> list[str]:
 #: Bytes of an input read before it is called "not a slow log" if none looks like one.
 SNIFF_BYTES = 1 << 20
 _GZIP_MAGIC = b"\x1f\x8b"
-# A line only slow logs hold: an entry header, an admin command, a server banner.
-_SLOWLOG_LINE = re.compile(
-    rb"^(?:# (?:Time|User@Host|Query_time): |# administrator command: |T[cC][pP] [pP]ort: )"
-    rb"|(?:mysqld|mariadbd), Version: ", re.M)
 
 
 def open_input(name: str) -> BinaryIO:
@@ -817,7 +814,7 @@ def open_input(name: str) -> BinaryIO:
         else:
             stream = raw
             head = magic + _read_chunk(raw, SNIFF_BYTES - len(magic), label)
-        if head and not _SLOWLOG_LINE.search(head):
+        if head and not SLOWLOG_LINE.search(head):
             raise InputError(
                 f"{label}: not a slow log (no '# Time:', '# User@Host:' or '# Query_time:' "
                 f"line, nor a server banner, in the first {len(head)} bytes)")
@@ -896,7 +893,7 @@ def iter_blocks(
         # after a header line (an entry of header lines only reads on, see _headless)
         while cut >= 0 and (buffer.startswith(_ADMIN_BYTES, cut + 2)
                             or len(buffer) - cut - 2 < len(_ADMIN_BYTES)
-                            or buffer.startswith(_HEADER_ENDS, buffer.rfind(b"\n", 0, cut) + 1)):
+                            or buffer.startswith(HEADER_ENDS, buffer.rfind(b"\n", 0, cut) + 1)):
             cut = buffer.rfind(_BOUNDARY, seen, cut)
         if cut < 0:
             seen = max(0, len(buffer) - len(_ADMIN_BYTES) - len(_BOUNDARY))
@@ -975,7 +972,7 @@ def metric_value(raw: str) -> float | None:
         return 1.0
     if raw == "No":
         return 0.0
-    return float(raw) if _NUMBER.fullmatch(raw) else None
+    return float(raw) if NUMBER.fullmatch(raw) else None
 
 
 def to_event(entry: Entry, source: str) -> QueryEvent:

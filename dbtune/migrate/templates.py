@@ -41,6 +41,8 @@ plugin starts a disposable server (--dbtune-backend / $DBTUNE_TEST_BACKEND), loa
 named in proposal.json, brings the schema to the state before this step, and applies it.
 """
 
+import pytest
+
 STEP = {name!r}
 #: classes this step is meant to serve (ids of proposal.json's "classes")
 TARGETS = {targets!r}
@@ -55,7 +57,10 @@ def test_up_applies(dbtune_migration):
 def test_optimizer_uses_the_change(dbtune_migration):
     """EXPLAIN of each targeted class after up: the new index in its plan (or, for a
     partition step, fewer partitions read than the table has)."""
-    for class_id in dbtune_migration.explainable(TARGETS):
+    checked = dbtune_migration.explainable(TARGETS)
+    if not checked:
+        pytest.skip("no targeted class with a repeatable SELECT sample to EXPLAIN")
+    for class_id in checked:
         if dbtune_migration.kind == "partition":
             read, total = dbtune_migration.partitions_read(class_id)
             assert read < total, (f"class {{class_id}}: no pruning, reads {{read}} of "
