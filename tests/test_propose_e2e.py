@@ -108,7 +108,10 @@ def test_perfschema_input_through_the_cli(dbtune_server, dbtune_database, tmp_pa
 
     from dbtune.cli import main
 
+    toggle = ("UPDATE performance_schema.setup_consumers SET ENABLED = %s "
+              "WHERE NAME = 'events_statements_current'")  # history_long fills only with it
     with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
+        cursor.execute(toggle, ("YES",))
         cursor.execute("CREATE TABLE ev (id INT PRIMARY KEY, k INT NOT NULL, v INT)")
         cursor.executemany("INSERT INTO ev VALUES (%s, %s, %s)",
                            [(i, i % 400, i) for i in range(4000)])
@@ -122,13 +125,19 @@ def test_perfschema_input_through_the_cli(dbtune_server, dbtune_database, tmp_pa
         for k in range(40):
             cursor.execute(f"SELECT id, v FROM ev WHERE k = {k}")
             cursor.fetchall()
-    result = CliRunner().invoke(main, [
-        "propose", "--perfschema", "--dsn", dbtune_server.dsn(reveal_password=True),
-        "--database", dbtune_database, "-d", str(tmp_path / "p"), "--format", "json"])
+        try:
+            result = CliRunner().invoke(main, [
+                "propose", "--perfschema", "--dsn", dbtune_server.dsn(reveal_password=True),
+                "--database", dbtune_database, "-d", str(tmp_path / "p"), "--format", "json"])
+        finally:
+            cursor.execute(toggle, ("NO",))
     assert result.exit_code == 0, result.output
     steps = json.loads(result.stdout)["steps"]
     assert [(s["kind"], s["table"]) for s in steps] == [("add_index", "ev")]
     assert "`k`" in steps[0]["up"][0] and steps[0]["targets"]
+    manifest = json.loads((tmp_path / "p" / "proposal.json").read_text())
+    samples = {c["id"]: c["sample"] for c in manifest["classes"]}
+    assert samples[steps[0]["targets"][0]].startswith("SELECT id, v FROM ev WHERE k = ")
     # its tests run on synthetic rows following the server's statistics, and pass
     outcomes = run_pytest(dbtune_server, tmp_path / "p")
     assert len(outcomes) == 4 and not any(outcomes.values()), outcomes
