@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from dbtune.advise.ddl import ONLINE_INDEX, add_index, alter_table, drop_index
 from dbtune.advise.hygiene import find_hygiene
 from dbtune.advise.indexes import advise_indexes
 from dbtune.catalog import Catalog
@@ -27,7 +28,15 @@ def inputs():
     catalog = Catalog.from_ddl(SCHEMA)
     classes = digest_slowlog([LOG]).ranked()
     advice = advise_indexes(classes, catalog, hygiene=find_hygiene(catalog)).to_advice()
-    return catalog, classes, advice
+    # the example's DDL-only advice is all hygiene: one new index, as advise builds it
+    added = Advice("add_index", "users", "users (created_at)",
+                   ddl=[alter_table("`users`", [add_index("ix_users_created_at", ["created_at"])],
+                                    **ONLINE_INDEX)],
+                   rollback=[alter_table("`users`", [drop_index("ix_users_created_at")],
+                                         **ONLINE_INDEX)],
+                   reasons=["new-user reports read users by created_at"],
+                   details={"index": "ix_users_created_at", "columns": ["created_at"]})
+    return catalog, classes, [*advice, added]
 
 
 def run(inputs, directory: Path, **options):
@@ -50,7 +59,7 @@ def test_same_input_gives_the_same_files(inputs, tmp_path: Path) -> None:
             str(tmp_path / "b"), "X"), name
     names = sorted(a)
     assert "001_drop_index_listings_ft_title_2.up.sql" in names
-    assert "test_011_add_index_users_email_country_created_at.py" in names
+    assert "test_010_add_index_users_created_at.py" in names
     assert {"README.md", "proposal.json", "schema.sql"} <= set(names)
 
 

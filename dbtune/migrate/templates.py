@@ -2,7 +2,7 @@
 
 The generated test module is the shape of pytest-alembic's round trip, per step: up, the
 optimizer's plans, a replay of the workload, down. The work is done by the
-``dbtune_migration`` fixture of dbtune's pytest plugin (:mod:`dbtune.sandbox.pytest_plugin`);
+``dbtune_migration`` fixture of dbtune's pytest plugin (:mod:`dbtune.migrate.pytest_plugin`);
 the assertions are written out in the module so a reviewer reads what is checked.
 """
 
