@@ -96,6 +96,11 @@ def main() -> None:
                                          warmup=200))
         print("\n== dbtune bench before/after (the partitioned state is 'after')")
         print(render_bench(result, "table"))
+        print("\n== every class of the two partitioned tables (losers included)")
+        print(render_rows([{k: r[k] for k in ("label", "count_before", "mean_before_ms",
+                                              "mean_after_ms", "ratio", "ci95_low", "ci95_high")}
+                           for r in result.per_class.to_dict("records")
+                           if str(r["label"]).startswith(("audit_", "session"))], "table"))
         sessions = next(t for t in advised if t.table == "user_sessions")
         with server.connect(DB) as connection, connection.cursor() as cursor:
             for sql in sessions.rollback:  # the bench left it partitioned: the plain table first
