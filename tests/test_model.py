@@ -42,3 +42,12 @@ def test_render_redacts_dsn_passwords_in_every_format():
     for fmt in ("table", "markdown", "json", "csv", "html"):
         out = render(Result(), fmt)
         assert "s3cr" not in out and "t@db" not in out and "db:3306" in out, fmt
+
+
+def test_the_package_exports_the_notebook_calls():
+    import dbtune
+    from dbtune.digest import digest_slowlog
+
+    assert dbtune.digest_slowlog is digest_slowlog
+    for name in dbtune.EXPORTS:
+        assert callable(getattr(dbtune, name)), name
