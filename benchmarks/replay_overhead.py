@@ -7,7 +7,8 @@ One local sandbox (slow log off so no side pays for it), one table in sysbench's
 ``SELECT c FROM sbtest1 WHERE id = N``, ``--queries`` times, same concurrency, over TCP:
 
 - ``dbtune (DRIVER)``: ``run_workload`` replaying the same seeded list of ids, once per
-  installed driver (pymysql; mysqlclient when ``MySQLdb`` imports);
+  installed driver (pymysql; mysqlclient when ``MySQLdb`` imports; connector when
+  mysql-connector-python's C extension loads);
 - ``mariadb-slap``: the same list as ``--query FILE``; it times the queries itself;
 - ``sysbench``: ``oltp_point_select`` with one point select per event, ``--events`` =
   ``--queries``, text protocol (``--db-ps-mode=disable``, as the others), its own uniform
@@ -32,7 +33,7 @@ from pathlib import Path
 import numpy as np
 
 from dbtune.sandbox import Server, start_server
-from dbtune.workload.drivers import mysqlclient_available
+from dbtune.workload.drivers import connector_available, mysqlclient_available
 from dbtune.workload.runner import run_workload
 
 DATABASE = "overhead"
@@ -57,7 +58,8 @@ def main() -> None:
     concurrency = args.concurrency
     with start_server("local", long_query_time=3600) as server:
         create_table(server, args.rows)
-        drivers = ("pymysql", "mysqlclient") if mysqlclient_available() else ("pymysql",)
+        drivers = ("pymysql", *(["mysqlclient"] if mysqlclient_available() else []),
+                   *(["connector"] if connector_available() else []))
         tools: dict[str, Callable[[], float]] = {}
         for driver in drivers:
             tools[f"dbtune ({driver})"] = lambda driver=driver: dbtune_throughput(

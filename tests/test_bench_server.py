@@ -133,6 +133,12 @@ def test_target_verdict_sets_the_exit_status(dbtune_server, dbtune_database, ite
     assert "interleaved A B (A before, B after)" in outcome.stdout
 
 
+def errors(outcome) -> list[str]:
+    """stderr without the one line per round a bench logs when stderr is not a terminal."""
+    return [line for line in outcome.stderr.splitlines()
+            if not line.startswith("dbtune: bench round ")]
+
+
 def test_html_report_is_self_contained(dbtune_server, dbtune_database, items, tmp_path):
     page = tmp_path / "bench.html"
     outcome = CliRunner().invoke(main, [
@@ -145,6 +151,9 @@ def test_html_report_is_self_contained(dbtune_server, dbtune_database, items, tm
     assert text.startswith("<!DOCTYPE html>") and '<img alt="latency' in text
     assert 'src="data:image/png;base64,' in text
     assert "http://" not in text and "https://" not in text and "<script" not in text
+    rounds = [line for line in outcome.stderr.splitlines() if "bench round" in line]
+    assert [line.split(" (")[0] for line in rounds] == [
+        "dbtune: bench round 1/2", "dbtune: bench round 2/2"]  # stderr is not a terminal
 
 
 def test_non_disposable_dsn_is_refused_and_left_alone(dbtune_server, dbtune_database, items):
@@ -154,7 +163,7 @@ def test_non_disposable_dsn_is_refused_and_left_alone(dbtune_server, dbtune_data
         "--migration", str(items["up"]), "--count", "10"])
     assert outcome.exit_code == 2
     assert outcome.stdout == ""
-    (line,) = outcome.stderr.splitlines()
+    (line,) = errors(outcome)
     assert line.startswith("dbtune: error: refusing to run a before/after bench on mysql://")
     assert "not marked disposable" in line
     if dbtune_server.password:
@@ -195,7 +204,7 @@ def test_a_failing_migration_statement_is_one_line_naming_file_and_statement(
         "--database", dbtune_database, "--sql", str(items["workload"]),
         "--migration", str(bad), "--rounds", "1", "--count", "20", "--warmup", "0"])
     assert outcome.exit_code == 2 and outcome.stdout == ""
-    (line,) = outcome.stderr.splitlines()
+    (line,) = errors(outcome)
     assert line.startswith(f"dbtune: error: migration {bad}, statement 2 (ALTER TABLE nope")
     assert "doesn't exist" in line
     # a statement over several lines whose syntax error quotes them: still one line
@@ -204,7 +213,7 @@ def test_a_failing_migration_statement_is_one_line_naming_file_and_statement(
         "bench", "--dsn", dbtune_server.dsn(reveal_password=True), "--disposable",
         "--database", dbtune_database, "--sql", str(items["workload"]),
         "--migration", str(bad), "--rounds", "1", "--count", "20", "--warmup", "0"])
-    (line,) = outcome.stderr.splitlines()
+    (line,) = errors(outcome)
     assert "statement 1 (ALTER TABLE items ADD INDEX ix_grp (grp), ADD WHAT)" in line
     assert "syntax" in line and outcome.exit_code == 2
 

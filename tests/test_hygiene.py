@@ -32,7 +32,8 @@ from dbtune.catalog import Catalog, Index, split_statements
 from dbtune.cli import main
 
 SCHEMAS = Path(__file__).resolve().parent.parent / "fixtures" / "schemas"
-PT_SCHEMAS = ["marketplace.sql", "fk_orders.sql", "prefix_indexes.sql", "features_mariadb.sql"]
+PT_SCHEMAS = ["marketplace.sql", "fk_orders.sql", "prefix_indexes.sql", "features_mariadb.sql",
+              "fk_unique_implied.sql"]
 
 
 def table_of(ddl: str, name: str = "t"):
@@ -131,10 +132,10 @@ def test_clustered_suffix_rule():
     )
     (finding,) = clustered_suffix_indexes(t, t.indexes)
     assert (finding.index, finding.redundant_with, finding.bytes_freed) == ("k1", "PRIMARY", 0)
-    assert finding.drop_sql == "ALTER TABLE `t` DROP INDEX `k1`, ADD INDEX `k1` (`a`);"
-    assert finding.rollback_sql == (
-        "ALTER TABLE `t` DROP INDEX `k1`, ADD INDEX `k1` (`a`, `id`, `d`);"
-    )
+    assert finding.drop_sql == (
+        "ALTER TABLE `t` DROP INDEX `k1`, ADD INDEX `k1` (`a`), ALGORITHM=INPLACE, LOCK=NONE")
+    assert finding.rollback_sql == ("ALTER TABLE `t` DROP INDEX `k1`, ADD INDEX `k1` "
+                                    "(`a`, `id`, `d`), ALGORITHM=INPLACE, LOCK=NONE")
     myisam = table_of("CREATE TABLE t (id INT PRIMARY KEY, a INT, KEY k (a, id)) ENGINE=MyISAM")
     assert clustered_suffix_indexes(myisam, myisam.indexes) == []  # only InnoDB clusters
     # no primary key: InnoDB clusters on the first UNIQUE NOT NULL index
@@ -233,9 +234,11 @@ def test_guarantees_hold_on_random_schemas(keys, fk_columns, all_unused):
                     i is not gone or f.replacement is not None]  # fmt: skip
     names = {i.name for i in standing}
     assert "PRIMARY" in names
-    for index in t.indexes:
-        if index.unique:
-            assert any(s.unique and s.key == index.key for s in standing)
+    for index in t.indexes:  # every uniqueness still enforced: by the same parts, or by a
+        if index.unique:      # one-column unique key on one of its columns (stronger)
+            assert any(s.unique and (s.key == index.key or (
+                len(s.columns) == 1 and s.prefix_lengths == [None]
+                and s.columns[0] in index.columns)) for s in standing)
     for fk in t.foreign_keys:
         assert any(s.columns[: len(fk.columns)] == fk.columns for s in standing)
 
@@ -315,7 +318,8 @@ def test_hostile_names_are_quoted_by_sqlglot():
         assert len([s for s in statements if s is not None]) == 1
         assert statements[0].this.name == HOSTILE
     assert found[0].drop_sql == (
-        "ALTER TABLE `x``; DROP TABLE y; --` DROP INDEX `k``; DROP TABLE y; --`;"
+        "ALTER TABLE `x``; DROP TABLE y; --` DROP INDEX `k``; DROP TABLE y; --`, "
+        "ALGORITHM=INPLACE, LOCK=NONE"
     )
 
 
@@ -348,7 +352,8 @@ def test_drop_and_rollback_round_trip_live(dbtune_server, dbtune_database):
     assert len(found) == 11
     # the rollback of an ignored index uses MariaDB's word for it
     assert [f.rollback_sql for f in found if f.index == "k2"] == [
-        f"ALTER TABLE `{dbtune_database}`.`inv` ADD INDEX `k2` (`a`) IGNORED;"
+        f"ALTER TABLE `{dbtune_database}`.`inv` ADD INDEX `k2` (`a`) IGNORED, "
+        "ALGORITHM=INPLACE, LOCK=NONE"
     ]
     with dbtune_server.connect(database=dbtune_database) as conn, conn.cursor() as cur:
         for f in found:
@@ -367,6 +372,9 @@ def parse_pt(output: str) -> set[tuple[str, str, str]]:
     for line in output.splitlines():
         if line.startswith("# ") and (" is a " in line or "clustered index" in line):
             reason = line
+        match = re.match(r"ALTER TABLE `[^`]+`\.`([^`]+)` DROP FOREIGN KEY `([^`]+)`", line)
+        if match:
+            found.add((match[1], match[2], "duplicate-fk"))
         match = re.match(r"ALTER TABLE `[^`]+`\.`([^`]+)` DROP INDEX `([^`]+)`", line)
         if match:
             kind = ("clustered-suffix" if "clustered index" in reason
@@ -397,8 +405,16 @@ PT_DIFFERENCES = {
 @pytest.mark.parametrize("schema", PT_SCHEMAS)
 def test_agreement_with_pt_duplicate_key_checker(dbtune_server, dbtune_database, schema):
     load(dbtune_server, dbtune_database, (SCHEMAS / schema).read_text())
-    ours = {(f.table.split(".")[-1], f.index, f.kind.replace("unique-subsumed", "duplicate"))
-            for f in find_hygiene(live_catalog(dbtune_server, dbtune_database))}  # fmt: skip
+    catalog = live_catalog(dbtune_server, dbtune_database)
+
+    def pt_kind(f) -> str:  # pt names a unique key whose uniqueness it ignores by the rest
+        if f.kind == "unique-implied":
+            table = catalog.tables[f.table.split(".")[-1]]
+            same = table.index(f.index).key[1] == table.index(f.redundant_with).key[1]
+            return "duplicate" if same else "left-prefix"
+        return f.kind.replace("unique-subsumed", "duplicate")
+
+    ours = {(f.table.split(".")[-1], f.index, pt_kind(f)) for f in find_hygiene(catalog)}
     run = subprocess.run(
         ["pt-duplicate-key-checker", "--host", dbtune_server.host, "--port",
          str(dbtune_server.port), "--user", dbtune_server.user, "--databases", dbtune_database],
@@ -422,12 +438,16 @@ def test_cli_formats_and_output_file(tmp_path):
     assert table.exit_code == 0, table.output
     assert "idx_customer" in table.output and "left-prefix" in table.output
     markdown = runner.invoke(main, [*args, "--format", "markdown"]).output
-    assert markdown.startswith("| table")
-    rows = json.loads(runner.invoke(main, [*args, "--format", "json"]).output)
+    assert markdown.startswith("## Index hygiene\n\n| table")
+    assert "```sql\nALTER TABLE `orders` DROP INDEX `idx_customer`" in markdown
+    document = json.loads(runner.invoke(main, [*args, "--format", "json"]).output)
+    rows = document["findings"]
     assert [r["index"] for r in rows] == ["idx_customer", "idx_order", "idx_order_id"]
     assert rows[0]["rollback_sql"] == (
-        "ALTER TABLE `orders` ADD INDEX `idx_customer` (`customer_id`);"
+        "ALTER TABLE `orders` ADD INDEX `idx_customer` (`customer_id`), "
+        "ALGORITHM=INPLACE, LOCK=NONE"
     )
+    assert document["statements"] == [r["drop_sql"] for r in rows]
     out = tmp_path / "h.csv"
     result = runner.invoke(main, [*args, "--schema", str(SCHEMAS / "marketplace.sql"),
                                   "--format", "csv", "--output", str(out)])  # fmt: skip
@@ -466,10 +486,126 @@ def test_cli_dsn_reads_the_server_without_printing_the_password(dbtune_server, d
     result = runner.invoke(main, ["advise", "hygiene", "--dsn", dsn, "--database",
                                   dbtune_database, "--format", "json"], env=env)  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert [r["index"] for r in json.loads(result.output)] == [
+    document = json.loads(result.output)
+    assert [r["index"] for r in document["findings"] if r["kind"] != "unused"] == [
         "idx_customer", "idx_order", "idx_order_id",
     ]  # fmt: skip
+    # the tables were only created: performance_schema saw no reads, and the note says
+    # what the counters cover
+    assert all("no reads" in r["reason"] for r in document["findings"] if r["kind"] == "unused")
+    assert "performance_schema" in document["notes"][0]
+    assert "since the server started" in document["notes"][0]
     missing = runner.invoke(main, ["advise", "hygiene", "--dsn", dsn, "--database", "nope"],
                             env=env)  # fmt: skip
     assert missing.exit_code == 2 and "has no tables" in missing.output
     assert (dbtune_server.password or "unset") not in missing.output
+
+
+# ---------------------------------------------------------------------------------------------
+# pt-duplicate-key-checker's other classes: duplicate foreign keys, uniqueness implied
+# ---------------------------------------------------------------------------------------------
+def test_duplicate_foreign_keys_and_implied_uniqueness():
+    cat = Catalog.from_ddl(SCHEMAS / "fk_unique_implied.sql")
+    found = {(f.table, f.index): f for f in find_hygiene(cat)}
+    assert set(found) == {("child", "fk_parent_again"), ("ledger", "uk_id_account")}
+    fk = found[("child", "fk_parent_again")]
+    assert (fk.kind, fk.redundant_with) == ("duplicate-fk", "fk_parent")
+    assert fk.drop_sql == ("ALTER TABLE `child` DROP FOREIGN KEY `fk_parent_again`, "
+                           "ALGORITHM=INPLACE, LOCK=NONE")
+    assert fk.rollback_sql == ("ALTER TABLE `child` ADD CONSTRAINT `fk_parent_again` FOREIGN KEY "
+                               "(`parent_id`) REFERENCES `parent` (`id`)")
+    assert fk.to_advice().kind == "drop_foreign_key"
+    unique = found[("ledger", "uk_id_account")]
+    assert (unique.kind, unique.redundant_with) == ("unique-implied", "idx_id_account_amount")
+    assert "PRIMARY" in unique.reason
+    # not the same constraint: other actions, or no index serving the unique key's lookups
+    other = Catalog.from_ddl(
+        "CREATE TABLE p (id INT PRIMARY KEY);"
+        "CREATE TABLE c (id INT PRIMARY KEY, p INT, a INT, UNIQUE KEY u (id, a),"
+        " CONSTRAINT f1 FOREIGN KEY (p) REFERENCES p (id),"
+        " CONSTRAINT f2 FOREIGN KEY (p) REFERENCES p (id) ON DELETE CASCADE)")
+    assert find_hygiene(other) == []
+
+
+@pytest.mark.server
+def test_foreign_key_and_unique_fixes_round_trip_live(dbtune_server, dbtune_database):
+    load(dbtune_server, dbtune_database, (SCHEMAS / "fk_unique_implied.sql").read_text()
+         + "ALTER TABLE child ADD CONSTRAINT fk_cascade FOREIGN KEY (parent_id) "
+           "REFERENCES parent (id) ON DELETE CASCADE ON UPDATE CASCADE;"
+           "ALTER TABLE child ADD CONSTRAINT fk_cascade_2 FOREIGN KEY (parent_id) "
+           "REFERENCES parent (id) ON DELETE CASCADE ON UPDATE CASCADE;")
+    before = live_catalog(dbtune_server, dbtune_database)
+    found = find_hygiene(before)
+    assert {(f.index, f.kind) for f in found} == {
+        ("fk_parent_again", "duplicate-fk"), ("fk_cascade_2", "duplicate-fk"),
+        ("uk_id_account", "unique-implied")}
+    with dbtune_server.connect(database=dbtune_database) as conn, conn.cursor() as cur:
+        for f in found:
+            cur.execute(f.drop_sql)
+        assert find_hygiene(live_catalog(dbtune_server, dbtune_database)) == []
+        for f in reversed(found):
+            cur.execute(f.rollback_sql)
+    after = live_catalog(dbtune_server, dbtune_database)
+    assert shape(after) == shape(before)
+    assert ({(t, f.name, f.key) for t, x in after.tables.items() for f in x.foreign_keys}
+            == {(t, f.name, f.key) for t, x in before.tables.items() for f in x.foreign_keys})
+
+
+# ---------------------------------------------------------------------------------------------
+# Usage counters of the --dsn server
+# ---------------------------------------------------------------------------------------------
+@pytest.mark.server
+@pytest.mark.slow
+@pytest.mark.skipif(shutil.which("sysbench") is None, reason="no sysbench")
+def test_hygiene_on_a_server_finds_sysbench_k_1_unused(dbtune_server, dbtune_database):
+    """sysbench's oltp_read_write writes k (UPDATE ... SET k = k + 1) but never reads k_1."""
+    connection = ["--db-driver=mysql", f"--mysql-host={dbtune_server.host}",
+                  f"--mysql-port={dbtune_server.port}", f"--mysql-user={dbtune_server.user}",
+                  f"--mysql-password={dbtune_server.password or ''}",
+                  f"--mysql-db={dbtune_database}", "--tables=2", "--table-size=2000"]
+    for step in (["prepare"], ["--time=3", "--threads=2", "run"]):
+        subprocess.run(["sysbench", "oltp_read_write", *connection, *step], check=True,
+                       capture_output=True, timeout=300)
+    dsn = f"mysql://{dbtune_server.user}@{dbtune_server.host}:{dbtune_server.port}/"
+    result = CliRunner().invoke(main, ["advise", "hygiene", "--dsn", dsn, "--database",
+                                       dbtune_database, "--format", "json"],
+                                env={"MYSQL_PWD": dbtune_server.password or ""})
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    unused = {(r["table"], r["index"]) for r in document["findings"] if r["kind"] == "unused"}
+    assert unused == {(f"{dbtune_database}.sbtest1", "k_1"), (f"{dbtune_database}.sbtest2", "k_2")}
+    (note,) = document["notes"]
+    assert "performance_schema" in note and "since the server started" in note
+
+
+@pytest.mark.server
+def test_hygiene_usage_falls_back_to_userstat_and_says_when_there_is_none(
+        dbtune_server, dbtune_database):
+    from dbtune.advise.usage import server_index_usage
+
+    load(dbtune_server, dbtune_database, "CREATE TABLE u (id INT PRIMARY KEY, a INT, b INT, "
+                                         "KEY ka (a), KEY kb (b));"
+                                         "INSERT INTO u VALUES (1, 1, 1), (2, 2, 2);")
+    off = ("UPDATE performance_schema.setup_instruments SET ENABLED = '{}' "
+           "WHERE NAME = 'wait/io/table/sql/handler'")
+    with dbtune_server.connect(database=dbtune_database) as conn, conn.cursor() as cur:
+        cur.execute("SELECT @@GLOBAL.userstat")
+        (userstat,) = cur.fetchone()
+        catalog = live_catalog(dbtune_server, dbtune_database)
+        try:
+            cur.execute(off.format("NO"))  # performance_schema no longer counts table I/O
+            cur.execute("SET GLOBAL userstat = 1")
+            cur.execute("FLUSH INDEX_STATISTICS")
+            cur.execute("SELECT id FROM u FORCE INDEX (ka) WHERE a = 2")
+            cur.fetchall()
+            usage = server_index_usage(conn, catalog)
+            assert usage.source == "userstat" and "userstat" in usage.note
+            assert usage.reads[(f"{dbtune_database}.u", "ka")] > 0
+            assert usage.reads[(f"{dbtune_database}.u", "kb")] == 0
+            cur.execute("SET GLOBAL userstat = 0")
+            usage = server_index_usage(conn, catalog)
+            assert (usage.source, usage.reads) == ("none", None)
+            assert "unused indexes were not checked" in usage.note
+        finally:
+            cur.execute(off.format("YES"))
+            cur.execute(f"SET GLOBAL userstat = {int(userstat)}")

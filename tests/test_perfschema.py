@@ -39,7 +39,8 @@ from dbtune.ingest.perfschema_usage import (
     unused_indexes,
 )
 from dbtune.model import InputError
-from dbtune.report.slowlog import render_digest
+from dbtune.report import render
+from dbtune.report.slowlog import DigestReport
 from dbtune.sandbox import Server, start_server
 
 MYSQL8 = Path(__file__).resolve().parent.parent / "fixtures" / "perfschema" / \
@@ -220,11 +221,10 @@ def test_snapshot_file_round_trip_and_bad_files(mysql8: Snapshot, tmp_path: Path
 
 def test_reports_render_in_every_format(mysql8: Snapshot):
     digest = PerfSchemaDigest(mysql8)
-    document = json.loads(render_digest(digest, digest.ranked(order_by="count"), "json",
-                                        order_by="count"))
+    document = json.loads(render(DigestReport(digest, order_by="count"), "json"))
     assert [c["count"] for c in document["classes"]] == [25, 6, 4, 2]
     assert document["summary"]["source"] == "performance_schema"
-    assert "query_time_p95" in render_digest(digest, digest.ranked(), "csv", order_by="count")
+    assert "query_time_p95" in render(DigestReport(digest, order_by="count"), "csv")
     frame = digest.to_frame()
     assert list(frame["count"]) == [6, 25, 2, 4]  # ranked by total query time
     scans = problem_statements(digest, "full-scans")
@@ -237,7 +237,7 @@ def test_reports_render_in_every_format(mysql8: Snapshot):
 def test_table_report_shows_na_quantiles(mysql8: Snapshot):
     mysql8.histograms, mysql8.bucket_high = {}, {}
     digest = PerfSchemaDigest(mysql8)
-    text = render_digest(digest, digest.ranked(), "table", order_by="query_time:sum")
+    text = render(DigestReport(digest), "table")
     assert "p95 ms" in text
     query_time_line = next(line for line in text.splitlines() if line.startswith("query_time"))
     assert "n/a" in query_time_line  # p50/p95/p99 the source does not have

@@ -8,7 +8,7 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dbtune.ingest.slowlog import Block, Scanner, iter_blocks
+from dbtune.ingest.slowlog import NO_QUERY, Block, Scanner, iter_blocks
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "slowlogs"
 LOGS = [p.read_bytes() for p in sorted(FIXTURES.glob("*.log")) if p.stat().st_size < 20_000]
@@ -16,7 +16,10 @@ PIECES = [b"# Time: 240513 9:05:01", b"# User@Host: a[a] @ h [1.2.3.4]", b"#",
           b"# Query_time: 0.1  Lock_time: 0  Rows_sent: 1  Rows_examined: 2", b"use db;",
           b"SET timestamp=1;", b"SELECT 1;", b"# administrator command: Quit;", b"",
           b"Tcp port: 3306  Unix socket: /s", b"Time  Id Command  Argument", b";", b"\r",
-          b"# explain: 1\tSIMPLE", b"\xff\xfe\x80", b"# Schema:   QC_hit: No"]
+          b"# explain: 1\tSIMPLE", b"\xff\xfe\x80", b"# Schema:   QC_hit: No",
+          b"# Time: 071218 11:48:27 # User@Host: [SQL_SLAVE] @  []", b"### Channels ###",
+          b"mariadbd, Version: 11.4.2-MariaDB-log (x). started with:", b"use shop;",
+          b"# administrator command: Close stmt;"]
 
 
 def _mutate(data: bytes, ops: list[tuple[int, int, int, bytes]]) -> bytes:
@@ -118,3 +121,54 @@ def test_banners_anywhere_are_read_as_by_the_entry_reader() -> None:
                     entry.replace(b"SELECT 1;", b"SELECT 1\n" + banner + b";") + entry):
             got, want, _ = both_ways(entry * 3 + log, 1 << 20)
             assert got == want
+
+
+# Entry shapes read as pt-query-digest reads them: (header, body) -> (sql, Rows_examined)
+HEADERS = [
+    "# Time: 2024-05-13T10:15:42.123456Z\n# User@Host: a[a] @ h [1.2.3.4]  Id: 7\n",
+    "# Time: 071218 11:48:27 # User@Host: [SQL_SLAVE] @  []\n",
+    "# User@Host: a[a] @ h [1.2.3.4]\n",
+]
+BANNERS = ["/usr/sbin/mysqld, Version: 8.0.36 (MySQL Community Server - GPL). started with:",
+           "mariadbd, Version: 11.4.2-MariaDB-ubu2404-log (mariadb.org binary). started with:",
+           "mysqld, Version: 8.0.36 (MySQL Community Server - GPL). started with:"]
+BANNER_TAIL = "\nTcp port: 3306  Unix socket: /s\nTime                 Id Command    Argument\n"
+
+
+def _body(kind: str, i: int) -> tuple[str, str | None, str]:
+    """(text after the header, the statement read, Rows_examined read) of one entry."""
+    if kind == "statement":
+        return f"SET timestamp={i};\nSELECT {i};\n", f"SELECT {i}", "5"
+    if kind == "hash_first":
+        return (f"SET timestamp={i};\n### part {i} ###\nSELECT {i};\n",
+                f"### part {i} ###\nSELECT {i}", "5")
+    if kind == "use_only":
+        return f"use db{i};\n", NO_QUERY, "5"
+    return (f"SET timestamp={i};\n# administrator command: Quit;\n",
+            "administrator command: Quit", "0")
+
+
+ENTRIES = st.lists(st.tuples(st.integers(0, len(HEADERS) - 1),
+                             st.sampled_from(["statement", "hash_first", "use_only", "admin"]),
+                             st.none() | st.sampled_from(BANNERS)), min_size=1, max_size=25)
+
+
+@settings(max_examples=150, deadline=None)
+@given(ENTRIES, st.sampled_from([64, 700, 1 << 20]))
+def test_entry_shapes_read_as_pt_reads_them(entries: list, block_size: int) -> None:
+    text, want = "", []
+    for i, (header, kind, banner) in enumerate(entries):
+        body, sql, examined = _body(kind, i)
+        text += (HEADERS[header] + "# Query_time: 0.1  Lock_time: 0  Rows_sent: 1  "
+                 f"Rows_examined: {'0' if examined == '0' else 5}\n" + body)
+        if banner:
+            text += banner + BANNER_TAIL
+        # an entry of header lines only is "/* No query */" unless nothing follows it
+        if kind != "use_only" or i + 1 < len(entries):
+            want.append((sql, examined))
+    data = text.encode()
+    got, careful, _ = both_ways(data, block_size)
+    assert got == careful
+    assert [(e[0], e[-1]["Rows_examined"]) for e in got[0]] == want
+    assert got[1].lines == _lines(data)
+    assert got[1].skipped == (entries[-1][1] == "use_only")

@@ -34,9 +34,15 @@ EXPECTED = {
     "mariadb-10.2.12.log": (1, 0),
     "mariadb-10.3.13.log": (1, 0),
     "mariadb-10.6-query-plan-explain.log": (3, 0),
+    "mariadb-10.6-use-only-entry.log": (2, 0),
+    "mariadb-11.4-docker-banner.log": (2, 0),
     "mariadb-explain.log": (1, 0),
+    "mysql-5.1-time-user-host-one-line.log": (3, 0),
+    "mysql-5.7-admin-commands.log": (3, 0),
+    "mysql-5.7-quit-at-start.log": (2, 1),
     "mysql-5.7.22-crlf.log": (4, 0),
     "mysql-5.7.22.log": (4, 0),
+    "mysql-8.0-banner-after-last-statement.log": (3, 0),
     "mysql-8.0-log-slow-extra.log": (5, 0),
     "mysql-8.4-restart.log": (3, 0),
     "mysql-darwin-brew-5.7.10.log": (1, 0),
@@ -44,6 +50,7 @@ EXPECTED = {
     "mysql-ubuntu-5.5.53.log": (14, 0),
     "mysql-ubuntu-8.0.15.log": (2, 0),
     "percona-8.0-full.log": (3, 0),
+    "percona-8.0-statement-starts-with-hash.log": (2, 0),
     "percona-ubuntu-5.7.19.log": (8, 0),
     "percona-ubuntu-8.0.15.log": (2, 0),
 }
@@ -134,6 +141,68 @@ def test_restart_banner_mid_file() -> None:
     assert [e.sql.split()[0] for e in events] == ["UPDATE", "UPDATE", "INSERT"]
     assert events[0].sql.endswith("'E-1001'")
     assert stats.banner_lines == 6 and stats.skipped == 0
+
+
+def test_time_line_carrying_user_host() -> None:
+    events, stats = _read("mysql-5.1-time-user-host-one-line.log")
+    slave = events[0]
+    assert (slave.user, slave.host, slave.db) == ("[SQL_SLAVE]", None, "shop")
+    assert slave.time == datetime(2007, 12, 18, 11, 48, 27)
+    assert events[1].time == datetime(2007, 12, 18, 11, 48, 57)
+    assert (events[2].user, events[2].time) == ("app", events[1].time)
+    assert stats.banner_lines == 3 and not stats.warnings
+
+
+def test_banner_after_the_last_statement_of_a_piece() -> None:
+    events, stats = _read("mysql-8.0-banner-after-last-statement.log")
+    assert [e.sql for e in events] == [f"SELECT * FROM products WHERE id = {i}"
+                                       for i in (1, 2, 3)]
+    assert stats.banner_lines == 6
+
+
+@pytest.mark.parametrize("banner", [
+    "mariadbd, Version: 11.4.2-MariaDB-ubu2404-log (mariadb.org binary distribution). "
+    "started with:",
+    "mysqld, Version: 8.0.36 (MySQL Community Server - GPL). started with:",
+    "/usr/sbin/mariadbd, Version: 10.11.6-MariaDB-0+deb12u1-log (Debian 12). started with:",
+    "C:\\Program Files\\MySQL\\bin\\mysqld, Version: 8.0.36 (MySQL Community Server - GPL)."
+    " started with:",
+])
+def test_banners_with_and_without_a_path(banner: str, tmp_path: Path) -> None:
+    text = (FIXTURES / "mariadb-11.4-docker-banner.log").read_text()
+    log = tmp_path / "slow.log"
+    log.write_text(text.replace(text.split("\n", 1)[0], banner))
+    stats = ScanStats()
+    events = list(read_events(log, stats=stats))
+    assert [e.sql for e in events] == [f"SELECT * FROM products WHERE id = {i} LIMIT 10"
+                                       for i in (1, 2)]
+    assert stats.banner_lines == 6 and not stats.warnings
+
+
+def test_admin_commands_report_no_rows_and_a_headerless_one_is_skipped() -> None:
+    events, _ = _read("mysql-5.7-admin-commands.log")
+    assert [(e.sql, e.rows_sent, e.rows_examined) for e in events] == [
+        ("SELECT * FROM products WHERE id = 1", 1, 20),
+        ("administrator command: Close stmt", 0, 0),
+        ("administrator command: Quit", 0, 0)]
+    events, stats = _read("mysql-5.7-quit-at-start.log")
+    assert len(events) == 2 and events[1].rows_examined == 0
+    name = str(FIXTURES / "mysql-5.7-quit-at-start.log")
+    assert stats.warnings == [(name, 1, "entry without a valid Query_time")]
+
+
+def test_entry_of_header_lines_only_is_no_query() -> None:
+    events, _ = _read("mariadb-10.6-use-only-entry.log")
+    assert [(e.sql, e.db, e.line) for e in events] == [
+        ("/* No query */", "shop", 7), ("SELECT * FROM products WHERE id = 1", "shop", 13)]
+    assert events[0].query_time == 0.00012 and events[0].extra["bytes_sent"] == 11
+
+
+def test_statement_whose_first_line_starts_with_hash() -> None:
+    events, _ = _read("percona-8.0-statement-starts-with-hash.log")
+    assert events[0].sql == "### Channels ###\nSELECT id, name FROM channels WHERE active = 1"
+    assert (events[0].db, events[0].rows_sent, events[0].line) == ("shop", 3, 7)
+    assert events[1].sql == "SELECT * FROM products WHERE id = 1"
 
 
 def test_percona_full_verbosity() -> None:
@@ -250,6 +319,39 @@ def test_unreadable_or_not_a_slow_log(tmp_path: Path) -> None:
     empty = tmp_path / "empty.log"
     empty.write_bytes(b"")
     assert list(read_events(empty)) == []
+
+
+def test_gzip_on_stdin_by_its_magic_bytes(monkeypatch) -> None:
+    plain = FIXTURES / "mysql-8.0-log-slow-extra.log"
+    expected = [(e.sql, e.query_time) for e in read_events(plain)]
+    packed = io.BytesIO(gzip.compress(plain.read_bytes()))
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(packed))
+    assert [(e.sql, e.query_time) for e in read_events("-")] == expected
+
+
+@pytest.mark.parametrize(("data", "reason"), [
+    (b"", r"cannot read \(not gzip data: empty file\)"),
+    (b"just text", r"cannot read \(not gzip data: no gzip header\)"),
+    (gzip.compress((FIXTURES / "mysql-5.7.22.log").read_bytes())[:200],
+     r"cannot read \(Compressed file ended before the end-of-stream marker"),
+    (b"\x1f\x8b" + b"not really gzip" * 10, r"cannot read \(Unknown compression method\)"),
+])
+def test_empty_corrupt_and_truncated_gzip_are_one_clear_error(
+        data: bytes, reason: str, tmp_path: Path) -> None:
+    log = tmp_path / "slow.log.2.gz"
+    log.write_bytes(data)
+    with pytest.raises(InputError, match=rf"^{log}: {reason}"):
+        list(read_events(log))
+
+
+def test_not_a_slow_log_is_decided_from_the_first_part(tmp_path: Path) -> None:
+    log = tmp_path / "dump.sql"
+    entry = (FIXTURES / "mysql-5.7.22.log").read_bytes()
+    log.write_bytes(b"INSERT INTO t VALUES (1);\n" * 200_000 + entry)
+    with pytest.raises(InputError, match=rf"^{log}: not a slow log \(no '# Time:', "
+                                         r"'# User@Host:' or '# Query_time:' line, nor a "
+                                         r"server banner, in the first 1048576 bytes\)"):
+        next(read_events(log))
 
 
 @pytest.mark.parametrize(("text", "expected"), [

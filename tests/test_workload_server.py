@@ -12,7 +12,12 @@ from click.testing import CliRunner
 from dbtune.cli import main
 from dbtune.sandbox import NotDisposableError
 from dbtune.workload import model as m
-from dbtune.workload.drivers import DriverUnavailable, get_driver, mysqlclient_available
+from dbtune.workload.drivers import (
+    DriverUnavailable,
+    connector_available,
+    get_driver,
+    mysqlclient_available,
+)
 from dbtune.workload.marketplace import TABLES, LoadError, load_marketplace
 from dbtune.workload.runner import run_workload
 from dbtune.workload.spec import marketplace_spec
@@ -21,7 +26,9 @@ pytestmark = pytest.mark.server
 SCALE = 0.02
 NO_MYSQLCLIENT = "mysqlclient (MySQLdb) is not installed: pip install mysqlclient"
 DRIVERS = ["pymysql", pytest.param("mysqlclient", marks=pytest.mark.skipif(
-    not mysqlclient_available(), reason=NO_MYSQLCLIENT))]
+    not mysqlclient_available(), reason=NO_MYSQLCLIENT)),
+    pytest.param("connector", marks=pytest.mark.skipif(
+        not connector_available(), reason="mysql-connector-python's C extension is not there"))]
 
 
 @pytest.fixture
@@ -238,7 +245,8 @@ def test_driver_rows_errors_and_reconnect(dbtune_server, dbtune_database, driver
 
 def test_driver_choice(dbtune_server, dbtune_database):
     assert get_driver("pymysql").name == "pymysql"
-    assert get_driver("auto").name == ("mysqlclient" if mysqlclient_available() else "pymysql")
+    assert get_driver("auto").name == ("mysqlclient" if mysqlclient_available() else
+                                       "connector" if connector_available() else "pymysql")
     with pytest.raises(ValueError, match="unknown driver 'odbc'"):
         run_workload(dbtune_server, [("one", "SELECT 1")], driver="odbc")
     if not mysqlclient_available():

@@ -14,12 +14,16 @@ that makes it redundant still stands.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import pandas as pd
 
+from dbtune.advise.ddl import add_foreign_key, drop_foreign_key, index_change
 from dbtune.catalog import Catalog, Index, Table, estimate_entry_bytes, quote
+from dbtune.model import Advice
+from dbtune.report.document import Section
 
 #: (table, index) -> reads, or a DataFrame with table/index/reads columns
 #: (performance_schema names OBJECT_NAME/INDEX_NAME/COUNT_READ are accepted too).
@@ -37,9 +41,12 @@ class HygieneFinding:
 
     table: str
     index: str
-    kind: str  # duplicate | unique-subsumed | left-prefix | clustered-suffix | unused
+    #: duplicate | unique-subsumed | unique-implied | left-prefix | clustered-suffix |
+    #: unused | duplicate-fk (then ``index`` names the foreign key)
+    kind: str
     columns: str
     redundant_with: str | None
+    #: the ALTER TABLE that applies it and the one that undoes it (no trailing ';')
     drop_sql: str
     rollback_sql: str
     bytes_freed: int | None
@@ -47,6 +54,23 @@ class HygieneFinding:
     reason: str
     #: the index that replaces the dropped one (clustered-suffix rule), if any
     replacement: Index | None = field(default=None, repr=False)
+
+
+    def to_advice(self) -> Advice:
+        """This finding in the shared Advice shape."""
+        kind = ("drop_foreign_key" if self.kind == "duplicate-fk"
+                else "replace_index" if self.replacement is not None else "drop_index")
+        return Advice(
+            kind=kind,
+            table=self.table, title=f"{self.table.rpartition('.')[2]}.{self.index} ({self.kind})",
+            ddl=[self.drop_sql], rollback=[self.rollback_sql], reasons=[self.reason],
+            details={"index": self.index, "finding": self.kind,
+                     "redundant_with": self.redundant_with, "bytes_freed": self.bytes_freed})
+
+
+def hygiene_advice(finding: HygieneFinding) -> Advice:
+    """A hygiene finding in the shared Advice shape (:meth:`HygieneFinding.to_advice`)."""
+    return finding.to_advice()
 
 
 Rule = Callable[[Table, list[Index], "Usage | None"], list[HygieneFinding]]
@@ -103,14 +127,12 @@ def _finding(
     redundant_with: Index | None = None,
     replacement: Index | None = None,
 ) -> HygieneFinding:
-    name, flavour = table.sql_name(), table.flavour
-    drop = f"ALTER TABLE {name} DROP INDEX {quote(index.name)}"
-    undo = f"ALTER TABLE {name} ADD {index.to_ddl(flavour)};"
     if replacement is not None:
-        drop += f", ADD {replacement.to_ddl(flavour)}"
-        undo = f"ALTER TABLE {name} DROP INDEX {quote(index.name)}, ADD {index.to_ddl(flavour)};"
+        drop = index_change(table, drop=[index.name], add=[replacement])
+        undo = index_change(table, drop=[index.name], add=[index])
         freed = 0  # InnoDB stores the primary-key columns in every secondary index anyway
     else:
+        drop, undo = index_change(table, drop=[index.name]), index_change(table, add=[index])
         freed = index.bytes
     return HygieneFinding(
         table=table.qualified_name,
@@ -118,7 +140,7 @@ def _finding(
         kind=kind,
         columns=_columns_text(index),
         redundant_with=redundant_with.name if redundant_with else None,
-        drop_sql=drop + ";",
+        drop_sql=drop,
         rollback_sql=undo,
         bytes_freed=freed,
         bytes_per_row=estimate_entry_bytes(table, index),
@@ -173,6 +195,67 @@ def unique_subsumed_indexes(table: Table, indexes: list[Index], usage=None) -> l
                         keeper,
                     )
                 )
+    return found
+
+
+def implied_unique_indexes(
+    table: Table, indexes: list[Index], usage=None
+) -> list[HygieneFinding]:
+    """A multi-column UNIQUE key holding a column that is unique by itself (the primary key
+    or a one-column UNIQUE key, as pt-duplicate-key-checker calls it: a stronger constraint)
+    enforces nothing more; when another index serves its lookups (it is a left prefix or a
+    copy of it) it can go.
+
+    >>> from dbtune.catalog import Catalog
+    >>> t = Catalog.from_ddl("CREATE TABLE l (id INT PRIMARY KEY, a INT, b INT, "
+    ...                      "UNIQUE KEY u (id, a), KEY k (id, a, b))").tables["l"]
+    >>> [(f.index, f.redundant_with) for f in implied_unique_indexes(t, t.indexes)]
+    [('u', 'k')]
+    """
+    found = []
+    for index in indexes:
+        strong = _stronger_constraint(index, indexes)
+        if strong is None:
+            continue
+        plain = replace(index, unique=False)
+        longer = [i for i in indexes if i is not index and i is not strong
+                  and covers(i, plain) and _usable_instead(i, index)]
+        if longer:
+            keeper = min(longer, key=lambda i: (-len(i.columns), *_rank(i)))
+            found.append(_finding(
+                table, index, "unique-implied",
+                f"uniqueness of {index.name} is implied by {strong.name} (a stronger "
+                f"constraint on {strong.columns[0]}) and {keeper.name} serves its lookups",
+                keeper))
+    return found
+
+
+def _stronger_constraint(index: Index, others: list[Index]) -> Index | None:
+    """A one-column unique key (or primary key) on a column of the multi-column UNIQUE
+    ``index``: it makes ``index``'s uniqueness redundant."""
+    if not index.unique or index.primary or len(index.columns) < 2 or any(index.expressions):
+        return None
+    columns = {c.lower() for c in index.columns}
+    return next((o for o in others if o is not index and o.unique and len(o.columns) == 1
+                 and o.prefix_lengths[0] is None and not o.expressions[0]
+                 and o.columns[0].lower() in columns), None)
+
+
+def duplicate_foreign_keys(catalog: Catalog, table: Table) -> list[HygieneFinding]:
+    """The same foreign key twice (columns, referenced table and columns, actions): every
+    write checks both; drop all but the first (the index they use stays)."""
+    found, seen = [], {}
+    for fk in table.foreign_keys:
+        first = seen.setdefault(fk.key, fk)
+        if first is fk:
+            continue
+        found.append(HygieneFinding(
+            table=table.qualified_name, index=fk.name, kind="duplicate-fk",
+            columns=", ".join(quote(c) for c in fk.columns), redundant_with=first.name,
+            drop_sql=drop_foreign_key(table, fk.name),
+            rollback_sql=add_foreign_key(table, fk), bytes_freed=0, bytes_per_row=0,
+            reason=f"foreign key {fk.name} is a duplicate of {first.name}: "
+                   f"{fk.to_ddl().split(' FOREIGN KEY ', 1)[1]}"))
     return found
 
 
@@ -285,6 +368,7 @@ def unused_indexes(table: Table, indexes: list[Index], usage=None) -> list[Hygie
 RULES: list[Rule] = [
     unique_subsumed_indexes,
     duplicate_indexes,
+    implied_unique_indexes,
     left_prefix_indexes,
     clustered_suffix_indexes,
     unused_indexes,
@@ -339,7 +423,8 @@ def protection(catalog: Catalog, table: Table, index: Index, others: list[Index]
     """
     if index.primary:
         return "it is the primary key"
-    if index.unique and not any(o.unique and o.key == index.key for o in others):
+    if (index.unique and not any(o.unique and o.key == index.key for o in others)
+            and _stronger_constraint(index, others) is None):
         return "it enforces a UNIQUE constraint"
     for name, columns in _fk_column_sets(catalog, table):
         if index.serves(columns) and not any(o.serves(columns) for o in others):
@@ -398,6 +483,7 @@ def find_hygiene(
                             earlier.reason += f" (dropped too: {finding.redundant_with} remains)"
                     accepted[index.name] = finding
         findings.extend(accepted.values())
+        findings.extend(duplicate_foreign_keys(catalog, table))
     return findings
 
 
@@ -418,3 +504,44 @@ def hygiene_frame(findings: list[HygieneFinding]) -> pd.DataFrame:
     return pd.DataFrame(
         [{c: getattr(f, c) for c in columns} for f in findings], columns=columns
     ).astype({"bytes_freed": "Int64"})
+
+
+@dataclass
+class HygieneReport:
+    """The hygiene findings of a catalog as a report result (``to_document``, ``rows``,
+    ``sections``: :func:`dbtune.report.document.render`), with notes on what was known."""
+
+    findings: list[HygieneFinding]
+    #: what the report rests on (where usage came from, its caveat, or that none was read)
+    notes: list[str] = field(default_factory=list)
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per finding (:func:`hygiene_frame`'s columns)."""
+        frame = hygiene_frame(self.findings)
+        return frame.astype(object).where(frame.notna(), None).to_dict("records")
+
+    def to_document(self) -> dict[str, Any]:
+        return {"findings": self.rows(), "notes": self.notes,
+                "statements": [f.drop_sql for f in self.findings],
+                "rollback": [f.rollback_sql for f in reversed(self.findings)]}
+
+    def sections(self) -> list[Section]:
+        """The findings, the DDL to apply and to undo, the notes."""
+        rows = [{k: v for k, v in r.items() if k not in ("bytes_per_row", "drop_sql",
+                                                          "rollback_sql")}
+                for r in self.rows()]
+        out = [Section("Index hygiene", rows=rows)]
+        if self.findings:
+            out += [Section("Apply", text="".join(f"{f.drop_sql};\n" for f in self.findings),
+                            language="sql"),
+                    Section("Roll back", language="sql", text="".join(
+                        f"{f.rollback_sql};\n" for f in reversed(self.findings)))]
+        if self.notes:
+            out.append(Section("Notes", text="".join(f"- {n}\n" for n in self.notes)))
+        return out
+
+
+def hygiene_report(catalog: Catalog, usage: Usage | None = None,
+                   notes: Sequence[str] = ()) -> HygieneReport:
+    """:func:`find_hygiene` as a :class:`HygieneReport`."""
+    return HygieneReport(find_hygiene(catalog, usage), list(notes))

@@ -8,22 +8,41 @@ than the scan it had. The report's share of query time (0.5%) is too small for t
 selection to buy it an index of its own, but the regression is a cost that index does not
 see. :func:`repair_choices` gives each such class its own best candidate (the one the
 estimator rates cheapest for it, when that beats how the class is served now), within the
-index count limits; :func:`~dbtune.advise.indexes.advise_indexes` then verifies the plan
-again with the repairs built, so the optimizer has the last word.
+index count limits; :func:`repair` then verifies the plan again with the repairs built, so
+the optimizer has the last word.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from dbtune.advise.assemble import build_plan
+from dbtune.advise.estimate import index_bytes
+from dbtune.advise.plan import IndexPlan
+from dbtune.advise.run import Advising
+from dbtune.advise.tables import TableState
+from dbtune.advise.verify import verify_plan
 
-from dbtune.advise.selection import TableState, index_bytes
 
-if TYPE_CHECKING:
-    from dbtune.advise.indexes import IndexPlan
+def repair(run: Advising) -> None:
+    """Stage (with a server, after verification): an index for each class a kept index
+    regresses, where the limits leave room; the plan is built and verified again."""
+    if run.server is None or run.plan is None:
+        return
+    limits = run.limits
+    run.repairs = repair_choices(run.plan, run.tables, max_indexes=limits.index_cap,
+                                 max_per_table=limits.table_cap,
+                                 budget_bytes=limits.budget_bytes)
+    if run.repairs:
+        # what check_plan left out stays out; what verification rejected is still chosen,
+        # so it is built and judged again with the repairs
+        left_out = [(a, why) for a, why in run.plan.rejected
+                    if a.columns not in run.tables[run.key_of(a.table, a.schema)].chosen]
+        build_plan(run)
+        run.plan.rejected = left_out
+        verify_plan(run.plan, run.server)
 
 
-def repair_choices(plan: IndexPlan, states: dict[str, TableState], *, max_indexes: int,
-                   max_per_table: int, budget_bytes: float | None = None
+def repair_choices(plan: IndexPlan, states: dict[str, TableState], *, max_indexes: float,
+                   max_per_table: float, budget_bytes: float | None = None
                    ) -> dict[tuple[str, tuple[str, ...]], str]:
     """Add to ``states`` (``TableState.chosen``) an index for each class that a verified
     advice regresses; {(state key, columns): why} for every index added.

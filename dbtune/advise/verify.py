@@ -15,18 +15,17 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pymysql
 from sqlglot import exp
 
-from dbtune.advise.candidates import Need, TableInfo
-from dbtune.advise.selection import COVERING_FACTOR, LOOKUP_FACTOR, SORT_FACTOR
+from dbtune.advise.estimate import COVERING_FACTOR, LOOKUP_FACTOR, SORT_FACTOR
+from dbtune.advise.need import Need, TableInfo
+from dbtune.advise.plan import ClassEffect, IndexAdvice, IndexPlan
+from dbtune.advise.run import Advising
 from dbtune.parsing import parse_statement
 from dbtune.sandbox import Server, require_disposable
-
-if TYPE_CHECKING:
-    from dbtune.advise.indexes import ClassEffect, IndexAdvice, IndexPlan
 
 #: an EXPLAIN: its table accesses, or the error message
 Plan = list[dict[str, Any]] | str
@@ -35,6 +34,24 @@ REGRESSION_MARGIN = 0.1
 
 #: statements EXPLAIN may see (it never runs them)
 EXPLAINABLE = (exp.Query, exp.Insert, exp.Update, exp.Delete)
+
+
+def measure_statistics(run: Advising) -> None:
+    """Stage (with a server): the equality columns' value distribution and each class's
+    range selectivity, measured (:func:`measure_repeat`, :func:`measure_ranges`)."""
+    if run.server is None:
+        return
+    needs = [(item, need) for item in run.analysed for need, _ in item.needs]
+    measure_repeat(run.server, [(run.tables[need.table].info, need.eq) for _, need in needs])
+    measure_ranges(run.server, [(run.tables[need.table].info, need, item.cls.sample,
+                                 getattr(item.cls, "sample_db", None))
+                                for item, need in needs if need.ranges])
+
+
+def verify(run: Advising) -> None:
+    """Stage (with a server): :func:`verify_plan` on the run's plan."""
+    if run.server is not None and run.plan is not None:
+        verify_plan(run.plan, run.server)
 
 
 def verify_plan(plan: IndexPlan, server: Server) -> None:
@@ -241,9 +258,8 @@ def measure_repeat(server: Server, columns: Iterable[tuple[TableInfo, Iterable[s
                 except pymysql.MySQLError:
                     continue
                 if values and rows:
-                    info.repeat[column] = float(squares) / float(rows) ** 2
-                    info.ndv.setdefault(column, float(values))
-            info._cardinality.clear()
+                    info.measured(column, repeat=float(squares) / float(rows) ** 2,
+                                  ndv=float(values))
 
 
 def measure_ranges(server: Server,

@@ -1,50 +1,67 @@
-"""Text renderings of a BenchResult: table, Markdown and JSON (HTML is in html.py)."""
+"""A BenchResult as a report: :class:`BenchReport` gives :func:`dbtune.report.render` its
+document (JSON), rows (CSV, one per class) and sections (table, Markdown, HTML with the
+latency chart of :mod:`dbtune.bench.html`)."""
 
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from dbtune.bench.result import BOOTSTRAP, BenchResult
-from dbtune.report.formats import render_rows, to_json
+from dbtune.report.document import Section
+from dbtune.report.formats import FORMATS
 
-FORMATS = ("table", "markdown", "json", "html")
-#: classes shown in the text table (the JSON holds all)
+__all__ = ["FORMATS", "BenchReport", "class_rows", "summary_rows", "verdict_line"]
+
+#: classes shown in the text table (the JSON and CSV hold all)
 TOP = 15
 _AB = {"before": "A", "after": "B"}
 
 
-def render(result: BenchResult, fmt: str) -> str:
-    """The report in ``fmt`` (table, markdown, json or html)."""
-    if fmt == "json":
-        return to_json(result.to_dict())
-    if fmt == "html":
-        from dbtune.bench.html import render_html
+@dataclass
+class BenchReport:
+    """The report of one bench run."""
 
-        return render_html(result)
-    if fmt not in ("table", "markdown"):
-        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    md = fmt == "markdown"
-    parts = [_heading("dbtune bench", md), *_intro(result), ""]
-    parts += [_heading("Overall", md), render_rows(summary_rows(result), fmt, floatfmt=",.3f")]
-    parts.append(f"ratio CI: {BOOTSTRAP}\n")
-    if result.targets:
-        parts += [_heading("Verdict", md), render_rows(
-            [{**r, "met": "yes" if r["met"] else "NO"} for r in result.verdict()], fmt,
-            floatfmt=",.3f")]
-    parts += [_heading("Result equivalence", md), *_equivalence(result, fmt)]
-    parts += [_heading(f"Classes (top {TOP} by time before)", md),
-              render_rows(class_rows(result)[:TOP], fmt)]
-    if result.migration.advice:
-        parts += [_heading("Applied advice", md), render_rows(
-            [{"ddl": a["ddl"], "saved_share": a["saved_share"]}
-             for a in result.migration.advice], fmt, floatfmt=".1%")]
-    parts.append(verdict_line(result) + "\n")
-    return "\n".join(parts)
+    result: BenchResult
+
+    def to_document(self) -> dict[str, Any]:
+        return self.result.to_dict()
+
+    def rows(self) -> list[dict[str, Any]]:
+        return self.result.per_class.to_dict("records")
+
+    def sections(self) -> list[Section]:
+        result = self.result
+        parts = [Section("dbtune bench", lines=_intro(result)),
+                 Section("Overall", rows=summary_rows(result), floatfmt=",.3f",
+                         lines=[f"ratio CI: {BOOTSTRAP}"])]
+        if result.targets:
+            parts.append(Section("Verdict", rows=[{**r, "met": "yes" if r["met"] else "NO"}
+                                                  for r in result.verdict()], floatfmt=",.3f"))
+        guard = result.class_guard()
+        if guard:
+            parts.append(Section(
+                f"Slower classes (fail beyond {result.max_regression:g}x, warn beyond 1.25x)",
+                rows=[{k: r[k] for k in ("status", "label", "ratio", "ci95_low", "ci95_high",
+                                         "judged_on")} for r in guard], floatfmt=",.2f"))
+        parts.append(Section("Latency before and after", html=lambda: _chart(result)))
+        parts += _equivalence(result)
+        parts.append(Section(f"Classes (top {TOP} by time before)",
+                             rows=class_rows(result)[:TOP], shrink="class"))
+        if result.migration.advice:
+            parts.append(Section("Applied advice", rows=[
+                {"ddl": a["ddl"], "saved_share": a["saved_share"]}
+                for a in result.migration.advice], floatfmt=".1%"))
+        parts.append(Section(lines=[verdict_line(result)]))
+        return parts
 
 
-def _heading(text: str, md: bool) -> str:
-    return f"## {text}\n" if md else f"{text}\n{'-' * len(text)}"
+def _chart(result: BenchResult) -> str:
+    from dbtune.bench.html import latency_chart
+
+    return (f'<img alt="latency distribution before and after" '
+            f'src="{latency_chart(result)}">')
 
 
 def _intro(result: BenchResult) -> list[str]:
@@ -103,16 +120,17 @@ def class_rows(result: BenchResult) -> list[dict[str, Any]]:
     return rows
 
 
-def _equivalence(result: BenchResult, fmt: str) -> list[str]:
+def _equivalence(result: BenchResult) -> list[Section]:
     eq = result.equivalence
     head = (f"{eq.statements} read statements of {eq.classes} classes compared (sorted-row "
             f"checksums): {'no differences' if eq.ok else f'{len(eq.differences)} classes differ'}")
-    if eq.ok:
-        return [head + "\n"]
-    rows = [{"class": d.label[:48], "differing": f"{d.differing}/{d.statements}",
+    parts = [Section("Result equivalence", lines=[head])]
+    if not eq.ok:
+        parts.append(Section(rows=[
+            {"class": d.label[:48], "differing": f"{d.differing}/{d.statements}",
              "before": d.before, "after": d.after, "example": d.example_sql[:120]}
-            for d in eq.differences]
-    return [head, render_rows(rows, fmt)]
+            for d in eq.differences]))
+    return parts
 
 
 def verdict_line(result: BenchResult) -> str:
@@ -120,7 +138,9 @@ def verdict_line(result: BenchResult) -> str:
     if not result.equivalence.ok:
         return (f"RESULT DIFFERENCES in {len(result.equivalence.differences)} classes "
                 "(exit status 4)")
+    guard = (f"; {len(result.regressed)} class(es) slower than {result.max_regression:g}x: "
+             f"{', '.join(result.regressed)} (exit status 1)" if result.regressed else "")
     if result.met is None:
-        return "no target given"
+        return "no target given" + guard
     targets = ", ".join(str(t) for t in result.targets)
-    return f"target {targets}: {'MET' if result.met else 'NOT MET'}"
+    return f"target {targets}: {'MET' if result.met else 'NOT MET'}" + guard

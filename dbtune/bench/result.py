@@ -11,7 +11,7 @@ import pandas as pd
 
 from dbtune.bench.equivalence import Equivalence
 from dbtune.bench.stats import STATISTICS, Ratio, bootstrap_ratio, summary
-from dbtune.bench.verdict import Target, evaluate
+from dbtune.bench.verdict import MAX_REGRESSION, Target, evaluate, guard_classes
 from dbtune.workload.runner import WorkloadResult
 
 if TYPE_CHECKING:
@@ -54,6 +54,8 @@ class BenchResult:
     targets: list[Target] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     seed: int = 0
+    #: no class may get slower than this factor (:func:`~dbtune.bench.verdict.guard_classes`)
+    max_regression: float = MAX_REGRESSION
 
     def latencies(self, phase: str) -> dict[str, list[float]]:
         """Class name -> every latency (ms) measured in rounds of ``phase``."""
@@ -140,6 +142,17 @@ class BenchResult:
         """One row per target (empty without targets)."""
         return evaluate(self.targets, self.overall("before"), self.overall("after"))
 
+    def class_guard(self) -> list[dict[str, Any]]:
+        """Every class slower than 1.25x, worst first; "REGRESSION" beyond max_regression."""
+        if self.per_class.empty:
+            return []
+        return guard_classes(self.per_class.to_dict("records"), self.max_regression)
+
+    @property
+    def regressed(self) -> list[str]:
+        """Labels of the classes that failed the guard."""
+        return [r["label"] for r in self.class_guard() if r["status"] == "REGRESSION"]
+
     @property
     def met(self) -> bool | None:
         """All targets met (None without targets)."""
@@ -148,10 +161,11 @@ class BenchResult:
 
     @property
     def exit_status(self) -> int:
-        """4 on result differences, else 1 when a target is not met, else 0."""
+        """4 on result differences, else 1 when a target is not met or a class regressed
+        beyond ``max_regression``, else 0."""
         if not self.equivalence.ok:
             return DIFFERENT
-        return NOT_MET if self.met is False else MET
+        return NOT_MET if self.met is False or self.regressed else MET
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document (documented in docs/bench.md)."""
@@ -176,6 +190,9 @@ class BenchResult:
             "target": ", ".join(str(t) for t in self.targets) or None,
             "verdict": [_clean(r) for r in self.verdict()],
             "met": self.met,
+            "max_regression": self.max_regression,
+            "class_guard": [_clean(r) for r in self.class_guard()],
+            "regressed": self.regressed,
             "result_differences": [d.to_dict() for d in self.equivalence.differences],
             "equivalence": {"statements": self.equivalence.statements,
                             "classes": self.equivalence.classes},

@@ -1,14 +1,23 @@
-"""``--target``: what "better" must mean, e.g. ``mean<30ms``, ``p95<=200ms``, ``mean<=0.5x``.
+"""The bench's verdict: the ``--target`` on the whole workload, and the guard on every class.
 
+``--target``: what "better" must mean, e.g. ``mean<30ms``, ``p95<=200ms``, ``mean<=0.5x``.
 Several targets are joined with commas and all must hold. Absolute targets compare the
 after statistic (``us``, ``ms`` or ``s``); ratio targets (``x``) compare after/before.
 The point estimates decide; the report also shows the bootstrap interval.
+
+``--max-regression`` (:func:`guard_classes`): no class, however small its share, may get
+slower by more than that factor (default 2x) with its interval above 1; every class slower
+than 1.25x is named. A batch DELETE ten times slower must be heard about even when it is
+0.02% of the time.
 """
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 from dbtune.bench.stats import STATISTICS
 
@@ -70,3 +79,50 @@ def evaluate(targets: list[Target], before: dict[str, float], after: dict[str, f
         rows.append({"target": str(target), "observed": observed,
                      "unit": "x" if target.relative else "ms", "met": target.holds(b, a)})
     return rows
+
+
+#: ``--max-regression``: a class this many times slower (its 95% interval above 1) fails
+MAX_REGRESSION = 2.0
+#: every class at least this many times slower is named as a warning
+WARN_REGRESSION = 1.25
+#: a class with fewer statements than this in a phase has no usable interval (a bootstrap
+#: of one or two latencies): its point estimate judges it, and the report says so
+MIN_CLASS_COUNT = 3
+
+
+def guard_classes(classes: Iterable[dict[str, Any]], max_regression: float = MAX_REGRESSION,
+                  warn: float = WARN_REGRESSION, min_count: int = MIN_CLASS_COUNT
+                  ) -> list[dict[str, Any]]:
+    """Every class slower after than ``warn`` times before, worst first, however small its
+    share of the time: ``status`` "REGRESSION" when it is more than ``max_regression`` times
+    slower with its 95% interval above 1 (a class with fewer than ``min_count`` statements
+    in a phase: on its point estimate, ``judged_on`` says so), else "slower".
+
+    ``classes``: per-class records with ``class``, ``label``, ``ratio``, ``ci95_low``,
+    ``ci95_high``, ``count_before``, ``count_after`` (:attr:`BenchResult.per_class`).
+
+    >>> rows = guard_classes([
+    ...     {"class": "a", "label": "cleanup", "ratio": 9.0, "ci95_low": 0.5, "ci95_high": 30,
+    ...      "count_before": 2, "count_after": 2},
+    ...     {"class": "b", "label": "page", "ratio": 1.4, "ci95_low": 1.1, "ci95_high": 1.8,
+    ...      "count_before": 500, "count_after": 500}])
+    >>> [(r["label"], r["status"], r["judged_on"][:14]) for r in rows]
+    [('cleanup', 'REGRESSION', 'point estimate'), ('page', 'slower', '95% interval')]
+    """
+    out = []
+    for row in classes:
+        ratio, low = row.get("ratio"), row.get("ci95_low")
+        if ratio is None or math.isnan(ratio) or ratio <= warn:
+            continue
+        counts = (int(row.get("count_before") or 0), int(row.get("count_after") or 0))
+        rare = min(counts) < min_count or low is None or math.isnan(low)
+        failed = ratio > max_regression and (rare or low > 1.0)
+        out.append({
+            "class": row["class"], "label": row.get("label", row["class"]), "ratio": ratio,
+            "ci95_low": low, "ci95_high": row.get("ci95_high"),
+            "count_before": counts[0], "count_after": counts[1],
+            "judged_on": (f"point estimate ({counts[0]} / {counts[1]} statements)" if rare
+                          else "95% interval"),
+            "status": "REGRESSION" if failed else "slower",
+        })
+    return sorted(out, key=lambda r: (r["status"] != "REGRESSION", -r["ratio"]))

@@ -296,6 +296,7 @@ class _DdlReader:
                     else [],
                     (ref_table.db or self.schema) if ref_table is not None else None,
                     node.name or None,
+                    *_fk_rules(ref),
                 )
             )
 
@@ -492,3 +493,13 @@ def _clone(table: Table) -> dict:
         "partitioning": copy.deepcopy(table.partitioning),
         "engine": table.engine,
     }
+
+
+def _fk_rules(reference: exp.Expression | None) -> tuple[str | None, str | None]:
+    """(ON DELETE, ON UPDATE) of a REFERENCES clause (sqlglot keeps them as option text)."""
+    rules: dict[str, str] = {}
+    for option in (reference.args.get("options") or []) if reference is not None else []:
+        match = re.match(r"\s*ON\s+(DELETE|UPDATE)\s+(.+?)\s*$", str(option), re.I)
+        if match:
+            rules[match[1].upper()] = " ".join(match[2].upper().split())
+    return rules.get("DELETE"), rules.get("UPDATE")

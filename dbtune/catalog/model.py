@@ -123,6 +123,39 @@ class ForeignKey:
     ref_schema: str | None = None
     #: the index name written in ``FOREIGN KEY name (...)``, if any
     index_name: str | None = None
+    #: ON DELETE / ON UPDATE actions ("CASCADE", "SET NULL", ...); None: the default
+    on_delete: str | None = None
+    on_update: str | None = None
+
+    @property
+    def rules(self) -> tuple[str, str]:
+        """(ON DELETE, ON UPDATE) with the defaults spelled out (RESTRICT = NO ACTION)."""
+        def norm(rule: str | None) -> str:
+            return "RESTRICT" if rule is None or rule.upper() == "NO ACTION" else rule.upper()
+        return norm(self.on_delete), norm(self.on_update)
+
+    @property
+    def key(self) -> tuple:
+        """What makes two foreign keys the same constraint: columns, referenced table and
+        columns, actions."""
+        return (tuple(c.lower() for c in self.columns), (self.ref_schema or "").lower(),
+                self.ref_table.lower(), tuple(c.lower() for c in self.ref_columns), self.rules)
+
+    def to_ddl(self) -> str:
+        """``CONSTRAINT `n` FOREIGN KEY (`a`) REFERENCES `s`.`t` (`id`) [ON DELETE ..]``."""
+        ref = (f"{quote(self.ref_schema)}.{quote(self.ref_table)}" if self.ref_schema
+               else quote(self.ref_table))
+        ddl = (f"CONSTRAINT {quote(self.name)} FOREIGN KEY "
+               f"({', '.join(quote(c) for c in self.columns)}) REFERENCES {ref} "
+               f"({', '.join(quote(c) for c in self.ref_columns)})")
+        for word, rule in (("DELETE", self.on_delete), ("UPDATE", self.on_update)):
+            if rule and rule.upper() in FK_ACTIONS:
+                ddl += f" ON {word} {rule.upper()}"
+        return ddl
+
+
+#: the referential actions a foreign key may name
+FK_ACTIONS = ("RESTRICT", "CASCADE", "SET NULL", "NO ACTION", "SET DEFAULT")
 
 
 @dataclass
@@ -289,14 +322,21 @@ class Catalog:
         for table in parse_ddl(text, source):
             table.flavour = flavour
             catalog.add(table)
-        for name, count in (rows or {}).items():
-            tbl = catalog.table(name)
+        for tbl in catalog.tables.values():
+            tbl.finish()
+        catalog.set_rows(rows or {}, source)
+        return catalog
+
+    def set_rows(self, rows: dict[str, int], source: str = "row counts") -> None:
+        """Give tables their row counts (``name`` or ``schema.name`` -> rows) and estimate
+        their index sizes from them. Raises InputError naming ``source`` for an unknown
+        table."""
+        for name, count in rows.items():
+            tbl = self.table(name)
             if tbl is None:
                 raise InputError(f"{source}: row count given for unknown table {name!r}")
             tbl.rows = count
-        for tbl in catalog.tables.values():
-            tbl.finish()
-        return catalog
+            tbl.finish({i.name: i.bytes for i in tbl.indexes if i.bytes_measured})
 
     @classmethod
     def from_server(cls, connection, database: str) -> Catalog:

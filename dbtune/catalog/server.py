@@ -74,6 +74,11 @@ def read_catalog(connection, database: str) -> list[Table]:
         "ORDER BY TABLE_NAME, CONSTRAINT_NAME, ORDINAL_POSITION",
         database,
     )
+    fk_rules = rows(
+        "SELECT TABLE_NAME, CONSTRAINT_NAME, DELETE_RULE, UPDATE_RULE "
+        "FROM information_schema.REFERENTIAL_CONSTRAINTS WHERE CONSTRAINT_SCHEMA = %s",
+        database,
+    )
     parts = rows(
         "SELECT TABLE_NAME, PARTITION_NAME, PARTITION_METHOD, PARTITION_EXPRESSION "
         "FROM information_schema.PARTITIONS WHERE TABLE_SCHEMA = %s "
@@ -98,7 +103,8 @@ def read_catalog(connection, database: str) -> list[Table]:
         database,
         optional=True,
     )
-    found = assemble(database, tables, columns, stats, fks, parts, sizes, histograms, column_stats)
+    found = assemble(database, tables, columns, stats, fks, parts, sizes, histograms, column_stats,
+                     fk_rules)
     for table in found:
         table.flavour = "mariadb" if "mariadb" in version.lower() else "mysql"
     return found
@@ -114,6 +120,7 @@ def assemble(
     sizes: list[dict] = (),
     histograms: list[dict] = (),
     column_stats: list[dict] = (),
+    fk_rules: list[dict] = (),
 ) -> list[Table]:
     """Build tables from information_schema rows (upper-case keys); see :func:`read_catalog`."""
     by_table: dict[str, Table] = {}
@@ -198,6 +205,12 @@ def assemble(
             table.foreign_keys.append(fk)
         fk.columns.append(row["COLUMN_NAME"])
         fk.ref_columns.append(row["REFERENCED_COLUMN_NAME"])
+    for row in fk_rules:
+        table = by_table.get(row["TABLE_NAME"])
+        fk = next((f for f in table.foreign_keys if f.name == row["CONSTRAINT_NAME"]),
+                  None) if table is not None else None
+        if fk is not None:
+            fk.on_delete, fk.on_update = row["DELETE_RULE"], row["UPDATE_RULE"]
 
     for row in parts:
         table = by_table.get(row["TABLE_NAME"])
@@ -252,11 +265,15 @@ def load_catalog(
     dsn: str | None = None,
     database: str | None = None,
     defaults_file: str | None = None,
+    rows: dict[str, int] | None = None,
 ) -> Catalog:
     """A catalog from DDL files (merged in order) or from ``database`` on the server at ``dsn``.
 
-    The server is only read. Raises InputError (bad DDL, no database) or SandboxError
-    (bad DSN, cannot connect), each with a one-line message.
+    With both, the tables come from the DDL and their row counts from the server
+    (information_schema.TABLES, tables of the same name). ``rows`` (table -> row count)
+    overrides either. The server is only read. Raises InputError (bad DDL, no database, a
+    row count for an unknown table) or SandboxError (bad DSN, cannot connect), each with a
+    one-line message.
     """
     if dsn is None and not schemas:
         raise InputError("give DDL files, or a DSN and a database")
@@ -268,10 +285,19 @@ def load_catalog(
                 raise InputError(f"{path}: no CREATE TABLE statement: not a schema (DDL) file")
             for table in tables.values():
                 catalog.add(table)
+        if dsn is not None:
+            server = load_catalog(dsn=dsn, database=database, defaults_file=defaults_file)
+            counts = {}
+            for name, table in catalog.tables.items():
+                live = server.table(table.name)
+                if live is not None and live.rows is not None:
+                    counts[name] = live.rows
+            catalog.set_rows(counts, "the --dsn server")
+        catalog.set_rows(rows or {}, "--rows")
         return catalog
     import pymysql
 
-    from dbtune.sandbox.dsn import ConnectionSpec
+    from dbtune.connect import ConnectionSpec
 
     spec = ConnectionSpec.resolve(dsn, defaults_file=defaults_file)
     database = database or spec.database
@@ -288,4 +314,5 @@ def load_catalog(
         connection.close()
     if not catalog.tables:
         raise InputError(f"database {database!r} on {spec.dsn()} has no tables")
+    catalog.set_rows(rows or {}, "--rows")
     return catalog

@@ -20,6 +20,8 @@ COMMANDS = {
     "sandbox": "dbtune.cli.sandbox:sandbox",
     "workload": "dbtune.cli.workload:workload",
     "bench": "dbtune.cli.bench:bench",
+    "propose": "dbtune.cli.propose:propose",
+    "report": "dbtune.cli.report_nightly:report",
 }
 
 

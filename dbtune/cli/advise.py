@@ -7,12 +7,13 @@ from pathlib import Path
 import click
 
 from dbtune.cli.advise_indexes import indexes
+from dbtune.cli.advise_partitions import partitions
 from dbtune.cli.common import Group, connection_options, emit, fail, format_options
 
 
 @click.group(cls=Group)
 def advise() -> None:
-    """Advice on indexes: what to drop (hygiene), what to add."""
+    """Advice on indexes (what to drop, what to add) and on partitioning."""
 
 
 @advise.command()
@@ -38,24 +39,23 @@ def hygiene(
     fmt: str,
     output: Path | None,
 ) -> None:
-    """Duplicate, redundant and unused indexes, with DROP and rollback DDL."""
-    from dbtune.advise.hygiene import find_hygiene, hygiene_frame
-    from dbtune.catalog import load_catalog
+    """Duplicate, redundant and unused indexes, with DROP and rollback DDL.
+
+    With --dsn, unused indexes come from the server's usage counters (performance_schema,
+    else MariaDB's userstat); the report says which, and what they cover."""
+    from dbtune.advise.usage import check_hygiene
     from dbtune.model import InputError
-    from dbtune.report import render_rows
+    from dbtune.report.document import render
     from dbtune.sandbox.errors import SandboxError
 
     if bool(schemas) == bool(dsn):
         fail("give either --schema FILE... or --dsn DSN --database DB")
     try:
-        catalog = load_catalog(schemas, dsn=dsn, database=database, defaults_file=defaults_file)
+        report = check_hygiene(schemas, dsn=dsn, database=database, defaults_file=defaults_file)
     except (InputError, SandboxError) as exc:
         fail(str(exc))
-    frame = hygiene_frame(find_hygiene(catalog))
-    if fmt in ("table", "markdown"):
-        frame = frame.drop(columns=["bytes_per_row", "rollback_sql"])
-    rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
-    emit(render_rows(rows, fmt), output)
+    emit(render(report, fmt), output)
 
 
 advise.add_command(indexes)
+advise.add_command(partitions)

@@ -12,6 +12,18 @@ import click
 from dbtune.cli.common import connection_options, emit, fail, format_options
 
 
+def _row_counts(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+                ) -> dict[str, int]:
+    """``TABLE=N`` options as {table: N}."""
+    out = {}
+    for value in values:
+        table, _, count = value.rpartition("=")
+        if not table or not count.strip().isdigit():
+            raise click.BadParameter(f"{value!r}: expected TABLE=N, e.g. orders=2500000")
+        out[table.strip()] = int(count)
+    return out
+
+
 @click.command("indexes")
 @click.option("--slowlog", "slowlogs", multiple=True, metavar="LOG",
               help="Slow log(s) holding the workload (files, globs, .gz, - for stdin).")
@@ -19,19 +31,27 @@ from dbtune.cli.common import connection_options, emit, fail, format_options
               help="Take the workload from performance_schema of the --dsn server.")
 @click.option("--schema", "schemas", multiple=True, metavar="FILE",
               type=click.Path(dir_okay=False, path_type=Path),
-              help="DDL file of the schema to advise on (repeatable); else read from --dsn.")
+              help="DDL file of the schema to advise on (repeatable); else read from --dsn. "
+                   "With --dsn too, row counts are read from the server.")
+@click.option("--rows", "row_counts", multiple=True, metavar="TABLE=N", callback=_row_counts,
+              help="Row count of a table (repeatable), where the DDL has none: else "
+                   "100,000 is assumed, and the report says so.")
 @connection_options("mysql://user@host:port/db: schema, statistics (read-only); with "
                     "--disposable also the --verify server.", envvar=False, disposable=True,
                     database_help="Schema to read on the --dsn server; only its statements "
                                   "are advised on.")
-@click.option("--max-indexes", type=click.IntRange(min=0), default=10, show_default=True,
-              help="New indexes in the whole plan, at most.")
-@click.option("--max-per-table", type=click.IntRange(min=0), default=3, show_default=True,
-              help="New indexes on one table, at most.")
+@click.option("--max-indexes", type=click.IntRange(min=0), default=None,
+              help="New indexes in the whole plan, at most [default: no count limit: the "
+                   "search stops where the next index no longer saves --min-gain, or at a "
+                   "size budget of the tables' own size, shown in the report].")
+@click.option("--max-per-table", type=click.IntRange(min=0), default=None,
+              help="New indexes on one table, at most [default: no limit].")
 @click.option("--budget-mb", type=click.FloatRange(min=0), default=None,
               help="Total size the new indexes may take (estimate).")
 @click.option("--min-gain", type=click.FloatRange(min=0, max=1), default=0.005,
-              show_default=True, help="Least share of total query time a new index must save.")
+              show_default=True,
+              help="Least share of total query time a new index must save, net of its write "
+                   "cost (as the report shows them).")
 @click.option("--hygiene", is_flag=True,
               help="Merge duplicate/redundant index drops into the plan.")
 @click.option("--verify", is_flag=True,
@@ -39,17 +59,19 @@ from dbtune.cli.common import connection_options, emit, fail, format_options
                    "only what the optimizer uses.")
 @format_options
 def indexes(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path, ...],
-            dsn: str | None, database: str | None, defaults_file: str | None,
-            disposable: bool, max_indexes: int, max_per_table: int, budget_mb: float | None,
-            min_gain: float, hygiene: bool, verify: bool, fmt: str,
+            row_counts: dict[str, int], dsn: str | None, database: str | None,
+            defaults_file: str | None, disposable: bool, max_indexes: int,
+            max_per_table: int, budget_mb: float | None, min_gain: float, hygiene: bool,
+            verify: bool, fmt: str,
             output: Path | None) -> None:
     """Indexes that serve the workload best: three-star candidates, merged, under a budget."""
     import pymysql
 
-    from dbtune.advise.hygiene import find_hygiene
-    from dbtune.advise.indexes import advise_indexes, render_plan
+    from dbtune.advise import advise_indexes, find_hygiene
+    from dbtune.advise.workload import workload_from
     from dbtune.catalog import load_catalog
     from dbtune.model import InputError
+    from dbtune.report.document import render
     from dbtune.sandbox import start_server
     from dbtune.sandbox.errors import SandboxError
 
@@ -63,10 +85,10 @@ def indexes(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path, ..
         fail("--verify builds indexes on the --dsn server: add --disposable if it is a "
              "sandbox or a copy (never production)")
     try:
-        catalog = load_catalog(schemas, dsn=None if schemas else dsn, database=database,
-                               defaults_file=defaults_file)
-        workload = (_slowlog(slowlogs, database) if slowlogs
-                    else _perfschema(dsn, defaults_file, database))
+        catalog = load_catalog(schemas, dsn=dsn, database=database,
+                               defaults_file=defaults_file, rows=row_counts)
+        workload = workload_from(slowlogs=slowlogs, perfschema=dsn if perfschema else None,
+                                 database=database, defaults_file=defaults_file)
         options = dict(max_indexes=max_indexes, max_per_table=max_per_table,
                        budget_mb=budget_mb, min_gain=min_gain,
                        hygiene=find_hygiene(catalog) if hygiene else None)
@@ -80,22 +102,4 @@ def indexes(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path, ..
         fail(str(exc))
     except pymysql.MySQLError as exc:  # the server went away or refused a read mid-run
         fail(f"server error: {exc.args[-1] if exc.args else exc}")
-    emit(render_plan(plan, fmt), output)
-
-
-def _slowlog(paths: tuple[str, ...], database: str | None):
-    from dbtune.digest import digest_slowlog
-
-    return digest_slowlog(list(paths), database=database)
-
-
-def _perfschema(dsn: str, defaults_file: str | None, database: str | None) -> list:
-    from dbtune.ingest.perfschema_digest import digest_perfschema
-    from dbtune.sandbox.dsn import ConnectionSpec
-
-    connection = ConnectionSpec.resolve(dsn, defaults_file=defaults_file).connect()
-    try:
-        classes = digest_perfschema(connection).ranked()
-    finally:
-        connection.close()
-    return [c for c in classes if database is None or database in (c.db, c.sample_db)]
+    emit(render(plan, fmt), output)

@@ -8,7 +8,15 @@ from pathlib import Path
 import click
 
 from dbtune.cli.analyze_perfschema import perfschema
-from dbtune.cli.common import Group, emit, fail, format_options, parse_when
+from dbtune.cli.common import (
+    Group,
+    alert_status,
+    emit,
+    fail,
+    fail_on_option,
+    parse_when,
+    report_options,
+)
 from dbtune.model import InputError
 
 MAX_WARNINGS_SHOWN = 10
@@ -50,14 +58,19 @@ def order_key(value: str) -> str:
               help="Worker processes (default: one per core for large plain files).")
 @click.option("--details", type=click.IntRange(min=0), default=5, show_default=True,
               help="Per-class detail blocks after the profile (table/markdown).")
-@format_options
+@fail_on_option
+@report_options
 def slowlog(paths: tuple[str, ...], top: int, order_by: str, since: str | None,
             until: str | None, database: str | None, user: str | None, host: str | None,
-            min_count: int, jobs: int | None, details: int, fmt: str,
-            output: Path | None) -> None:
-    """Digest slow-query logs: PATHS are files, globs, .gz files, or - for stdin."""
+            min_count: int, jobs: int | None, details: int, fail_on, fmt: str,
+            output: Path | None, width: int | None) -> None:
+    """Digest slow-query logs: PATHS are files, globs, .gz files, or - for stdin.
+
+    Exit status: 0 done, 1/3 a --fail-on warning/critical threshold reached, 2 error or
+    no input readable, 4 some inputs not read (the report is partial).
+    """
     from dbtune.digest import digest_slowlog
-    from dbtune.report.slowlog import render_digest
+    from dbtune.report.slowlog import DigestReport
 
     start, end = parse_when(since), parse_when(until)
     if start is not None and end is not None and start >= end:
@@ -70,8 +83,10 @@ def slowlog(paths: tuple[str, ...], top: int, order_by: str, since: str | None,
         fail(str(exc))
     report_warnings(digest.summary)
     check_metric(digest, order_by)
-    classes = digest.ranked(order_by=order_by, top=top or None, min_count=min_count)
-    emit(render_digest(digest, classes, fmt, order_by=order_by, details=details), output)
+    emit(DigestReport(digest, order_by=order_by, top=top or None, min_count=min_count,
+                      details=details), output, fmt, width)
+    status = alert_status(digest.ranked(min_count=min_count), fail_on)
+    sys.exit(status or (4 if digest.summary.get("inputs_failed") else 0))
 
 
 def check_metric(digest, order_by: str) -> None:
@@ -93,6 +108,8 @@ def report_warnings(summary: dict) -> None:
     hidden = summary.get("skipped", 0) - min(len(warnings), MAX_WARNINGS_SHOWN)
     if hidden > 0:
         click.echo(f"dbtune: warning: ... {hidden} more skipped entries not shown", err=True)
+    for failed in summary.get("inputs_failed") or []:
+        click.echo(f"dbtune: error: {failed['path']}: {failed['reason']} (not read)", err=True)
 
 
 analyze.add_command(perfschema)

@@ -8,7 +8,15 @@ from pathlib import Path
 import click
 import pymysql
 
-from dbtune.cli.common import Command, connection_options, emit, fail, output_option
+from dbtune.cli.common import (
+    Command,
+    connect_options,
+    connection_options,
+    emit,
+    fail,
+    report_options,
+    server_spec,
+)
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 
@@ -29,6 +37,9 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option("--target", help="Goal, e.g. 'mean<30ms', 'p95<=200ms', 'mean<=0.5x' "
                                 "(comma-separated, all must hold). --fixture marketplace "
                                 "--advise defaults to mean<30ms.")
+@click.option("--max-regression", type=click.FloatRange(min=1), default=2.0, show_default=True,
+              help="Fail (exit 1) when any class, however rare, gets slower than this factor "
+                   "(95% interval above 1; a class too rare for one on its point estimate).")
 @click.option("--rounds", type=click.IntRange(min=1), default=2, show_default=True,
               help="Rounds per phase.")
 @click.option("--count", type=click.IntRange(min=1), help="Statements per round [default: 2000].")
@@ -47,18 +58,21 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
                     disposable=True,
                     database_help="Database to bench in [default: marketplace for the fixture, "
                                   "else the slow log's database, else bench].")
-@click.option("--format", "fmt", type=click.Choice(("table", "markdown", "json", "html")),
-              default="table", show_default=True)
-@output_option
-def bench(fixture, scale, load, slowlog, sql_file, migration, rollback, advise, target, rounds,
+@connect_options
+@report_options
+def bench(fixture, scale, load, slowlog, sql_file, migration, rollback, advise, target,
+          max_regression, rounds,
           count, duration, concurrency, warmup, checks, read_only, seed, backend, dsn,
-          defaults_file, disposable, database, fmt, output) -> None:
+          defaults_file, disposable, database, ask_password, connect_timeout, fmt, output,
+          width) -> None:
     """Replay a workload before and after a change on a disposable server: latency per class
     with confidence intervals, result checksums, and the --target verdict.
 
-    Exit status: 0 target met (or none given), 1 not met, 2 error, 4 results differ.
+    Exit status: 0 target met (or none given) and no class slower than --max-regression,
+    1 not met or a class regressed, 2 error, 4 results differ.
+    Progress goes to stderr: bars on a terminal, else one line per round.
     """
-    from dbtune.bench.report import render
+    from dbtune.bench.report import BenchReport
     from dbtune.bench.rounds import Replay
     from dbtune.bench.story import MARKETPLACE_TARGET, bench_on
     from dbtune.bench.verdict import TargetError, parse_targets
@@ -80,30 +94,41 @@ def bench(fixture, scale, load, slowlog, sql_file, migration, rollback, advise, 
                     concurrency=concurrency, warmup=warmup, read_only=read_only, seed=seed,
                     checks_per_class=checks)
     try:
-        manager = (start_server("dsn", dsn=dsn, defaults_file=defaults_file,
+        manager = (start_server("dsn", dsn=server_spec(dsn, defaults_file, ask_password,
+                                                       connect_timeout),
                                 disposable=disposable) if dsn or defaults_file
                    else start_server(backend))
         with manager as server, _progress(replay, rounds) as progress:
             result = bench_on(server, database, fixture=fixture, scale=scale, load=load,
                               slowlog=slowlog, sql=sql_file, migration=migration,
                               rollback=rollback, advise=advise, targets=targets,
-                              rounds=rounds, replay=replay, on_load=progress.rows,
+                              max_regression=max_regression, rounds=rounds, replay=replay,
+                              on_load=progress.rows, on_round=progress.round,
                               on_progress=progress.statements)
     except (InputError, SandboxError, LoadError) as exc:
         fail(str(exc))
     except pymysql.err.MySQLError as exc:  # a server error mid-run: one line, no traceback
         fail(f"server error: {exc.args[-1] if exc.args else exc}")
-    emit(render(result, fmt), output)
+    emit(BenchReport(result), output, fmt, width)
     sys.exit(result.exit_status)
 
 
 class _progress:
-    """tqdm bars on stderr, only when it is a terminal: rows loaded, statements measured."""
+    """tqdm bars on stderr when it is a terminal (rows loaded, statements measured); else
+    (cron, CI, a pipe) one line per round, so a long bench is seen to be alive."""
 
     def __init__(self, replay, rounds: int) -> None:
         self.total = replay.count * 2 * rounds if replay.count else None
+        self.rounds = 2 * rounds
         self.shown = sys.stderr.isatty()
         self.bar = self.load_bar = None
+        self.done = 0
+
+    def round(self, index: int, phase: str) -> None:
+        """Round ``index`` (0-based) of ``phase`` is about to be replayed."""
+        if not self.shown:
+            click.echo(f"dbtune: bench round {index + 1}/{self.rounds} ({phase}) starting; "
+                       f"{self.done:,} statements measured so far", err=True)
 
     def __enter__(self) -> _progress:
         return self
@@ -122,6 +147,7 @@ class _progress:
 
     def statements(self, done: int) -> None:
         """Replay progress: ``done`` statements measured so far."""
+        self.done = done
         if not self.shown:
             return
         if self.bar is None:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 import sys
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -12,7 +14,7 @@ from typing import Any, TypeVar
 import click
 from click.exceptions import NoArgsIsHelpError
 
-from dbtune.report.formats import FORMATS, printable, redact_secrets
+from dbtune.report.formats import FORMATS
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -39,6 +41,37 @@ def format_options(function: F) -> F:
     function = output_option(function)
     return click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
                         show_default=True, help="Report format.")(function)
+
+
+def report_options(function: F) -> F:
+    """--format, --output and --width: what a command rendering one result takes."""
+    function = click.option(
+        "--width", type=click.IntRange(min=40), default=None,
+        help="Columns the table format fits [default: $COLUMNS, else the terminal's width "
+             "when standard output is one].")(function)
+    return format_options(function)
+
+
+def terminal_width(width: int | None, output: Path | None) -> int | None:
+    """The width a table report fits: --width, else (to a terminal) $COLUMNS or its size."""
+    if width or output is not None:
+        return width
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit() and int(columns) > 0:
+        return int(columns)
+    if sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
+
+
+def connect_options(function: F) -> F:
+    """--ask-password and --connect-timeout, as every command connecting to a server takes."""
+    function = click.option("--connect-timeout", type=click.FloatRange(min=0, min_open=True),
+                            default=10.0, show_default=True,
+                            help="Seconds to wait for the server to answer.")(function)
+    return click.option("--ask-password", is_flag=True,
+                        help="Prompt for the password (as does a bare `password` line "
+                             "in an option file).")(function)
 
 
 def connection_options(dsn_help: str, *, envvar: bool = True, disposable: bool = False,
@@ -70,9 +103,21 @@ def connection_options(dsn_help: str, *, envvar: bool = True, disposable: bool =
     return decorate
 
 
-def emit(text: str, output: Path | None) -> None:
-    """Write a report to FILE (atomically, never half-written) or to standard output."""
-    text = redact_secrets(printable(text))  # every report: samples may hold credentials
+def emit(report: Any, output: Path | None, fmt: str = "table",
+         width: int | None = None) -> None:
+    """Render a result through the report layer (which redacts credentials) and write it
+    to FILE (atomically, never half-written) or to standard output.
+
+    ``report`` is a result object (``to_document``/``rows``/``sections``); a ``str`` is
+    text rendered elsewhere and is redacted here.
+    """
+    from dbtune.report import redact, render
+    from dbtune.report.formats import printable
+
+    if isinstance(report, str):
+        text = redact(printable(report))
+    else:
+        text = render(report, fmt, width=terminal_width(width, output))
     if output is None:
         click.echo(text, nl=False)
         return
@@ -153,3 +198,68 @@ def parse_when(value: str | None, now: datetime | None = None) -> datetime | Non
         raise click.BadParameter(
             f"{value!r} is neither an ISO date/time (2026-11-26 14:00) nor a duration (12h, 7d)"
         ) from None
+
+
+def server_spec(dsn: str | None, defaults_file: str | None, ask_password: bool = False,
+                connect_timeout: float = 10.0, **settings: Any):
+    """The ConnectionSpec of the server a command reaches (the one rule of
+    :func:`dbtune.sandbox.dsn.resolve_target`), its password prompted for when asked
+    (--ask-password, or a bare ``password`` line in an option file)."""
+    from dataclasses import replace
+
+    from dbtune.sandbox.dsn import resolve_target
+
+    spec = resolve_target(dsn, defaults_file=defaults_file)
+    spec = spec.with_password_from(
+        lambda: click.prompt("Password", hide_input=True, err=True), ask_password)
+    return replace(spec, connect_timeout=connect_timeout, **settings)
+
+
+#: --fail-on STAT thresholds of query time per class, in ms: (warning, critical).
+ALERT_MS = (200.0, 500.0)
+
+
+def fail_on_option(function: F) -> F:
+    """--fail-on STAT[:WARN_MS[:CRIT_MS]]: exit 1 (warning) or 3 (critical) when a class's
+    query time STAT reaches a threshold."""
+    return click.option(
+        "--fail-on", "fail_on", metavar="STAT[:WARN_MS[:CRIT_MS]]",
+        callback=lambda ctx, param, value: parse_fail_on(value),
+        help=f"Exit 1 when a class's query time STAT (p95, mean, max, ...) reaches WARN_MS, "
+             f"3 when it reaches CRIT_MS [thresholds: {ALERT_MS[0]:g} and {ALERT_MS[1]:g} "
+             f"ms].")(function)
+
+
+def parse_fail_on(value: str | None) -> tuple[str, float, float] | None:
+    """``p95`` -> ("p95", 200.0, 500.0); ``p99:100:300`` -> ("p99", 100.0, 300.0)."""
+    from dbtune.model import STATS
+
+    if value is None:
+        return None
+    stat, *limits = value.split(":")
+    try:
+        warn, crit = [float(x.removesuffix("ms")) for x in limits] + list(ALERT_MS)[len(limits):]
+    except ValueError:
+        raise click.BadParameter(f"{value!r}: expected STAT[:WARN_MS[:CRIT_MS]], e.g. "
+                                 "p95:200:500") from None
+    if stat not in STATS or len(limits) > 2 or not 0 < warn <= crit:
+        raise click.BadParameter(f"{value!r}: expected STAT[:WARN_MS[:CRIT_MS]] with STAT in "
+                                 f"{', '.join(STATS)} and 0 < WARN_MS <= CRIT_MS")
+    return stat, warn, crit
+
+
+def alert_status(classes: list[Any], fail_on: tuple[str, float, float] | None) -> int:
+    """0, 1 (a class's query time reached the warning) or 3 (the critical), said on stderr."""
+    if fail_on is None:
+        return 0
+    stat, warn, crit = fail_on
+    values = [(((c.metrics.get("query_time") or {}).get(stat) or 0.0) * 1000, c) for c in classes]
+    over = sorted(((ms, c) for ms, c in values if ms >= warn), key=lambda x: -x[0])
+    if not over:
+        return 0
+    level, status = ("critical", 3) if over[0][0] >= crit else ("warning", 1)
+    limit = crit if status == 3 else warn
+    count = sum(1 for ms, _ in over if ms >= limit)
+    click.echo(f"dbtune: {level}: {count} class{'es' if count != 1 else ''} with {stat} query "
+               f"time >= {limit:g} ms (worst {over[0][1].id}: {over[0][0]:,.1f} ms)", err=True)
+    return status

@@ -3,14 +3,22 @@
 from __future__ import annotations
 
 import contextlib
-import json
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 import pymysql
 
-from dbtune.cli.common import Group, connection_options, fail
+from dbtune.cli.common import (
+    Group,
+    connect_options,
+    connection_options,
+    emit,
+    fail,
+    report_options,
+    server_spec,
+)
 
 FIXTURES = ("marketplace",)
 
@@ -22,22 +30,24 @@ target_options = connection_options(
 
 
 @contextlib.contextmanager
-def _server(dsn: str | None, defaults_file: str | None, disposable: bool) -> Iterator:
+def _server(dsn: str | None, defaults_file: str | None, disposable: bool,
+            ask_password: bool, connect_timeout: float) -> Iterator:
+    """The server of the one rule (:func:`dbtune.sandbox.dsn.resolve_target`); the
+    sandbox of `dbtune sandbox up` is disposable."""
+    from dbtune.model import InputError
     from dbtune.sandbox import SandboxError, start_server
     from dbtune.sandbox.detached import status
+    from dbtune.sandbox.dsn import SANDBOX_ORIGIN
 
-    try:
-        if dsn or defaults_file:
-            with start_server("dsn", dsn=dsn, defaults_file=defaults_file,
-                              disposable=disposable) as server:
-                yield server
-            return
-        current = status()
-    except SandboxError as exc:
-        fail(str(exc))
-    if current is None or not current.running:
-        fail("no sandbox is running: start one with `dbtune sandbox up`, or pass --dsn")
-    yield current.server
+    with contextlib.ExitStack() as stack:
+        try:
+            spec = server_spec(dsn, defaults_file, ask_password, connect_timeout)
+            current = status() if spec.origin == SANDBOX_ORIGIN else None
+            server = current.server if current is not None else stack.enter_context(
+                start_server("dsn", dsn=spec, disposable=disposable))
+        except (InputError, SandboxError) as exc:
+            fail(str(exc))
+        yield server
 
 
 @click.group(cls=Group)
@@ -51,21 +61,23 @@ def workload() -> None:
               show_default=True, help="Size factor (1.0 is the calibrated default).")
 @click.option("--seed", type=int, default=42, show_default=True, help="Data seed.")
 @target_options
+@connect_options
 def load(fixture: str, scale: float, seed: int, dsn: str | None, defaults_file: str | None,
-         disposable: bool, database: str) -> None:
+         disposable: bool, database: str, ask_password: bool, connect_timeout: float) -> None:
     """Create the fixture's tables (primary keys only) in DATABASE and fill them."""
     from tqdm import tqdm
 
+    from dbtune.model import InputError
     from dbtune.sandbox import SandboxError
     from dbtune.workload.marketplace import LoadError, load_marketplace
 
-    with _server(dsn, defaults_file, disposable) as server:
+    with _server(dsn, defaults_file, disposable, ask_password, connect_timeout) as server:
         try:
             with tqdm(unit=" rows", unit_scale=True, desc=fixture, leave=False,
                       disable=not sys.stderr.isatty()) as bar:
                 counts = load_marketplace(server, database, scale=scale, seed=seed,
                                           on_progress=lambda table, rows: bar.update(rows))
-        except (LoadError, SandboxError) as exc:
+        except (LoadError, SandboxError, InputError) as exc:
             fail(str(exc))
         except pymysql.err.MySQLError as exc:
             fail(f"server error: {exc.args[-1] if exc.args else exc}")
@@ -86,22 +98,25 @@ def load(fixture: str, scale: float, seed: int, dsn: str | None, defaults_file: 
               help="Statements run first and not measured.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Statement stream seed.")
 @click.option("--read-only", is_flag=True, help="Skip the workload's writes.")
-@click.option("--format", "fmt", type=click.Choice(("table", "csv", "json")), default="table",
-              show_default=True)
 @target_options
+@connect_options
+@report_options
 def run(fixture: str, scale: float, count: int | None, duration: float | None,
-        concurrency: int, warmup: int, seed: int, read_only: bool, fmt: str, dsn: str | None,
-        defaults_file: str | None, disposable: bool, database: str) -> None:
+        concurrency: int, warmup: int, seed: int, read_only: bool, dsn: str | None,
+        defaults_file: str | None, disposable: bool, database: str, ask_password: bool,
+        connect_timeout: float, fmt: str, output: Path | None, width: int | None) -> None:
     """Replay the fixture's weighted query mix and report latency per template."""
     from tqdm import tqdm
 
+    from dbtune.model import InputError
     from dbtune.sandbox import SandboxError
+    from dbtune.workload.report import RunReport
     from dbtune.workload.runner import run_workload
     from dbtune.workload.spec import marketplace_spec
 
     if (count is None) == (duration is None):
         fail("give exactly one of --count N or --duration SECONDS")
-    with _server(dsn, defaults_file, disposable) as server:
+    with _server(dsn, defaults_file, disposable, ask_password, connect_timeout) as server:
         try:
             with server.connect() as connection, connection.cursor() as cursor:
                 if not cursor.execute("SHOW DATABASES LIKE %s", (database,)):
@@ -113,24 +128,10 @@ def run(fixture: str, scale: float, count: int | None, duration: float | None,
                                       count=count, duration=duration, concurrency=concurrency,
                                       warmup=warmup, read_only=read_only, seed=seed,
                                       on_progress=lambda done: bar.update(done - bar.n))
-        except SandboxError as exc:
+        except (SandboxError, InputError) as exc:
             fail(str(exc))
         except pymysql.err.MySQLError as exc:
             fail(f"server error: {exc.args[-1] if exc.args else exc}")
-    frame = result.to_frame()
-    summary = {"statements": result.statements, "mean_ms": round(result.mean_ms, 3),
-               "throughput_qps": round(result.throughput, 1),
-               "elapsed_s": round(result.elapsed_s, 1), "concurrency": concurrency}
-    if fmt == "json":
-        click.echo(json.dumps({**summary, "templates": json.loads(frame.to_json(orient="records"))},
-                              indent=2))
-    elif fmt == "csv":
-        click.echo(frame.to_csv(index=False), nl=False)
-    else:
-        from tabulate import tabulate
-
-        shown = frame.drop(columns=["p99_ms"]).round(2)
-        click.echo(tabulate(shown, headers="keys", showindex=False, floatfmt=".2f"))
-        click.echo(", ".join(f"{k} {v}" for k, v in summary.items()))
+    emit(RunReport(result, server.spec.label()), output, fmt, width)
     for name, message in result.error_samples.items():
         click.echo(f"dbtune: {result.errors[name]} error(s) in {name}: {message}", err=True)

@@ -13,17 +13,27 @@ query classes. Statement digest text maps onto dbtune's fingerprints with
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
+import os
 import re
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pymysql
 
 from dbtune.model import InputError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from dbtune.connect import ConnectionSpec
+    from dbtune.ingest.perfschema_digest import PerfSchemaDigest
 
 SNAPSHOT_FORMAT = "dbtune-perfschema-snapshot"
 SNAPSHOT_VERSION = 1
@@ -81,14 +91,18 @@ class Snapshot:
     digest_lost: int = 0
 
     def save(self, path: str | Path) -> None:
-        """Write the snapshot as JSON (atomically: a ``.partial`` file renamed into place);
-        InputError naming the file when it cannot be written."""
+        """Write the snapshot as JSON, readable by its owner only (0600: samples hold
+        literal values), atomically (a ``.partial`` file renamed into place); InputError
+        naming the file when it cannot be written."""
         document = {"format": SNAPSHOT_FORMAT, "version": SNAPSHOT_VERSION,
                     **{f.name: getattr(self, f.name) for f in fields(self)}}
         target = Path(path)
         partial = target.with_name(target.name + ".partial")
         try:
-            partial.write_text(json.dumps(document, default=_json_value), encoding="utf-8")
+            partial.unlink(missing_ok=True)
+            fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "w", encoding="utf-8") as out:
+                out.write(json.dumps(document, default=_json_value))
             partial.replace(target)
         except OSError as exc:
             partial.unlink(missing_ok=True)
@@ -172,14 +186,72 @@ def read_snapshot(connection: pymysql.connections.Connection) -> Snapshot:
             "are off (UPDATE performance_schema.setup_consumers SET ENABLED='YES' WHERE NAME "
             "IN ('global_instrumentation','statements_digest'), or "
             "performance-schema-consumer-statements-digest=ON in my.cnf)")
-    host = connection.host if not connection.unix_socket else "localhost"
     return Snapshot(
         taken_at=datetime.now(),
-        server=f"{host}:{connection.port}", flavour=flavour, server_version=version,
+        server=server_label(connection), flavour=flavour, server_version=version,
         uptime=int(status.get("Uptime", 0)), digest_rows=rows, histograms=histograms,
         bucket_high=bucket_high, history=history, history_enabled=history_on,
         digest_lost=int(status.get("Performance_schema_digest_lost", 0)),
     )
+
+
+def server_label(connection: pymysql.connections.Connection) -> str:
+    """``host:port``, or ``localhost (socket /path)`` for a socket connection."""
+    if connection.unix_socket:
+        return f"localhost (socket {connection.unix_socket})"
+    return f"{connection.host}:{connection.port}"
+
+
+def sample_perfschema(spec: ConnectionSpec, *, interval: float | None = None,
+                      baseline: str | Path | None = None, save_to: str | Path | None = None,
+                      on_sampling: Callable[[float], None] | None = None,
+                      sleep: Callable[[float], None] = time.sleep) -> PerfSchemaDigest:
+    """Query classes of the server ``spec`` names: since its counters started, during the
+    next ``interval`` seconds (two snapshots), or since the ``baseline`` snapshot file.
+    ``save_to``: also save the last snapshot there (0600). ``on_sampling(seconds)`` is
+    called before an interval's wait.
+
+    Errors (bad files, an unreachable server, performance_schema off or unreadable) are
+    InputErrors naming the file or the server (password masked).
+    """
+    from dbtune.ingest.perfschema_digest import PerfSchemaDigest
+
+    if interval is not None and baseline is not None:
+        raise ValueError("give either an interval or a baseline, not both")
+    before = Snapshot.load(baseline) if baseline is not None else None
+    with spec.connect() as connection, _on_server(spec):
+        if interval is not None:
+            before = read_snapshot(connection)
+            if on_sampling is not None:
+                on_sampling(interval)
+            sleep(interval)
+        after = read_snapshot(connection)
+    if save_to is not None:
+        after.save(save_to)
+    return PerfSchemaDigest(after, before)
+
+
+def read_index_usage(spec: ConnectionSpec, *, unused: bool = False) -> pd.DataFrame:
+    """Index usage of the server ``spec`` names (``unused``: only indexes no statement read
+    through, with the uptime caveat in ``frame.attrs["caveat"]``); errors as
+    :func:`sample_perfschema`."""
+    from dbtune.ingest.perfschema_usage import index_usage_frame, unused_indexes
+
+    with spec.connect() as connection, _on_server(spec):
+        return unused_indexes(connection) if unused else index_usage_frame(connection)
+
+
+@contextlib.contextmanager
+def _on_server(spec: ConnectionSpec) -> Iterator[None]:
+    """Errors while reading a server become InputErrors prefixed with its DSN."""
+    try:
+        yield
+    except PerfSchemaUnavailable as exc:
+        raise PerfSchemaUnavailable(spec.scrub(f"{spec.dsn()}: {exc}")) from None
+    except pymysql.err.MySQLError as exc:  # e.g. no SELECT privilege on performance_schema
+        reason = exc.args[-1] if exc.args else exc
+        raise InputError(spec.scrub(f"{spec.dsn()}: reading performance_schema failed: "
+                                    f"{reason}")) from None
 
 
 def server_version(connection: pymysql.connections.Connection) -> tuple[str, str]:

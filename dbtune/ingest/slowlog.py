@@ -28,6 +28,34 @@ from typing import BinaryIO
 
 import numpy as np
 
+from dbtune.ingest.slowlog_grammar import (
+    ADMIN,
+    ATTR_LINE,
+    ATTR_LINES,
+    ATTRS,
+    BANNER,
+    ENTRY,
+    ENTRY_START,
+    EXPLAIN,
+    EXPLAIN_LINE,
+    HEAD,
+    HEADER_ENDS,
+    META_ONLY,
+    NO_QUERY,
+    NOT_METRICS,
+    NUMBER,
+    PAIRS,
+    SET_LINE,
+    SET_TIMESTAMP,
+    SLOWLOG_LINE,
+    TIME,
+    TIME_FORMATS,
+    USE,
+    USE_LINE,
+    USER_HOST,
+    USER_HOST_VALUE,
+    ZERO_FOR_ADMIN,
+)
 from dbtune.model import InputError, QueryEvent
 
 #: Bytes read per block; entries are never split across blocks.
@@ -36,59 +64,16 @@ BLOCK_SIZE = 1 << 20
 _CACHE_LIMIT = 10_000
 #: Warnings kept verbatim; later ones are only counted.
 MAX_WARNINGS = 10
-#: Attributes that are identifiers or timestamps, not metrics (pt-query-digest's
-#: --ignore-attributes plus the log_slow_extra Start/End stamps).
-NOT_METRICS = frozenset(
-    {"thread_id", "id", "timestamp", "insert_id", "last_insert_id", "schema", "start", "end",
-     "innodb_trx_id"}
-)
-
 EPOCH = datetime(1970, 1, 1)
 _US = timedelta(microseconds=1)
 
 _BOUNDARY = b";\n#"
-_ADMIN = ";\n# administrator command:"
-_ADMIN_BYTES = b"# administrator command:"
-_BANNER = re.compile(
-    r"^(?:T[cC][pP]\s[pP]ort:\s+\d+|[/A-Za-z][^\n]*?(?:mysqld|mariadbd),\sVersion.*"
-    r"(?:started\swith:|embedded\slibrary)|Time\s+Id\s+Command)",
-    re.M,
-)
-_UH = re.compile(r"\s*([^\[]+|\[[^\[]+\]).*?@ (\S*) \[(.*?)\]\s*(?:Id:\s*(\d+))?")
-# A well-formed entry: optional Time and User@Host lines, '#' lines, use, SET timestamp.
-_HEAD = re.compile(
-    r"(?:# Time: ([^\n]*)\n)?(?:# User@Host: ([^\n]*)\n)?((?:#[^\n]*\n)*)"
-    r"(?:use ([^;\n]+);\n)?(?:SET timestamp=(\d+);\n)?"
-)
-# Over a block of '#' lines: pairs on attribute lines, ('', '') for any other line.
-_ATTRS = re.compile(
-    r"^#(?! +[A-Z][A-Za-z_]+: \S)[^\n]*|(\w+):(?:[ \t]+(?!\w+:(?:\s|$))(\S+))?", re.M
-)
-_EXPLAIN = re.compile(r"^# explain: ?([^\n]*)", re.M)
-_ATTR_LINE = re.compile(r"# +[A-Z][A-Za-z_]+: \S")
-# "Name: value" pairs; an empty value (MariaDB's "Schema:  QC_hit: No") stays empty.
-_USE = re.compile(r"use ([^;]+)")
-_SET = re.compile(r"SET (?:last_insert_id|insert_id|timestamp)")
-_SET_TS = re.compile(r"timestamp\s*=\s*(\d+)")
-_MARIA_TIME = re.compile(r"(\d\d)(\d\d)(\d\d)\s+(\d\d?):(\d\d):(\d\d)$")
-_NUMBER = re.compile(r"-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?")
+_ADMIN = ";\n" + ADMIN
+_ADMIN_BYTES = ADMIN.encode()
 #: "Unknown" in :attr:`Block.times`.
 NO_TIME = np.iinfo(np.int64).max
-# One regular entry, matched over a whole block (findall): the entry, Time, User@Host,
-# attribute lines, use, SET timestamp, admin command, statement. '#' and '# explain:'
-# lines may follow the attribute lines.
-_ENTRY = re.compile(
-    r"((?:# Time: ([^\n]*)\n)?(?:# User@Host: (\S[^\n]*)\n)?((?:# +[A-Z][^\n]*\n|#\n)*)"
-    r"(?:#(?: explain:[^\n]*)?\n)*(?:use ([^;\n]+);\n)?(?:SET timestamp=(\d+);\n)?"
-    r"(?:# (administrator command: [A-Za-z]+(?: [A-Za-z_]+)*);"
-    r"|(?!#|use |SET )([^;]*(?:;(?!\n#)[^;]*)*);)(?:\n|\Z))"
-)
-# Attribute lines holding only "Name: value" pairs with non-empty values, and '#' lines.
-_PAIR = r"([A-Z][A-Za-z_]+): +((?![A-Za-z_]+:)\S*[^\s:])"
-_PAIRS = re.compile(_PAIR)
-_ATTR_LINES = re.compile(r"(?:#\n|# +(?!Time:)" + _PAIR + "(?: +" + _PAIR + r")* *\n)*")
 _NO_DIGITS = str.maketrans("", "", "0123456789.")
-_QT_COLUMN = re.compile(r"(?:-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?\n)+")
+_QT_COLUMN = re.compile(rf"(?:{NUMBER.pattern}\n)+")
 
 
 @dataclass(slots=True)
@@ -233,7 +218,7 @@ class ScanStats:
 
 def _pairs(head: str) -> dict[str, str]:
     """The ``Name: value`` pairs of a block of ``#`` header lines (the careful way)."""
-    attrs = dict(_ATTRS.findall(head))
+    attrs = dict(ATTRS.findall(head))
     attrs.pop("", None)
     return attrs
 
@@ -241,7 +226,7 @@ def _pairs(head: str) -> dict[str, str]:
 def _has_banner(text: str) -> bool:
     """Whether ``text`` holds a server start-up banner line (cheap test first)."""
     return ("Version" in text or "Command" in text or "port:" in text or "Port:" in text) and (
-        _BANNER.search(text) is not None)
+        BANNER.search(text) is not None)
 
 
 def _layout(keys: tuple[str, ...], tokens: int) -> tuple[tuple[str, ...], int, int]:
@@ -263,7 +248,7 @@ def _join_admin(pieces: list[str]) -> list[str]:
     """Glue ``# administrator command: X;`` lines back onto the header they belong to."""
     out: list[str] = []
     for piece in pieces:
-        if out and piece.startswith(" administrator command:"):
+        if out and piece.startswith(ADMIN[1:]):
             out[-1] += ";\n#" + piece
         else:
             out.append(piece)
@@ -272,7 +257,7 @@ def _join_admin(pieces: list[str]) -> list[str]:
 
 def _user_host(text: str) -> tuple[str, str | None, str | None]:
     """(user, host or else IP, thread id) of a ``# User@Host:`` value."""
-    m = _UH.match(text)
+    m = USER_HOST_VALUE.match(text)
     if m is None:
         return text.strip(), None, None
     return m.group(1), m.group(2) or m.group(3) or None, m.group(4)
@@ -285,12 +270,13 @@ def time_us(text: str) -> int | None:
     MySQL 5.5's ``YYMMDD H:MM:SS`` carry no zone and are taken as written.
     """
     try:
-        if len(text) >= 19 and text[4] == "-":
+        iso, short = TIME_FORMATS
+        if iso.pattern.match(text):
             stamp = datetime.fromisoformat(text)
             if stamp.tzinfo is not None:
                 stamp = stamp.astimezone(timezone.utc).replace(tzinfo=None)
         else:
-            m = _MARIA_TIME.match(text)
+            m = short.pattern.match(text)
             if m is None:
                 return None
             yy, mo, dd, hh, mi, ss = map(int, m.groups())
@@ -329,7 +315,10 @@ class Scanner:
 
     def _regular(self, text: str) -> Block | None:
         """The block of ``text`` if it is a run of regular entries, else None."""
-        found = _ENTRY.findall(text)
+        # cheap refusals first: a run ends with a statement's ';', starts with an entry
+        if not text.endswith((";\n", ";")) or ENTRY.match(text) is None:
+            return None
+        found = ENTRY.findall(text)
         if not found:
             return None
         wholes, time_texts, uhs, heads, uses, stamps, admin, sqls = zip(*found, strict=True)
@@ -341,6 +330,8 @@ class Scanner:
         layouts = _layouts(heads, n)
         if layouts is None:
             return None
+        if any(admin):
+            _zero_admin(layouts, admin)
         db_list: list[str | None] = [None] * n
         for names, rows, table in layouts:
             if "Schema" in names:
@@ -407,6 +398,9 @@ class Scanner:
         pieces = text.split(";\n#")
         if _ADMIN in text:
             pieces = _join_admin(pieces)
+        bodies: dict[int, int] = {}
+        if "\nuse " in text or "\nSET " in text:
+            pieces, bodies = _headless(pieces)
         banners = _has_banner(text)
         last = len(pieces) - 1
         for i in range(last):
@@ -414,13 +408,13 @@ class Scanner:
             start = self.line
             self.line += piece.count("\n") + 1
             has_banner = banners and _has_banner(piece)
-            if not has_banner and self._fast(piece, start, out):
+            if not has_banner and i not in bodies and self._fast(piece, start, out):
                 continue
             lines = piece.split("\n")
             if has_banner:
-                self._scan_with_banners(lines, start, out)
+                self._scan_with_banners(lines, start, out, bodies.get(i, ()))
             else:
-                self._entry(lines, start, out)
+                self._entry(lines, start, out, bodies.get(i, (None,))[0])
         lines = pieces[last].split("\n")
         if last:
             lines[0] = "#" + lines[0]
@@ -437,21 +431,21 @@ class Scanner:
             if lines[-1].endswith(";"):
                 lines[-1] = lines[-1][:-1]
             if banners and _has_banner(pieces[last]):
-                self._scan_with_banners(lines, start, out)
+                self._scan_with_banners(lines, start, out, bodies.get(last, ()))
             else:
-                self._entry(lines, start, out)
+                self._entry(lines, start, out, bodies.get(last, (None,))[0])
         return out
 
     def _fast(self, piece: str, start: int, out: list[Entry]) -> bool:
         """Parse a well-formed entry with one regex; False leaves it to :meth:`_entry`."""
-        m = _HEAD.match(piece)
+        m = HEAD.match(piece)
         end = m.end()
         sql = piece[end:]
         time_text, uh, head, db, set_ts = m.groups()
-        if (not sql or sql.startswith(("#", "use ", "SET ")) or "# Time:" in head
-                or "# User@Host:" in head or "# administrator command:" in head):
+        if (not sql or sql.startswith(("#", USE, "SET ")) or TIME in head
+                or USER_HOST in head or ADMIN in head):
             return False
-        cut = head.find("# explain:")
+        cut = head.find(EXPLAIN)
         tokens = (head if cut < 0 else head[:cut])[1:].replace("\n#", "\n").split()
         keys = tuple(tokens[::2])
         layout = self._layouts.get(keys)
@@ -462,7 +456,7 @@ class Scanner:
             return False
         values = tokens[1::2]
         qt = values[qt_at]
-        if not (qt.replace(".", "", 1).isdigit() or _NUMBER.fullmatch(qt)):
+        if not (qt.replace(".", "", 1).isdigit() or NUMBER.fullmatch(qt)):
             return False
         if uh is None:
             user = host = thread = None
@@ -481,7 +475,7 @@ class Scanner:
             db = db.strip().strip("`")
         elif schema_at >= 0:
             db = values[schema_at] or None
-        explain = [x.strip() for x in _EXPLAIN.findall(head)] if cut >= 0 else None
+        explain = [x.strip() for x in EXPLAIN_LINE.findall(head)] if cut >= 0 else None
         stats = self.stats
         stats.events += 1
         stats.event_lines += self.line - start
@@ -506,28 +500,37 @@ class Scanner:
             self.last_time = when
         return when
 
-    def _scan_with_banners(self, lines: list[str], start: int, out: list[Entry]) -> None:
-        """Drop banner lines; a '#' line after a banner or a ';' line starts a new entry."""
+    def _scan_with_banners(self, lines: list[str], start: int, out: list[Entry],
+                           bodies: tuple[int, ...] = ()) -> None:
+        """Drop banner lines; a '#' line after a banner or a ';' line starts a new entry
+        (not at ``bodies``, where statements starting with '#' begin, see _headless)."""
         segment: list[str] = []
         seg_start = start
         boundary = True
         for n, line in enumerate(lines, start):
-            if _BANNER.match(line):
+            if BANNER.match(line):
                 self.stats.banner_lines += 1
                 boundary = True
                 continue
             if (boundary and line.startswith("#") and segment
-                    and not line.startswith("# administrator command:")):
+                    and not line.startswith(ADMIN) and n - start not in bodies):
+                headless = segment[-1].endswith(";") and segment[-1].startswith(
+                    (USE, "SET ")) and META_ONLY.fullmatch("\n".join(segment))
                 if segment[-1].endswith(";"):
                     segment[-1] = segment[-1][:-1]
-                self._entry(segment, seg_start, out)
+                self._entry(segment, seg_start, out, _within(bodies, seg_start - start, segment)
+                            or (-1 if headless else None))
                 segment = []
             if not segment:
                 seg_start = n
             segment.append(line)
             boundary = line.endswith(";")
         if segment:
-            self._entry(segment, seg_start, out)
+            if boundary and len(segment) < len(lines) and segment[-1].endswith(";"):
+                segment[-1] = segment[-1][:-1]  # a banner ended the piece
+            self._entry(segment, seg_start, out,
+                        _within(bodies, seg_start - start, segment)
+                        or (-1 if bodies[-1:] == (-1,) else None))
 
     def _skip(self, line: int, count: int, reason: str) -> None:
         stats = self.stats
@@ -537,43 +540,52 @@ class Scanner:
         if len(stats.warnings) < MAX_WARNINGS:
             stats.warnings.append((self.source, line, reason))
 
-    def _entry(self, lines: list[str], start: int, out: list[Entry]) -> None:
-        """Parse one entry's lines (a stale partial header before it is skipped)."""
+    def _entry(self, lines: list[str], start: int, out: list[Entry],
+               body: int | None = None) -> None:
+        """Parse one entry's lines (a stale partial header before it is skipped).
+
+        ``body``: the statement starts at this line whatever it holds; -1: the entry
+        has no statement and stands for ``/* No query */`` (see :func:`_headless`).
+        """
         first = 0
         n = len(lines)
         i = 0
         time_text = user = host = db = admin = set_line = thread = None
         attrs: dict[str, str] = {}
         explain: list[str] | None = None
-        while i < n:
+        while i < n and i != body:
             line = lines[i]
             if line[:1] == "#":
-                if line.startswith("# Time:"):
+                if line.startswith(TIME):
                     if time_text is not None or user is not None or attrs:
                         self._skip(start + first, i - first, "entry without a statement")
                         first, user, host, db, admin, set_line, attrs, explain, thread = (
                             i, None, None, None, None, None, {}, None, None)
-                    time_text = line[7:].strip()
-                elif line.startswith("# User@Host:"):
+                    time_text = line[len(TIME):].strip()
+                    at = time_text.find(USER_HOST)
+                    if at >= 0:  # MySQL 5.0/5.1 replication threads: one line for both
+                        user, host, thread = _user_host(time_text[at + len(USER_HOST) + 1:])
+                        time_text = time_text[:at].strip()
+                elif line.startswith(USER_HOST):
                     if user is not None or attrs:
                         self._skip(start + first, i - first, "entry without a statement")
                         first, time_text, db, admin, set_line, attrs, explain = (
                             i, None, None, None, None, {}, None)
                         thread = None
-                    user, host, thread = _user_host(line[13:])
-                elif line.startswith("# administrator command:"):
+                    user, host, thread = _user_host(line[len(USER_HOST) + 1:])
+                elif line.startswith(ADMIN):
                     admin = line[2:].strip().rstrip(";")
-                elif line.startswith("# explain:"):
+                elif line.startswith(EXPLAIN):
                     if explain is None:
                         explain = []
-                    explain.append(line[10:].strip())
-                elif _ATTR_LINE.match(line):
+                    explain.append(line[len(EXPLAIN):].strip())
+                elif ATTR_LINE.match(line):
                     attrs.update(_pairs(line))
-            elif line.startswith("use "):
+            elif line.startswith(USE):
                 if db is None:
-                    m = _USE.match(line)
+                    m = USE_LINE.match(line)
                     db = m.group(1).strip().strip("`") if m else None
-            elif line.startswith("SET ") and _SET.match(line):
+            elif line.startswith("SET ") and SET_LINE.match(line):
                 if set_line is None:
                     set_line = line
             else:
@@ -584,15 +596,20 @@ class Scanner:
             sql = "\n".join(lines[i:]) if i + 1 < n else lines[i]
         elif admin is not None:
             sql = admin
+            for name in ZERO_FOR_ADMIN:
+                if name in attrs:
+                    attrs[name] = "0"
+        elif body == -1:
+            sql = NO_QUERY
         else:
             self._skip(start + first, count, "entry without a statement")
             return
-        if "Query_time" not in attrs or not _NUMBER.fullmatch(attrs["Query_time"]):
+        if "Query_time" not in attrs or not NUMBER.fullmatch(attrs["Query_time"]):
             self._skip(start + first, count, "entry without a valid Query_time")
             return
         set_ts = None
         if set_line is not None:
-            m = _SET_TS.search(set_line)
+            m = SET_TIMESTAMP.search(set_line)
             set_ts = m.group(1) if m else None
         when = self._time(time_text, set_ts)
         if db is None:
@@ -603,6 +620,63 @@ class Scanner:
         names = self._names.setdefault(names, names)
         out.append(Entry(sql, when, user, host, db, names, list(attrs.values()), thread,
                          explain, start + i))
+
+
+def _zero_admin(layouts: list[Layout], admin: tuple[str, ...]) -> None:
+    """Set the :data:`ZERO_FOR_ADMIN` values of admin-command entries to ``"0"``."""
+    is_admin = np.array([bool(a) for a in admin])
+    for names, rows, table in layouts:
+        columns = [names.index(x) for x in ZERO_FOR_ADMIN if x in names]
+        chosen = np.flatnonzero(is_admin[rows])
+        if columns and len(chosen):
+            table[np.ix_(chosen, columns)] = "0"
+
+
+def _within(bodies: tuple[int, ...], first: int, segment: list[str]) -> int | None:
+    """The line of ``segment`` (starting at line ``first`` of its piece) where one of
+    ``bodies`` (lines of the piece) is, else None."""
+    return next((b - first for b in bodies if 0 < b - first < len(segment)), None)
+
+
+def _ends_headless(piece: str) -> bool:
+    """Whether the last entry of ``piece`` is header lines only (after any banner)."""
+    lines = piece.split("\n")
+    i = len(lines)
+    while i and META_ONLY.fullmatch(lines[i - 1]):
+        i -= 1
+    return i < len(lines) and (i == 0 or BANNER.match(lines[i - 1]) is not None)
+
+
+def _headless(pieces: list[str]) -> tuple[list[str], dict[int, tuple[int, ...]]]:
+    """pt-query-digest's reading of entries made of header lines only (with ``use`` or
+    ``SET timestamp`` as their last line, so the log has a ``;\\n#`` right after them).
+
+    If the next piece starts like an entry (``# Time:``, ``# Query_time:`` ...), the entry
+    stands for ``/* No query */``; otherwise the next piece is its statement (a statement
+    whose first line begins with ``#``). Returns the pieces (such runs joined) and, per
+    piece index, the lines where such statements start, or (-1,) when its last entry has
+    none, as :meth:`Scanner._entry` and :meth:`Scanner._scan_with_banners` take them.
+    """
+    out: list[str] = []
+    bodies: dict[int, tuple[int, ...]] = {}
+    i, n = 0, len(pieces)
+    while i < n:
+        piece = pieces[i]
+        found: tuple[int, ...] = ()
+        while (i + 1 < n and piece[piece.rfind("\n") + 1:].startswith((USE, "SET "))
+               and _ends_headless(piece if not out else "#" + piece)):
+            after = pieces[i + 1]
+            if ENTRY_START.match(after):
+                found += (-1,)
+                break
+            found += (piece.count("\n") + 1,)
+            piece += ";\n#" + after
+            i += 1
+        if found:
+            bodies[len(out)] = found
+        out.append(piece)
+        i += 1
+    return out, bodies
 
 
 def _layouts(heads: tuple[str, ...], n: int) -> list[Layout] | None:
@@ -674,12 +748,12 @@ def _template_regex(template: tuple[str | None, ...]) -> re.Pattern:
 
 def _template(head: str) -> tuple[str | None, ...] | None:
     """The tokens of a header's attribute lines, None for each value; None if irregular."""
-    if not _ATTR_LINES.fullmatch(head):
+    if not ATTR_LINES.fullmatch(head):
         return None
     out: list[str | None] = []
     for line in head.split("\n")[:-1]:
         out.append("#")
-        for name, _ in _PAIRS.findall(line):
+        for name, _ in PAIRS.findall(line):
             out.extend((name + ":", None))
     return tuple(out)
 
@@ -703,19 +777,87 @@ def expand_paths(paths: str | os.PathLike | list) -> list[str]:
     return out
 
 
+#: Bytes of an input read before it is called "not a slow log" if none looks like one.
+SNIFF_BYTES = 1 << 20
+_GZIP_MAGIC = b"\x1f\x8b"
+
+
 def open_input(name: str) -> BinaryIO:
-    """A binary stream of one input: stdin for ``-``, gzip-decoded if it starts gzipped."""
+    """A binary stream of one input: stdin for ``-``, gzip-decoded if it starts gzipped.
+
+    The first :data:`SNIFF_BYTES` are read at once: an input holding no slow-log line
+    there (``# Time:``, ``# User@Host:``, ``# Query_time:``, an admin command or a server
+    banner) is an InputError ("not a slow log"), and so is a ``.gz`` name that is empty
+    or not gzip data, and gzip data that cannot be decoded.
+    """
     if name == "-":
-        return sys.stdin.buffer
-    if Path(name).is_dir():
+        raw: BinaryIO = sys.stdin.buffer
+    elif Path(name).is_dir():
         raise InputError(f"{name}: is a directory, not a slow log")
+    else:
+        try:
+            raw = open(name, "rb")  # noqa: SIM115 - returned to the caller
+        except OSError as exc:
+            raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
+    label = "standard input" if name == "-" else name
     try:
-        raw = open(name, "rb")  # noqa: SIM115 - returned to the caller
-    except OSError as exc:
-        raise InputError(f"{name}: cannot read ({exc.strerror or exc})") from None
-    if raw.peek(2)[:2] == b"\x1f\x8b":
-        return gzip.GzipFile(fileobj=raw)  # type: ignore[return-value]
-    return raw
+        magic = _read_chunk(raw, 2, label)
+        if magic == _GZIP_MAGIC:
+            stream: BinaryIO = gzip.GzipFile(  # type: ignore[assignment]
+                fileobj=_Prefixed(magic, raw, label), mode="rb")
+            head = _read_chunk(stream, SNIFF_BYTES, label)
+        elif name.endswith(".gz"):
+            raise InputError(f"{name}: cannot read (not gzip data: "
+                             f"{'empty file' if not magic else 'no gzip header'})")
+        else:
+            stream = raw
+            head = magic + _read_chunk(raw, SNIFF_BYTES - len(magic), label)
+        if head and not SLOWLOG_LINE.search(head):
+            raise InputError(
+                f"{label}: not a slow log (no '# Time:', '# User@Host:' or '# Query_time:' "
+                f"line, nor a server banner, in the first {len(head)} bytes)")
+    except InputError:
+        if raw is not sys.stdin.buffer:
+            raw.close()
+        raise
+    if raw is not sys.stdin.buffer and magic != _GZIP_MAGIC:
+        raw.seek(0)  # a plain file: read it from the start, seekable for byte ranges
+        return raw
+    return _Prefixed(head, stream, label, raw)  # type: ignore[return-value]
+
+
+class _Prefixed(io.RawIOBase):
+    """``head`` (bytes already read) followed by the rest of ``stream``; closing it
+    closes ``stream`` and the file under it (never stdin)."""
+
+    def __init__(self, head: bytes, stream: BinaryIO, name: str,
+                 raw: BinaryIO | None = None) -> None:
+        self.head, self.stream, self.name, self.raw = head, stream, name, raw
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if self.head:
+            if size < 0 or size >= len(self.head):
+                out, self.head = self.head, b""
+                if size < 0:
+                    return out + self.stream.read()
+                return out + (self.stream.read(size - len(out)) if size > len(out) else b"")
+            out, self.head = self.head[:size], self.head[size:]
+            return out
+        return self.stream.read(size)
+
+    def readinto(self, buffer) -> int:
+        data = self.read(len(buffer))
+        buffer[: len(data)] = data
+        return len(data)
+
+    def close(self) -> None:
+        for stream in (self.stream, self.raw):
+            if stream is not None and stream is not sys.stdin.buffer:
+                stream.close()
+        super().close()
 
 
 def iter_blocks(
@@ -726,9 +868,11 @@ def iter_blocks(
     The stream must be positioned on an entry boundary; ``limit`` bounds the bytes read
     (the caller ends it on a boundary too). CRLF line ends become LF.
     """
-    buffer = b""
+    buffer = bytearray()
     pending = 0
     left = limit
+    # boundaries before ``seen`` were all refused: only the new bytes need a search
+    seen = 0
     while True:
         size = block_size if left is None else min(block_size, left)
         chunk = _read_chunk(stream, size)
@@ -742,30 +886,35 @@ def iter_blocks(
         if b"\r" in chunk:
             chunk = chunk.replace(b"\r\n", b"\n")
         buffer += chunk
-        cut = buffer.rfind(_BOUNDARY)
-        # never cut before an admin-command line, nor where one may be cut short
+        cut = buffer.rfind(_BOUNDARY, seen)
+        # never cut before an admin-command line, nor where one may be cut short, nor
+        # after a header line (an entry of header lines only reads on, see _headless)
         while cut >= 0 and (buffer.startswith(_ADMIN_BYTES, cut + 2)
-                            or len(buffer) - cut - 2 < len(_ADMIN_BYTES)):
-            cut = buffer.rfind(_BOUNDARY, 0, cut)
+                            or len(buffer) - cut - 2 < len(_ADMIN_BYTES)
+                            or buffer.startswith(HEADER_ENDS, buffer.rfind(b"\n", 0, cut) + 1)):
+            cut = buffer.rfind(_BOUNDARY, seen, cut)
         if cut < 0:
+            seen = max(0, len(buffer) - len(_ADMIN_BYTES) - len(_BOUNDARY))
             continue
         yield buffer[: cut + 2].decode("utf-8", "surrogateescape"), pending
-        buffer = buffer[cut + 2 :]
+        del buffer[: cut + 2]
+        seen = 0
         pending = 0
     if buffer or pending:
         yield buffer.decode("utf-8", "surrogateescape"), pending
 
 
-def _read_chunk(stream: BinaryIO, size: int) -> bytes:
+def _read_chunk(stream: BinaryIO, size: int, name: str | None = None) -> bytes:
     """Up to ``size`` bytes; a broken input (corrupt gzip, I/O error) is an InputError."""
     if size <= 0:
         return b""
     try:
         return stream.read(size)
-    except (OSError, EOFError) as exc:
-        name = getattr(stream, "name", None) or getattr(getattr(stream, "fileobj", None),
-                                                        "name", "input")
-        raise InputError(f"{name}: cannot read ({exc})") from None
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        if name is None:
+            name = getattr(stream, "name", None) or getattr(
+                getattr(stream, "fileobj", None), "name", "input")
+        raise InputError(f"{name}: cannot read ({exc or type(exc).__name__})") from None
 
 
 def read_events(
@@ -821,7 +970,7 @@ def metric_value(raw: str) -> float | None:
         return 1.0
     if raw == "No":
         return 0.0
-    return float(raw) if _NUMBER.fullmatch(raw) else None
+    return float(raw) if NUMBER.fullmatch(raw) else None
 
 
 def to_event(entry: Entry, source: str) -> QueryEvent:

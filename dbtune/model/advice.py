@@ -20,8 +20,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
 #: What an Advice does; ``propose`` orders migrations by this list.
-KINDS = ("drop_index", "replace_index", "add_index", "partition")
-Kind = Literal["drop_index", "replace_index", "add_index", "partition"]
+KINDS = ("drop_foreign_key", "drop_index", "replace_index", "add_index", "partition")
+Kind = Literal["drop_foreign_key", "drop_index", "replace_index", "add_index", "partition"]
 
 
 @dataclass

@@ -10,7 +10,8 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-FORMATS = ("table", "markdown", "json", "csv")
+#: Every format every result renders in (the one list; :func:`render_rows` does all but html).
+FORMATS = ("table", "markdown", "json", "csv", "html")
 
 #: Bytes that were not UTF-8 in a log, kept by the readers as surrogate escapes.
 UNDECODABLE = re.compile("[\udc80-\udcff]")
@@ -82,12 +83,16 @@ def render_rows(rows: Sequence[dict[str, Any]], fmt: str, *, floatfmt: str = ",.
             writer.writerows(rows)
         return out.getvalue()
     if fmt not in ("table", "markdown"):
-        raise ValueError(f"unknown format {fmt!r}; choose one of {', '.join(FORMATS)}")
+        raise ValueError(f"unknown format {fmt!r} for rows; choose one of "
+                         f"{', '.join(f for f in FORMATS if f != 'html')}")
     from tabulate import tabulate  # here, so `dbtune sandbox ...` does not import it
 
     tablefmt = "github" if fmt == "markdown" else "simple"
     if not rows:
         return "(no rows)\n"
+    if fmt == "markdown":  # a | in a cell would end it
+        rows = [{k: v.replace("|", "\\|") if isinstance(v, str) else v for k, v in r.items()}
+                for r in rows]
     if preformatted:
         colalign = ("left",) + ("right",) * (len(rows[0]) - 1)
         return tabulate(rows, headers="keys", tablefmt=tablefmt, disable_numparse=True,

@@ -16,7 +16,8 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Literal
 
-from dbtune.sandbox.dsn import ConnectionSpec, start_dsn
+from dbtune.connect import ConnectionSpec
+from dbtune.sandbox.dsn import start_dsn
 from dbtune.sandbox.errors import (
     BackendUnavailable,
     NotDisposableError,
@@ -27,7 +28,6 @@ from dbtune.sandbox.server import Server, require_disposable
 
 __all__ = [
     "BackendUnavailable",
-    "ConnectionSpec",
     "NotDisposableError",
     "SandboxError",
     "Server",
@@ -65,7 +65,7 @@ def resolve_backend(backend: str) -> str:
 def start_server(
     backend: BackendName = "auto",
     *,
-    dsn: str | None = None,
+    dsn: str | ConnectionSpec | None = None,
     disposable: bool = False,
     long_query_time: float | None = None,
     buffer_pool_size: str = "256M",

@@ -15,7 +15,7 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from dbtune.sandbox.dsn import ConnectionSpec
+from dbtune.connect import ConnectionSpec
 from dbtune.sandbox.errors import SandboxError
 from dbtune.sandbox.local import LocalSandbox
 from dbtune.sandbox.server import Server

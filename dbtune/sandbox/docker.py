@@ -15,7 +15,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from dbtune.sandbox.dsn import ConnectionSpec
+from dbtune.connect import ConnectionSpec
 from dbtune.sandbox.errors import BackendUnavailable, ServerStartError
 from dbtune.sandbox.server import Server, describe
 

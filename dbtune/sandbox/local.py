@@ -29,6 +29,7 @@ from typing import Any
 
 import pymysql
 
+from dbtune.connect import ConnectionSpec
 from dbtune.sandbox.datadir import (
     INSTALL_HINT,
     MARIADB_LOG_FILE_SIZE,
@@ -37,7 +38,6 @@ from dbtune.sandbox.datadir import (
     flavour_of,
     populate,
 )
-from dbtune.sandbox.dsn import ConnectionSpec
 from dbtune.sandbox.errors import BackendUnavailable, ServerStartError
 from dbtune.sandbox.server import Server, describe
 

@@ -11,7 +11,7 @@ import pymysql
 from dbtune.sandbox.errors import NotDisposableError
 
 if TYPE_CHECKING:
-    from dbtune.sandbox.dsn import ConnectionSpec
+    from dbtune.connect import ConnectionSpec
 
 Flavour = Literal["mariadb", "mysql"]
 Backend = Literal["local", "docker", "dsn"]

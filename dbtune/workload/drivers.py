@@ -1,7 +1,9 @@
-"""The client libraries a replay can use: pymysql (pure Python, always installed) and
-mysqlclient (``MySQLdb``, a C extension over libmariadb/libmysqlclient; the ``fast`` extra).
+"""The client libraries a replay can use: pymysql (pure Python, always installed),
+mysqlclient (``MySQLdb``, a C extension built against libmariadb/libmysqlclient: the ``fast``
+extra) and mysql-connector-python's C extension (``connector``: wheels only, the
+``fast-wheels`` extra).
 
->>> driver = get_driver("auto")          # mysqlclient when importable, else pymysql
+>>> driver = get_driver("auto")          # mysqlclient, else connector, else pymysql
 >>> connection = driver.connect(server.spec, "shop")                   # doctest: +SKIP
 
 Both connect alike: autocommit, utf8mb4, TCP unless the spec names a socket, no
@@ -18,10 +20,11 @@ from typing import Any, Literal
 
 import pymysql
 
-from dbtune.sandbox import ConnectionSpec, SandboxError
+from dbtune.connect import ConnectError, ConnectionSpec
+from dbtune.sandbox import SandboxError
 
-DriverName = Literal["auto", "pymysql", "mysqlclient"]
-DRIVERS: tuple[str, ...] = ("auto", "pymysql", "mysqlclient")
+DriverName = Literal["auto", "pymysql", "mysqlclient", "connector"]
+DRIVERS: tuple[str, ...] = ("auto", "pymysql", "mysqlclient", "connector")
 
 
 class DriverUnavailable(SandboxError):
@@ -50,14 +53,34 @@ def mysqlclient_available() -> bool:
     return importlib.util.find_spec("MySQLdb") is not None
 
 
+def connector_available() -> bool:
+    """Whether mysql-connector-python's C extension loads (its wheels for 26.x need
+    OpenSSL 3.2 from the system, so an installed package may still not load)."""
+    try:
+        from mysql.connector import HAVE_CEXT
+    except ImportError:
+        return False
+    return bool(HAVE_CEXT)
+
+
 def get_driver(name: DriverName | str = "auto") -> Driver:
-    """The driver called ``name``: "pymysql", "mysqlclient", or "auto" (mysqlclient when
-    importable, else pymysql). Raise ValueError for another name and DriverUnavailable
-    when mysqlclient is asked for but not installed."""
+    """The driver called ``name``: "pymysql", "mysqlclient", "connector", or "auto"
+    (mysqlclient when importable, else connector's C extension when it loads, else
+    pymysql). Raise ValueError for another name and DriverUnavailable when a C driver is
+    asked for but not installed."""
     if name not in DRIVERS:
         raise ValueError(f"unknown driver {name!r}: expected one of {', '.join(DRIVERS)}")
-    if name == "pymysql" or (name == "auto" and not mysqlclient_available()):
+    if name == "auto" and not mysqlclient_available():
+        name = "connector" if connector_available() else "pymysql"
+    if name == "pymysql":
         return PYMYSQL
+    if name == "connector":
+        if not connector_available():
+            raise DriverUnavailable(
+                "driver connector is not available: pip install 'mysql-connector-python>=9.1,"
+                "<26' (its C extension, from wheels)")
+        from mysql.connector import Error
+        return Driver("connector", (Error,), _connect_connector, _connector_executor)
     try:
         import MySQLdb
     except ImportError as exc:
@@ -68,9 +91,13 @@ def get_driver(name: DriverName | str = "auto") -> Driver:
 
 
 def driver_of(connection: Any) -> Driver:
-    """The driver a connection made elsewhere belongs to (pymysql unless it is MySQLdb's)."""
-    if type(connection).__module__.startswith("MySQLdb"):
+    """The driver a connection made elsewhere belongs to (pymysql unless it is MySQLdb's or
+    mysql-connector's)."""
+    module = type(connection).__module__
+    if module.startswith("MySQLdb"):
         return get_driver("mysqlclient")
+    if module.startswith("mysql.connector"):
+        return get_driver("connector")
     return PYMYSQL
 
 
@@ -125,7 +152,45 @@ def _connect_mysqlclient(spec: ConnectionSpec, database: str | None) -> Any:
         return MySQLdb.connect(**params)
     except MySQLdb.MySQLError as exc:
         message = str(exc.args[1]) if len(exc.args) > 1 else str(exc)
-        raise SandboxError(f"cannot connect to {spec.dsn()}: {message}") from None
+        raise ConnectError(spec.scrub(f"cannot connect to {spec.label()}: {message}")) from None
+
+
+def _connect_connector(spec: ConnectionSpec, database: str | None) -> Any:
+    import mysql.connector
+    from mysql.connector.constants import ClientFlag
+
+    params: dict[str, Any] = {
+        "client_flags": [-ClientFlag.MULTI_STATEMENTS, -ClientFlag.FOUND_ROWS],
+        "host": "127.0.0.1" if spec.host in (None, "localhost") else spec.host,
+        "port": spec.port or 3306, "user": spec.user or "root", "password": spec.password or "",
+        "connection_timeout": max(1, round(spec.connect_timeout)), "charset": "utf8mb4",
+        "autocommit": True, "use_pure": False, "buffered": False, "get_warnings": False,
+    }
+    if spec.socket:
+        params["unix_socket"] = spec.socket
+    if database or spec.database:
+        params["database"] = database or spec.database
+    try:
+        return mysql.connector.connect(**params)
+    except mysql.connector.Error as exc:
+        message = exc.msg if getattr(exc, "msg", None) else str(exc)
+        raise ConnectError(spec.scrub(f"cannot connect to {spec.label()}: {message}")) from None
+
+
+def _connector_executor(connection: Any) -> Execute:
+    """cmd_query and get_rows of the C extension's connection, without a cursor."""
+    query, get_rows = connection.cmd_query, connection.get_rows
+    next_result = connection.next_result
+
+    def execute(sql: str) -> int:
+        result = query(sql)
+        rows = len(get_rows()[0]) if "columns" in result else result.get("affected_rows", 0)
+        while connection.more_results and next_result():  # a CALL's further result sets
+            if connection.unread_result:
+                get_rows()
+        return rows
+
+    return execute
 
 
 PYMYSQL = Driver("pymysql", (pymysql.err.MySQLError,), _connect_pymysql, _pymysql_executor)

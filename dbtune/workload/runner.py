@@ -295,7 +295,10 @@ def _progress(on_progress: Callable[[int], None] | None) -> Callable[[], None]:
 
 def _open(connect: Callable[[], Any]) -> Any:
     connection = connect()
-    connection.autocommit(True)
+    if callable(connection.autocommit):  # pymysql, MySQLdb
+        connection.autocommit(True)
+    else:  # mysql-connector: a property
+        connection.autocommit = True
     return connection
 
 

@@ -1,0 +1,83 @@
+"""One table during the search: its statistics, the needs of the classes that read it, the
+writes that change it, its candidates and the indexes chosen so far.
+
+>>> from dbtune.advise.need import Need, TableInfo
+>>> state = TableState(TableInfo("t", rows=1e6, ndv={"a": 1e5}), [Need("q", "t", eq=("a",))])
+>>> state.best(state.needs[0], [("a",)])[1]
+'a'
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from dbtune.advise.estimate import Estimate, estimate, full_scan
+from dbtune.advise.need import Need, TableInfo
+from dbtune.advise.writecost import Write, write_cost, write_share, writers
+
+
+@dataclass
+class TableState:
+    """One table during the search: its statistics, needs, writes and indexes."""
+
+    info: TableInfo
+    needs: list[Need]
+    #: (class id, share of workload time, columns an UPDATE sets - None for INSERT/DELETE,
+    #: which maintain every index)
+    writes: list[Write] = field(default_factory=list)
+    candidates: list[tuple[str, ...]] = field(default_factory=list)
+    chosen: list[tuple[str, ...]] = field(default_factory=list)
+    _baselines: dict[int, tuple[Need, tuple[Estimate, str]]] = field(default_factory=dict,
+                                                                     repr=False)
+    _estimates: dict[tuple[int, tuple[str, ...]], tuple[Need, Estimate]] = field(
+        default_factory=dict, repr=False)
+
+    def writers(self, columns: Sequence[str]) -> list[tuple[str, float]]:
+        """(class id, share) of the writes that must maintain an index on ``columns``."""
+        return writers(self.writes, columns)
+
+    def write_share(self, columns: Sequence[str]) -> float:
+        """Share of workload time in writes that must maintain an index on ``columns``."""
+        return write_share(self.writes, columns)
+
+    def write_cost(self, columns: Sequence[str]) -> float:
+        """Share of workload time an index on ``columns`` adds to this table's writes."""
+        return write_cost(self.writes, columns)
+
+    def best(
+        self, need: Need, chosen: Sequence[tuple[str, ...]] | None = None
+    ) -> tuple[Estimate, str]:
+        """The cheapest way to serve ``need`` with the existing indexes plus ``chosen``
+        (default: :attr:`chosen`): (estimate, index name, "PRIMARY", "" for a full scan,
+        or the joined columns of a chosen index). On a tie, what exists today wins."""
+        chosen = self.chosen if chosen is None else chosen
+        options = [self.baseline(need)]
+        options += [(self.estimate(need, columns), ",".join(columns)) for columns in chosen]
+        return min(options, key=lambda o: o[0].cost)
+
+    def baseline(self, need: Need) -> tuple[Estimate, str]:
+        """How ``need`` is served today: full scan, primary key or an existing index."""
+        cached = self._baselines.get(id(need))
+        if cached is None or cached[0] is not need:  # ids are reused once a need is freed
+            options = [(full_scan(need, self.info), "")]
+            if self.info.pk:
+                options.append((estimate(need, self.info.pk, self.info, clustered=True),
+                                "PRIMARY"))
+            for name, columns, prefixes in self.info.existing:
+                options.append((estimate(need, columns, self.info, prefixed=prefixes), name))
+            cached = self._baselines[id(need)] = (need, min(options, key=lambda o: o[0].cost))
+        return cached[1]
+
+    def estimate(self, need: Need, columns: tuple[str, ...]) -> Estimate:
+        """:func:`estimate` of a new index on ``columns`` (cached per need and columns)."""
+        key = (id(need), columns)
+        cached = self._estimates.get(key)
+        if cached is None or cached[0] is not need:
+            cached = self._estimates[key] = (need, estimate(need, columns, self.info))
+        return cached[1]
+
+    def relative(self, costs: Iterable[float]) -> float:
+        """Weighted read cost of all needs, relative to today, given each need's cost."""
+        return sum(n.weight * c / self.baseline(n)[0].cost
+                   for n, c in zip(self.needs, costs, strict=True))

@@ -1,0 +1,116 @@
+"""`dbtune advise partitions`: RANGE partitioning advice (a thin layer over
+dbtune.advise.partitioning). Registered in the ``advise`` group by dbtune/cli/advise.py."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from dbtune.cli.common import connection_options, emit, fail, format_options
+
+
+def _retention(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
+               ) -> dict[str, float]:
+    out = {}
+    for value in values:
+        table, _, days = value.partition("=")
+        try:
+            out[table.strip()] = float(days.rstrip("d"))
+        except ValueError:
+            raise click.BadParameter(f"{value!r}: expected TABLE=DAYS, e.g. audit_log=365"
+                                     ) from None
+    return out
+
+
+@click.command("partitions")
+@click.option("--slowlog", "slowlogs", multiple=True, metavar="LOG",
+              help="Slow log(s) holding the workload (files, globs, .gz, - for stdin).")
+@click.option("--perfschema", is_flag=True,
+              help="Take the workload from performance_schema of the --dsn server.")
+@click.option("--schema", "schemas", multiple=True, metavar="FILE",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="DDL file of the schema (repeatable); else read from --dsn (with sizes).")
+@connection_options("mysql://user@host:port/db: schema, sizes and the column's MIN/MAX "
+                    "(read-only); with --disposable also the --verify server.", envvar=False,
+                    disposable=True, database_help="Schema to read on the --dsn server.")
+@click.option("--min-rows", type=click.IntRange(min=0), default=1_000_000, show_default=True,
+              help="A table this large (rows) is a candidate ...")
+@click.option("--min-mb", type=click.FloatRange(min=0), default=1024.0, show_default=True,
+              help="... or this large (data + indexes, MiB).")
+@click.option("--retention", multiple=True, metavar="TABLE=DAYS", callback=_retention,
+              help="Days of rows to keep (else read from the purge DELETEs); repeatable.")
+@click.option("--max-partitions", type=click.IntRange(min=2), default=50, show_default=True,
+              help="Live partitions to aim for when choosing day, week or month.")
+@click.option("--ahead", type=click.IntRange(min=1), default=3, show_default=True,
+              help="Empty partitions kept ahead of today.")
+@click.option("--force", "force", multiple=True, metavar="TABLE",
+              help="Partition TABLE even where the estimate says losers outweigh winners "
+                   "(never past a blocking check); repeatable.")
+@click.option("--verify", is_flag=True,
+              help="Partition each advised table on the --disposable server, EXPLAIN and run "
+                   "every class before/after, then restore it.")
+@format_options
+def partitions(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path, ...],
+               dsn: str | None, database: str | None, defaults_file: str | None,
+               disposable: bool, min_rows: int, min_mb: float, retention: dict[str, float],
+               max_partitions: int, ahead: int, force: tuple[str, ...], verify: bool, fmt: str,
+               output: Path | None) -> None:
+    """RANGE partitioning where it pays (pruning, DROP PARTITION purges), and why not elsewhere."""
+    import pymysql
+
+    from dbtune.advise.partitioning import Thresholds, advise_partitions
+    from dbtune.catalog import load_catalog
+    from dbtune.model import InputError
+    from dbtune.report.document import render
+    from dbtune.sandbox import ConnectionSpec, start_server
+    from dbtune.sandbox.errors import SandboxError
+
+    if bool(slowlogs) == perfschema:
+        fail("give the workload: --slowlog LOG... or --perfschema (with --dsn)")
+    if not schemas and not dsn:
+        fail("give the schema: --schema FILE... or --dsn DSN --database DB")
+    if (perfschema or verify) and not dsn:
+        fail(f"--{'perfschema' if perfschema else 'verify'} needs a server: give --dsn DSN")
+    if verify and not disposable:
+        fail("--verify partitions tables on the --dsn server: add --disposable if it is a "
+             "sandbox or a copy (never production)")
+    options = dict(thresholds=Thresholds(min_rows, int(min_mb * 2**20)), retention=retention,
+                   max_live=max_partitions, ahead=ahead, force=force)
+    connection = None
+    try:
+        catalog = load_catalog(schemas, dsn=None if schemas else dsn, database=database,
+                               defaults_file=defaults_file)
+        if dsn:
+            spec = ConnectionSpec.resolve(dsn, defaults_file=defaults_file)
+            connection = spec.connect(database or spec.database)
+        workload = _workload(slowlogs, connection, database)
+        if verify:
+            with start_server("dsn", dsn=dsn, disposable=True,
+                              defaults_file=defaults_file) as server:
+                plan = advise_partitions(workload, catalog, connection=connection,
+                                         verify_on=server, **options)
+        else:
+            plan = advise_partitions(workload, catalog, connection=connection, **options)
+    except (InputError, SandboxError) as exc:
+        fail(str(exc))
+    except pymysql.MySQLError as exc:
+        fail(f"server error: {exc.args[-1] if exc.args else exc}")
+    finally:
+        if connection is not None:
+            connection.close()
+    for line in plan.skipped:
+        click.echo(f"dbtune: skipped: {line}", err=True)
+    emit(render(plan, fmt, title="dbtune advise partitions"), output)
+
+
+def _workload(slowlogs: tuple[str, ...], connection, database: str | None):
+    """The slow-log digest, or performance_schema's classes of ``database``."""
+    if slowlogs:
+        from dbtune.digest import digest_slowlog
+
+        return digest_slowlog(list(slowlogs), database=database)
+    from dbtune.ingest.perfschema_digest import digest_perfschema
+
+    return [c for c in digest_perfschema(connection).ranked()
+            if database is None or database in (c.db, c.sample_db)]

@@ -1,0 +1,88 @@
+"""`dbtune report nightly`: the morning report for cron (a thin layer over dbtune.nightly)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+
+from dbtune.cli.common import Group, connection_options, emit, fail, output_option, parse_when
+from dbtune.report.document import FORMATS
+
+
+@click.group(cls=Group)
+def report() -> None:
+    """Reports over time: the nightly report with history."""
+
+
+@report.command("nightly")
+@click.argument("paths", nargs=-1)
+@click.option("--history", type=click.Path(dir_okay=False, path_type=Path), required=True,
+              help="SQLite file holding the history (created on first use).")
+@click.option("--perfschema", "snapshots", nargs=2, metavar="BEFORE AFTER",
+              type=click.Path(exists=True, dir_okay=False),
+              help="Instead of slow logs: two saved snapshots (dbtune analyze perfschema --save).")
+@click.option("--schema", "schemas", multiple=True, metavar="FILE",
+              type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="DDL file of the schema, for index and hygiene advice (repeatable).")
+@connection_options("mysql://user@host:port/db: read the schema from this server "
+                    "(read-only) when no --schema is given.", envvar=False,
+                    database_help="Schema to read on the --dsn server.")
+@click.option("--day", type=click.DateTime(["%Y-%m-%d"]),
+              help="Report this calendar day of the log (default: the day of the last event).")
+@click.option("--since", help="Only events at or after this time (ISO, or 12h / 7d ago).")
+@click.option("--until", help="Only events before this time (ISO, or 12h / 7d ago).")
+@click.option("--warning-ms", type=click.FloatRange(min=0), default=200.0, show_default=True,
+              help="p95 above this is a warning.")
+@click.option("--critical-ms", type=click.FloatRange(min=0), default=500.0, show_default=True,
+              help="p95 above this is critical.")
+@click.option("--ratio", type=click.FloatRange(min=1), default=2.0, show_default=True,
+              help="p95 or total time up by more than this factor is a regression.")
+@click.option("--min-events", type=click.IntRange(min=1), default=10, show_default=True,
+              help="Least events (today and in the baseline) for a regression or threshold.")
+@click.option("--lookback-days", type=click.IntRange(min=1), default=7, show_default=True,
+              help="Days before the report's day that form the baseline.")
+@click.option("--keep-days", type=click.IntRange(min=0), default=90, show_default=True,
+              help="Drop history days older than this (0 keeps all).")
+@click.option("--top", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Classes detailed in the report (plus every class a finding names).")
+@click.option("--propose", "propose_dir", metavar="DIR",
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Also write the migration proposal of the advice (dbtune propose) into "
+                   "DIR (needs --schema).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
+              show_default=True, help="Report format (html: one self-contained page).")
+@output_option
+def nightly(paths: tuple[str, ...], history: Path, snapshots: tuple[str, str] | None,
+            schemas: tuple[Path, ...], dsn: str | None, defaults_file: str | None,
+            database: str | None, day, since: str | None, until: str | None,
+            warning_ms: float, critical_ms: float, ratio: float, min_events: int,
+            lookback_days: int, keep_days: int, top: int, propose_dir: Path | None, fmt: str,
+            output: Path | None) -> None:
+    """The morning report: PATHS are the day's slow logs (files, globs, .gz).
+
+    Exit status: 0 clean, 1 warnings, 3 critical, 2 error.
+    """
+    from dbtune.model import InputError
+    from dbtune.nightly import Thresholds, nightly_report
+    from dbtune.sandbox.errors import SandboxError
+
+    if bool(paths) == bool(snapshots):
+        fail("give the day's slow logs (PATHS) or --perfschema BEFORE AFTER")
+    thresholds = Thresholds(warning_ms=warning_ms, critical_ms=critical_ms, ratio=ratio,
+                            min_events=min_events, lookback_days=lookback_days)
+    try:
+        result = nightly_report(
+            list(paths), history=history, perfschema=snapshots or (), schemas=schemas,
+            dsn=dsn, database=database, defaults_file=defaults_file,
+            day=day.date() if day else None, since=parse_when(since), until=parse_when(until),
+            thresholds=thresholds, keep_days=keep_days or None, top=top, propose=propose_dir,
+            progress=sys.stderr.isatty())
+    except (InputError, SandboxError) as exc:
+        fail(str(exc))
+    except Exception as exc:  # noqa: BLE001 - cron reads exit 1 as "warnings": never crash so
+        fail(f"unexpected {type(exc).__name__}: {exc}")
+    emit(result.render(fmt), output)
+    sys.exit(result.exit_status)
+
