@@ -339,8 +339,8 @@ class Aggregate:
             "total_query_time": total,
             "qps": events / span if span > 0 else None,
             "bytes_read": stats.bytes_read,
-        } | ({"events_read": self.read} if self.filtered else {}) | (
-            {"inputs_failed": [dict(f) for f in self.failed]} if self.failed else {})
+            "inputs_failed": [dict(f) for f in self.failed],
+        } | ({"events_read": self.read} if self.filtered else {})
 
     def build(self) -> list[QueryClass]:
         """All classes, ranked by total query time (then count, then id)."""
