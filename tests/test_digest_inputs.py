@@ -37,7 +37,7 @@ def logs(tmp_path: Path) -> Path:
 REASONS = {
     "README": "not a slow log",
     "slow.log.2.gz": "cannot read",
-    "slow.log.3.gz": "cannot read (empty gzip file, 0 bytes)",
+    "slow.log.3.gz": "cannot read (not gzip data: empty file)",
     "slow.log.4.gz": "cannot read",
 }
 
@@ -55,7 +55,7 @@ def test_bad_inputs_are_named_and_the_good_ones_digested(logs: Path, jobs: int,
         assert by_name[name].startswith(reason), (name, by_name[name])
     assert digest.summary["files"] == [str(logs / "slow.log"), str(logs / "slow.log.1.gz")]
     alone = digest_slowlog([logs / "slow.log", logs / "slow.log.1.gz"])
-    assert "inputs_failed" not in alone.summary
+    assert alone.summary["inputs_failed"] == []
     assert _comparable(digest) == _comparable(alone)
 
 

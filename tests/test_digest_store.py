@@ -109,3 +109,11 @@ def test_dask_byte_ranges_give_the_single_process_result(tmp_path: Path,
         assert len(client.scheduler_info()["workers"]) == 2
     assert _everything(spread) == _everything(alone)
     assert spread.summary["inputs_failed"][0]["path"] == str(tmp_path / "missing.log")
+
+
+@pytest.mark.slow
+def test_a_local_process_cluster_gives_the_same_result() -> None:
+    pytest.importorskip("dask.distributed")
+    inputs = [EXAMPLE, FIXTURES / FLAVOURS[1]]
+    assert _everything(digest_slowlog(inputs, scheduler="local")) == _everything(
+        digest_slowlog(inputs))

@@ -38,7 +38,7 @@ ERRNO = "errno"
 #: Quantile bucket keys live in the low bits of a composite ``class << 24 | key``.
 KEY_BITS = 24
 _KEY_OFFSET = 1 << (KEY_BITS - 1)
-_KEY_MASK = (1 << KEY_BITS) - 1
+KEY_MASK = (1 << KEY_BITS) - 1
 _ZERO_KEY = 0  # values <= 0 (DDSketch's zero bucket); positive keys are >= 1 after offset
 _I64_MAX = np.iinfo(np.int64).max
 _I64_MIN = np.iinfo(np.int64).min
@@ -159,7 +159,7 @@ class Aggregate:
     samples: list[list[Any]] = field(default_factory=list)
     stats: ScanStats = field(default_factory=ScanStats)
     files: list[str] = field(default_factory=list)
-    lines: int = 0  # lines of the range this state read (to renumber ranges on merge)
+    lines: int = 0  # lines of the range this aggregate read (to renumber ranges on merge)
     #: inputs that could not be read: {"path": ..., "reason": ...}
     failed: list[dict[str, str]] = field(default_factory=list)
     filtered: bool = False  # whether a filter chose the events
@@ -205,27 +205,26 @@ class Aggregate:
 
     def add_block(self, block: Block, fingerprints: FingerprintCache, source: str) -> None:
         """Add one block of entries read from ``source``."""
-        state = self
         n = len(block)
         if not n:
             return
         distinct, at = fingerprints(block.sqls)
-        cls = state.class_ids(distinct)[at]
+        cls = self.class_ids(distinct)[at]
         uniq, inv = np.unique(cls, return_inverse=True)
         # per-class reductions over the entries sorted by class (every class of uniq occurs)
         order = np.argsort(inv, kind="stable")
         starts = np.flatnonzero(np.r_[True, inv[order][1:] != inv[order][:-1]])
-        state.count[uniq] += np.diff(np.r_[starts, n])
+        self.count[uniq] += np.diff(np.r_[starts, n])
 
         times = block.times[order]
         timed = times != NO_TIME
         low = np.minimum.reduceat(times, starts)  # NO_TIME is the int64 maximum
         high = np.maximum.reduceat(np.where(timed, times, _I64_MIN), starts)
-        state.first[uniq] = np.minimum(state.first[uniq], low)
-        state.last[uniq] = np.maximum(state.last[uniq], high)
+        self.first[uniq] = np.minimum(self.first[uniq], low)
+        self.last[uniq] = np.maximum(self.last[uniq], high)
 
         who = block.who
-        dims = state.dims
+        dims = self.dims
         for (c, db, person), k in Counter(zip(cls.tolist(), block.dbs, block.people,
                                               strict=True)).items():
             dims[(c, db, *who[person])] += k
@@ -234,7 +233,7 @@ class Aggregate:
         errno = columns.pop(ERRNO, None)
         if errno is not None:
             failing = errno[1] != 0
-            state.errors.update(zip(cls[errno[0][failing]].tolist(),
+            self.errors.update(zip(cls[errno[0][failing]].tolist(),
                                     errno[1][failing].astype(np.int64).tolist(), strict=True))
         if not columns:
             return
@@ -253,7 +252,7 @@ class Aggregate:
         highs = np.maximum.reduceat(np.where(ok, by_class, _I64_MIN), starts, axis=0)
         keys = (uniq[inv] << KEY_BITS)[:, None] | _bucket_keys(values)
         for j, name in enumerate(names):
-            metric = state.metric(name)
+            metric = self.metric(name)
             metric.count[uniq] += counts[:, j]
             metric.total[uniq] += totals[:, j]
             metric.low[uniq] = np.minimum(metric.low[uniq], lows[:, j])
@@ -268,90 +267,87 @@ class Aggregate:
             winners = np.flatnonzero(qt_scaled == best[inv])
             _, first = np.unique(inv[winners], return_index=True)
             for i in np.sort(winners[first]).tolist():
-                sample = state.samples[cls[i]]
+                sample = self.samples[cls[i]]
                 if qt_scaled[i] > sample[0]:
-                    state.samples[cls[i]] = [int(qt_scaled[i]), block.sqls[i], block.dbs[i], source,
+                    self.samples[cls[i]] = [int(qt_scaled[i]), block.sqls[i], block.dbs[i], source,
                                              block.line(i)]
 
     def merge(self, other: Aggregate, line_shift: int = 0) -> None:
         """Add ``other`` (read after this one); shift its line numbers of its first file."""
-        into = self
-        remap = into.class_ids(other.fingerprints)
+        remap = self.class_ids(other.fingerprints)
         if len(remap):
-            into.count[remap] += other.count
-            into.first[remap] = np.minimum(into.first[remap], other.first)
-            into.last[remap] = np.maximum(into.last[remap], other.last)
+            self.count[remap] += other.count
+            self.first[remap] = np.minimum(self.first[remap], other.first)
+            self.last[remap] = np.maximum(self.last[remap], other.last)
         for name, metric in other.metrics.items():
-            mine = into.metric(name)
+            mine = self.metric(name)
             mine.count[remap] += metric.count
             mine.total[remap] += metric.total
             mine.low[remap] = np.minimum(mine.low[remap], metric.low)
             mine.high[remap] = np.maximum(mine.high[remap], metric.high)
             keys, weights = metric.compact()
             if len(keys):
-                mine.add_buckets((remap[keys >> KEY_BITS] << KEY_BITS) | (keys & _KEY_MASK),
+                mine.add_buckets((remap[keys >> KEY_BITS] << KEY_BITS) | (keys & KEY_MASK),
                                  weights)
         for (c, db, user, host), n in other.dims.items():
-            into.dims[(int(remap[c]), db, user, host)] += n
+            self.dims[(int(remap[c]), db, user, host)] += n
         for (c, code), n in other.errors.items():
-            into.errors[(int(remap[c]), code)] += n
+            self.errors[(int(remap[c]), code)] += n
         for (c, name), n in other.labels.items():
-            into.labels[(int(remap[c]), name)] += n
+            self.labels[(int(remap[c]), name)] += n
         for c, sample in enumerate(other.samples):
-            mine = into.samples[remap[c]]
+            mine = self.samples[remap[c]]
             if sample[0] > mine[0]:
                 shifted = list(sample)
                 if shifted[3] == other.files[0]:
                     shifted[4] += line_shift
-                into.samples[remap[c]] = shifted
+                self.samples[remap[c]] = shifted
         stats = other.stats
         if line_shift:
             stats.warnings = [(s, n + line_shift if s == other.files[0] else n, r)
                               for s, n, r in stats.warnings]
-        into.stats.merge(stats)
-        into.files.extend(f for f in other.files if not into.files or into.files[-1] != f)
-        into.failed.extend(other.failed)
-        into.filtered |= other.filtered
-        into.read += other.read
-        into.lines += other.lines
+        self.stats.merge(stats)
+        self.files.extend(f for f in other.files if not self.files or self.files[-1] != f)
+        self.failed.extend(other.failed)
+        self.filtered |= other.filtered
+        self.read += other.read
+        self.lines += other.lines
 
     def summary(self) -> dict[str, Any]:
         """Events, classes, lines, files, time span and what was skipped."""
-        state = self
-        stats = state.stats
-        timed_first = state.first[state.first != _I64_MAX]
-        timed_last = state.last[state.last != _I64_MIN]
+        stats = self.stats
+        timed_first = self.first[self.first != _I64_MAX]
+        timed_last = self.last[self.last != _I64_MIN]
         first = us_to_datetime(int(timed_first.min())) if len(timed_first) else None
         last = us_to_datetime(int(timed_last.max())) if len(timed_last) else None
         span = (last - first).total_seconds() if first and last else 0.0
-        events = int(state.count.sum())
-        qt = state.metrics.get("query_time")
+        events = int(self.count.sum())
+        qt = self.metrics.get("query_time")
         total = int(qt.total.sum()) / 1e6 if qt is not None else 0.0
         return {
             "events": events,
-            "classes": len(state.fingerprints),
+            "classes": len(self.fingerprints),
             "skipped": stats.skipped,
             "warnings": [f"{s}:{n}: {r}" for s, n, r in stats.warnings],
             "warnings_total": stats.warnings_total,
             "lines": {"total": stats.lines, "events": stats.event_lines,
                       "banners_and_blank": stats.banner_lines, "skipped": stats.skipped_lines},
-            "files": list(state.files),
+            "files": list(self.files),
             "first_seen": first,
             "last_seen": last,
             "span_seconds": span,
             "total_query_time": total,
             "qps": events / span if span > 0 else None,
             "bytes_read": stats.bytes_read,
-        } | ({"events_read": state.read} if state.filtered else {}) | (
-            {"inputs_failed": [dict(f) for f in state.failed]} if state.failed else {})
+            "inputs_failed": [dict(f) for f in self.failed],
+        } | ({"events_read": self.read} if self.filtered else {})
 
     def build(self) -> list[QueryClass]:
         """All classes, ranked by total query time (then count, then id)."""
-        state = self
-        n = len(state.fingerprints)
+        n = len(self.fingerprints)
         stats_of: list[dict[str, dict[str, float]]] = [{} for _ in range(n)]
-        for name in sorted(state.metrics, key=_metric_order):
-            metric = state.metrics[name]
+        for name in sorted(self.metrics, key=_metric_order):
+            metric = self.metrics[name]
             keys, weights = metric.compact()
             owners = keys >> KEY_BITS
             bounds = np.searchsorted(owners, np.arange(n + 1))
@@ -366,13 +362,13 @@ class Aggregate:
                 for percent, label in ((50, "p50"), (95, "p95"), (99, "p99")):
                     rank = -(-percent * count // 100)  # nearest rank: ceil(q x n), 1-based
                     key = int(keys[a + np.searchsorted(cum, rank, side="left")])
-                    key &= _KEY_MASK
+                    key &= KEY_MASK
                     v = 0.0 if key == _ZERO_KEY else _MAPPING.value(key - _KEY_OFFSET)
                     entry[label] = min(max(v, lo), hi)
                 stats_of[c][name] = entry
         dims: list[tuple[Counter, Counter, Counter]] = [
             (Counter(), Counter(), Counter()) for _ in range(n)]
-        for (c, db, user, host), k in state.dims.items():
+        for (c, db, user, host), k in self.dims.items():
             d = dims[c]
             if db is not None:
                 d[0][db] += k
@@ -381,28 +377,28 @@ class Aggregate:
             if host is not None:
                 d[2][host] += k
         errors: list[Counter] = [Counter() for _ in range(n)]
-        for (c, code), k in state.errors.items():
+        for (c, code), k in self.errors.items():
             errors[c][str(code)] = k
         labels: list[Counter] = [Counter() for _ in range(n)]
-        for (c, name), k in state.labels.items():
+        for (c, name), k in self.labels.items():
             labels[c][name] = k
-        qt = state.metrics.get("query_time")
+        qt = self.metrics.get("query_time")
         total = int(qt.total.sum()) if qt is not None else 0
         out = []
-        for c, fp in enumerate(state.fingerprints):
+        for c, fp in enumerate(self.fingerprints):
             m = stats_of[c]
             dbs, users, hosts = (_ranked_counts(x) for x in dims[c])
             sent = m.get("rows_sent", {}).get("sum")
             examined = m.get("rows_examined", {}).get("sum")
-            qt_us, sql, sample_db, source, line = state.samples[c]
+            qt_us, sql, sample_db, source, line = self.samples[c]
             out.append(QueryClass(
                 id=class_id(fp),
                 fingerprint=fp,
-                count=int(state.count[c]),
+                count=int(self.count[c]),
                 share=(int(qt.total[c]) / total) if qt is not None and total else 0.0,
                 metrics=m,
-                first_seen=_time_or_none(state.first[c], _I64_MAX),
-                last_seen=_time_or_none(state.last[c], _I64_MIN),
+                first_seen=_time_or_none(self.first[c], _I64_MAX),
+                last_seen=_time_or_none(self.last[c], _I64_MIN),
                 dbs=dbs, users=users, hosts=hosts,
                 db=next(iter(dbs), None),
                 sample=sql,

@@ -1,4 +1,4 @@
-"""digest_slowlog: slow-log byte ranges read and aggregated in one process or a pool."""
+"""digest_slowlog: slow-log byte ranges read and aggregated in one process, a pool or Dask."""
 
 from __future__ import annotations
 
@@ -94,7 +94,8 @@ def digest_slowlog(
     ``jobs`` worker processes (default: 1 below 16 MB, else up to 4 by CPU count) read
     byte ranges of large plain files; the result does not depend on it.
 
-    ``scheduler``: a ``dask.distributed.Client``, or a scheduler address, to read the
+    ``scheduler``: a ``dask.distributed.Client``, a scheduler address, or ``"local"`` (a
+    LocalCluster of one process per core for this call) to read the
     byte ranges as Dask tasks on its workers instead (``jobs`` then only sets the number
     of ranges per file: 4 per worker by default); the workers need dbtune and read
     access to the same paths. ``label`` names the server the logs come from: each class
@@ -135,17 +136,20 @@ def digest_slowlog(
 
 @contextmanager
 def _dask_client(scheduler: Any) -> Iterator[Any]:
-    """The dask.distributed Client of ``scheduler`` (an address is connected and closed)."""
+    """The dask.distributed Client of ``scheduler``: a Client as given, an address
+    connected (and closed after), or ``"local"``: a LocalCluster of one process per core."""
     if not isinstance(scheduler, str):
         yield scheduler
         return
-    from dask.distributed import Client
+    from dask.distributed import Client, LocalCluster
 
-    client = Client(scheduler)
-    try:
+    if scheduler == "local":
+        with LocalCluster(n_workers=os.cpu_count() or 1, threads_per_worker=1,
+                          dashboard_address=None) as cluster, Client(cluster) as client:
+            yield client
+        return
+    with Client(scheduler) as client:
         yield client
-    finally:
-        client.close()
 
 
 def _inputs(paths: str | Path | list) -> tuple[list[str], list[tuple[str, InputError]]]:

@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-from dbtune.digest.aggregate import KEY_BITS, Aggregate
+from dbtune.digest.aggregate import KEY_BITS, KEY_MASK, Aggregate
 from dbtune.digest.result import Digest
 from dbtune.ingest.slowlog import ScanStats
 from dbtune.model import InputError
@@ -39,7 +39,6 @@ from dbtune.model import InputError
 FORMAT = "dbtune-digest"
 VERSION = 1
 _META = b"dbtune.digest"
-_KEY_MASK = (1 << KEY_BITS) - 1
 
 
 def save_digest(digest: Digest, path: str | os.PathLike) -> None:
@@ -58,7 +57,7 @@ def save_digest(digest: Digest, path: str | os.PathLike) -> None:
             metrics[c].append({
                 "name": name, "count": int(metric.count[c]), "sum": int(metric.total[c]),
                 "min": int(metric.low[c]), "max": int(metric.high[c]),
-                "keys": (keys[a:b] & _KEY_MASK).tolist(), "counts": weights[a:b].tolist()})
+                "keys": (keys[a:b] & KEY_MASK).tolist(), "counts": weights[a:b].tolist()})
     dims: list[list[dict[str, Any]]] = [[] for _ in range(n)]
     for (c, db, user, host), k in state.dims.items():
         dims[c].append({"db": db, "user": user, "host": host, "events": k})

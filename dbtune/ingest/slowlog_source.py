@@ -101,8 +101,6 @@ class RangeReader:
         part = self.part
         scanner = Scanner(part.name)
         first = part.start == 0
-        if first and part.name.endswith(".gz") and _is_empty(part.name):
-            raise InputError(f"{part.name}: cannot read (empty gzip file, 0 bytes)")
         with _opened(part.name) as stream, _gc_paused():
             if part.start:
                 stream.seek(part.start)
@@ -127,13 +125,6 @@ class RangeReader:
         self.lines = scanner.line - 1
 
 
-def _is_empty(name: str) -> bool:
-    try:
-        return os.path.getsize(name) == 0
-    except OSError:
-        return False  # open_input says why
-
-
 @contextmanager
 def _gc_paused() -> Iterator[None]:
     """Pause the cyclic GC while reading: blocks make many short-lived, acyclic objects
@@ -150,7 +141,10 @@ def _gc_paused() -> Iterator[None]:
 @contextmanager
 def _opened(name: str) -> Iterator[BinaryIO]:
     """open_input, leaving stdin open."""
-    stream = open_input(name)
+    try:
+        stream = open_input(name)
+    except zlib.error as exc:  # a corrupt deflate stream in the first bytes of a .gz
+        raise InputError(f"{name}: cannot read ({exc})") from None
     try:
         yield stream
     finally:
