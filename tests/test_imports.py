@@ -75,26 +75,8 @@ def test_the_walk_sees_the_known_edges() -> None:
     assert "model" in graph["ingest"] and "digest" in graph["cli"]
 
 
-# Known violation, to be removed by its owners: sandbox/pytest_plugin.py imports
-# dbtune.migrate (the dbtune_load_sql and dbtune_migration fixtures) while migrate imports
-# sandbox, closing advise -> sandbox -> migrate -> bench -> advise. Those fixtures belong
-# in a plugin of migrate's own.
-KNOWN_EDGES = {("sandbox", "migrate")}
-
-
-def _graph_without_known() -> dict[str, set[str]]:
-    return {unit: {t for t in targets if (unit, t) not in KNOWN_EDGES}
-            for unit, targets in _graph().items()}
-
-
 def test_no_cycle_between_subpackages() -> None:
-    graphlib.TopologicalSorter(_graph_without_known()).prepare()  # CycleError names it
-
-
-def test_the_known_violations_still_exist() -> None:
-    """Fails once a known edge is gone: then remove it from KNOWN_EDGES."""
-    graph = _graph()
-    assert {(a, b) for a, b in KNOWN_EDGES if b in graph.get(a, set())} == KNOWN_EDGES
+    graphlib.TopologicalSorter(_graph()).prepare()  # raises CycleError with the cycle
 
 
 def test_a_cycle_is_found() -> None:
