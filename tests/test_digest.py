@@ -288,3 +288,21 @@ def test_block_prekeys_of_the_fixture_statements() -> None:
     assert prekeys(sqls) == [prekey(s) for s in sqls]
     plain = [s for s in sqls if '"' not in s and "\\" not in s and "/*" not in s]
     assert prekeys(plain) == [prekey(s) for s in plain]
+
+
+@pytest.mark.parametrize("log", ["mysql-8.0-log-slow-extra.log", "example-marketplace.log"])
+def test_host_filter_matches_the_host_name_or_the_ip(log) -> None:
+    """``--host 10.0.0.13`` finds ``@ web-3 [10.0.0.13]`` (issue 10), on either reader path."""
+    path = FIXTURES / log
+    pairs = {}
+    for line in path.read_text().splitlines():
+        if line.startswith("# User@Host:") and "[" in line.split("@ ", 1)[1]:
+            name, ip = line.split("@ ", 1)[1].split("[")[:2]
+            pairs[name.strip()] = ip.split("]")[0]
+    assert pairs
+    for name, ip in pairs.items():
+        by_name = digest_slowlog(path, host=name).summary["events"]
+        assert by_name > 0 and digest_slowlog(path, host=ip).summary["events"] == by_name
+    (name, ip), (other, _) = list(pairs.items())[:2]
+    assert digest_slowlog(path, host=[ip, other]).summary["events"] == (
+        digest_slowlog(path, host=[name, other]).summary["events"])

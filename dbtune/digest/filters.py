@@ -26,7 +26,7 @@ class Filters:
     """Which events to keep: a time window and db/user/host matches (any of the values).
 
     Times are microseconds since the epoch (see :func:`dbtune.ingest.slowlog.time_us`).
-    A host matches the client as the scanner names it: its host name, else its IP.
+    A host matches the client's host name or its IP (``@ web-3 [10.0.0.13]`` matches both).
     """
 
     since: int | None = None
@@ -54,6 +54,7 @@ class Filters:
         if self.user is not None or self.host is not None:
             ok = {p for p, (user, host) in block.who.items()
                   if (self.user is None or user in self.user)
-                  and (self.host is None or host in self.host)}
+                  and (self.host is None or host in self.host
+                       or block.ips.get(p) in self.host)}
             keep &= np.array([p in ok for p in block.people], bool)
         return keep

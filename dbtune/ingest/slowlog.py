@@ -90,6 +90,8 @@ class Entry:
     thread: str | None  # the "Id:" of the User@Host line
     explain: list[str] | None
     line: int
+    #: the client's IP when the log gave a host name too (``@ web-3 [10.0.0.13]``)
+    ip: str | None = None
 
     @property
     def attrs(self) -> dict[str, str]:
@@ -104,7 +106,8 @@ Layout = tuple[tuple[str, ...], np.ndarray, np.ndarray]
 class Block:
     """The entries of one block, column by column: what the digest aggregates.
 
-    ``people`` holds one key per entry into ``who`` ((user, host) pairs); ``layouts``
+    ``people`` holds one key per entry into ``who`` ((user, host) pairs) and ``ips``
+    (the client's IP where the log gave a host name too); ``layouts``
     are (attribute names, entry indexes, values as written: an object array with one
     row per entry). Statement lines are computed on demand (:meth:`line`).
     """
@@ -124,6 +127,7 @@ class Block:
     text: str = ""
     _starts: np.ndarray | None = None
     _at: tuple[int, int] = (0, 0)
+    ips: dict[Hashable, str | None] = field(default_factory=dict)
 
     def __len__(self) -> int:
         return len(self.sqls)
@@ -141,11 +145,11 @@ class Block:
                     np.array([entries[i].values for i in rows], dtype=object).reshape(
                         len(rows), len(names)))
                    for names, rows in groups.values() if names]
-        people = [(e.user, e.host) for e in entries]
+        people = [(e.user, e.host, e.ip) for e in entries]
         return cls([e.sql for e in entries],
                    np.array([NO_TIME if e.time is None else e.time for e in entries], np.int64),
-                   [e.db for e in entries], people, {p: p for p in set(people)}, layouts,
-                   [e.line for e in entries])
+                   [e.db for e in entries], people, {p: p[:2] for p in set(people)}, layouts,
+                   [e.line for e in entries], ips={p: p[2] for p in set(people)})
 
     def line(self, i: int) -> int:
         """The line of entry ``i``'s statement (cheapest for increasing ``i``)."""
@@ -179,7 +183,7 @@ class Block:
                 layouts.append((names, renumber[where[chosen]], table[chosen]))
         return Block([self.sqls[i] for i in at], self.times[rows], [self.dbs[i] for i in at],
                      [self.people[i] for i in at], self.who, layouts,
-                     [self.line(i) for i in at])
+                     [self.line(i) for i in at], ips=self.ips)
 
 
 @dataclass(slots=True)
@@ -255,14 +259,20 @@ def _join_admin(pieces: list[str]) -> list[str]:
     return out
 
 
-def _user_host(text: str) -> tuple[str, str | None, str | None]:
-    """(user, host or else IP, thread id) of a ``# User@Host:`` value."""
+def _user_host(text: str) -> tuple[str, str | None, str | None, str | None]:
+    """(user, host or else IP, thread id, IP where a host name came first) of a
+    ``# User@Host:`` value.
+
+    >>> _user_host("app[app] @ web-3 [10.0.0.13]  Id: 7")
+    ('app', 'web-3', '7', '10.0.0.13')
+    """
     # without "@ " and "]" the regex cannot match, and it would take quadratic time to
     # fail on a long line
     m = USER_HOST_VALUE.match(text) if "@ " in text and "]" in text else None
     if m is None:
-        return text.strip(), None, None
-    return m.group(1), m.group(2) or m.group(3) or None, m.group(4)
+        return text.strip(), None, None, None
+    host, ip = m.group(2), m.group(3) or None
+    return m.group(1), host or ip, m.group(4), ip if host else None
 
 
 def time_us(text: str) -> int | None:
@@ -353,8 +363,9 @@ class Scanner:
             if uh not in users:
                 if len(users) > _CACHE_LIMIT:
                     users.clear()
-                users[uh] = _user_host(uh) if uh else (None, None, None)
+                users[uh] = _user_host(uh) if uh else (None, None, None, None)
         who = {uh: users[uh][:2] for uh in set(uhs)}
+        ips = {uh: users[uh][3] for uh in set(uhs)}
         sqls = [a or q for a, q in zip(admin, sqls, strict=True)] if any(admin) else sqls
         times = self._block_times(time_texts, stamps)
         lines = text.count("\n") + (0 if text.endswith("\n") else 1)
@@ -362,7 +373,7 @@ class Scanner:
         stats.events += n
         stats.event_lines += lines
         block = Block(list(sqls), times, db_list, list(uhs), who, layouts, None, wholes,
-                      self.line, admin, text)
+                      self.line, admin, text, ips=ips)
         self.line += lines
         return block
 
@@ -461,14 +472,14 @@ class Scanner:
         if not (qt.replace(".", "", 1).isdigit() or NUMBER.fullmatch(qt)):
             return False
         if uh is None:
-            user = host = thread = None
+            user = host = thread = ip = None
         else:
             parsed = self._users.get(uh)
             if parsed is None:
                 if len(self._users) > _CACHE_LIMIT:
                     self._users.clear()
                 parsed = self._users[uh] = _user_host(uh)
-            user, host, thread = parsed
+            user, host, thread, ip = parsed
         if time_text is None and self.last_time is not None:
             when = self.last_time
         else:
@@ -482,7 +493,7 @@ class Scanner:
         stats.events += 1
         stats.event_lines += self.line - start
         out.append(Entry(sql, when, user, host, db, names, values, thread, explain,
-                         start + piece.count("\n", 0, end)))
+                         start + piece.count("\n", 0, end), ip))
         return True
 
     def _time(self, time_text: str | None, set_ts: str | None) -> int | None:
@@ -552,7 +563,7 @@ class Scanner:
         first = 0
         n = len(lines)
         i = 0
-        time_text = user = host = db = admin = set_line = thread = None
+        time_text = user = host = db = admin = set_line = thread = ip = None
         attrs: dict[str, str] = {}
         explain: list[str] | None = None
         while i < n and i != body:
@@ -561,12 +572,13 @@ class Scanner:
                 if line.startswith(TIME):
                     if time_text is not None or user is not None or attrs:
                         self._skip(start + first, i - first, "entry without a statement")
-                        first, user, host, db, admin, set_line, attrs, explain, thread = (
-                            i, None, None, None, None, None, {}, None, None)
+                        first, user, host, db, admin, set_line, attrs, explain, thread, ip = (
+                            i, None, None, None, None, None, {}, None, None, None)
                     time_text = line[len(TIME):].strip()
                     at = time_text.find(USER_HOST)
                     if at >= 0:  # MySQL 5.0/5.1 replication threads: one line for both
-                        user, host, thread = _user_host(time_text[at + len(USER_HOST) + 1:])
+                        user, host, thread, ip = _user_host(
+                            time_text[at + len(USER_HOST) + 1:])
                         time_text = time_text[:at].strip()
                 elif line.startswith(USER_HOST):
                     if user is not None or attrs:
@@ -574,7 +586,7 @@ class Scanner:
                         first, time_text, db, admin, set_line, attrs, explain = (
                             i, None, None, None, None, {}, None)
                         thread = None
-                    user, host, thread = _user_host(line[len(USER_HOST) + 1:])
+                    user, host, thread, ip = _user_host(line[len(USER_HOST) + 1:])
                 elif line.startswith(ADMIN):
                     admin = line[2:].strip().rstrip(";")
                 elif line.startswith(EXPLAIN):
@@ -621,7 +633,7 @@ class Scanner:
         names = tuple(attrs)
         names = self._names.setdefault(names, names)
         out.append(Entry(sql, when, user, host, db, names, list(attrs.values()), thread,
-                         explain, start + i))
+                         explain, start + i, ip))
 
 
 def _zero_admin(layouts: list[Layout], admin: tuple[str, ...]) -> None:
