@@ -102,3 +102,25 @@ def test_the_private_check_reads_every_import_form() -> None:
         "dbtune.digest.aggregate", "dbtune.digest.result", "dbtune.ingest._helpers",
         "dbtune.model"]
     assert _private(imports) == [(1, "_KEY_MASK"), (2, "_hidden"), (3, "_helpers")]
+
+
+def _layers() -> dict[str, set[str]]:
+    """docs/design.md's table of what each unit may import."""
+    text = (PACKAGE.parent / "docs" / "design.md").read_text(encoding="utf-8")
+    table = text.split("<!-- layers -->")[1].split("<!-- /layers -->")[0]
+    rows = [[c.strip() for c in line.strip("|").split("|")]
+            for line in table.strip().splitlines()[2:]]
+    units = [r[0] for r in rows]
+    return {unit: (set(units) - {unit} if allowed == "every unit above"
+                   else set() if allowed == "-" else {a.strip() for a in allowed.split(",")})
+            for unit, _, allowed in rows}
+
+
+def test_every_import_is_one_the_design_allows() -> None:
+    """docs/design.md says what each subpackage may import; the code keeps to it."""
+    layers = _layers()
+    graph = _graph()
+    assert set(graph) - {"__main__"} <= set(layers), "a unit docs/design.md does not list"
+    for unit, targets in graph.items():
+        if unit != "__main__":
+            assert targets <= layers[unit], f"{unit} imports {sorted(targets - layers[unit])}"
