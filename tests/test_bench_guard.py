@@ -22,11 +22,12 @@ def test_a_class_fails_only_beyond_the_factor_with_its_interval_above_one() -> N
     rows = guard_classes([record("fast", 0.2, 0.1), record("noise", 1.1, 0.9),
                           record("slower", 1.6, 1.2), record("bad", 3.0, 1.5),
                           record("unsure", 3.0, 0.8), record("rare", 9.0, float("nan"), 2),
-                          record("few", 2.5, 0.4, 9)])
+                          record("few", 2.5, 1.3, 9), record("noisy", 4.0, 2.0, 19)])
+    # fewer than 20 statements: the point estimate judges, beyond 2.5 x 2 = 5x
     assert [(r["label"], r["status"]) for r in rows] == [
-        ("rare", "REGRESSION"), ("bad", "REGRESSION"), ("unsure", "slower"),
-        ("few", "slower"), ("slower", "slower")]  # nine statements: their interval judges
-    assert rows[0]["judged_on"] == "point estimate (2 / 2 statements)"
+        ("rare", "REGRESSION"), ("bad", "REGRESSION"), ("noisy", "slower"),
+        ("unsure", "slower"), ("few", "slower"), ("slower", "slower")]
+    assert rows[0]["judged_on"] == "point estimate (2 / 2 statements; fails beyond 5x)"
     assert rows[1]["judged_on"] == "95% interval"
     assert [r["label"] for r in guard_classes([record("bad", 3.0, 1.5)], max_regression=4)
             if r["status"] == "REGRESSION"] == []

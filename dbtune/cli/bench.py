@@ -39,7 +39,8 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
                                 "--advise defaults to mean<30ms.")
 @click.option("--max-regression", type=click.FloatRange(min=1), default=2.0, show_default=True,
               help="Fail (exit 1) when any class, however rare, gets slower than this factor "
-                   "(95% interval above 1; a class too rare for one on its point estimate).")
+                   "(95% interval above 1; a class of fewer than 20 statements a phase: its point "
+                   "estimate beyond 2.5 times this).")
 @click.option("--rounds", type=click.IntRange(min=1), default=2, show_default=True,
               help="Rounds per phase.")
 @click.option("--count", type=click.IntRange(min=1), help="Statements per round [default: 2000].")
