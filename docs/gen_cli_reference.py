@@ -19,10 +19,8 @@ WIDTH = 100  # fixed, so the output does not depend on the terminal
 HEADER = """# CLI reference
 
 Generated from `--help` by `python docs/gen_cli_reference.py`; do not edit by hand.
-"""
 
-#: Every command's exit statuses (kept here, next to the --help texts they summarise).
-EXIT_STATUSES = """## Exit statuses
+## Exit statuses
 
 Every error is one `dbtune: error: ...` line on stderr. Usage errors (a bad option value, a
 missing file) exit 2 everywhere.
@@ -54,6 +52,7 @@ starts its own sandbox (`--backend`).
 """
 
 
+
 def _walk(ctx: click.Context) -> Iterator[click.Context]:
     """Yield `ctx` and the context of every visible sub-command, depth first, by name."""
     yield ctx
@@ -74,7 +73,7 @@ def render_reference() -> str:
     for ctx in _walk(root):
         help_text = ctx.command.get_help(ctx).rstrip()
         sections.append(f"## {ctx.command_path}\n\n```\n{help_text}\n```\n")
-    return "\n".join([*sections, EXIT_STATUSES])
+    return "\n".join(sections)
 
 
 if __name__ == "__main__":
