@@ -26,10 +26,8 @@ WIDTH = 100  # fixed, so the output does not depend on the terminal
 HEADER = """# CLI reference
 
 Generated from `--help` by `python docs/gen_cli_reference.py`; do not edit by hand.
-"""
 
-#: Every command's exit statuses (kept here, next to the --help texts they summarise).
-EXIT_STATUSES = """## Exit statuses
+## Exit statuses
 
 Every error is one `dbtune: error: ...` line on stderr. Usage errors (a bad option value, a
 missing file) exit 2 everywhere.
@@ -40,7 +38,10 @@ missing file) exit 2 everywhere.
 | `analyze perfschema` | done | `--fail-on` warning threshold reached | error (server unreachable, performance_schema off, bad snapshot file) | `--fail-on` critical threshold reached | - |
 | `advise hygiene` | done | - | error | - | - |
 | `advise indexes` | done | - | error | - | - |
-| `bench` | `--target` met, or none given | `--target` not met | error | - | results differ before/after |
+| `advise partitions` | done | - | error | - | - |
+| `propose` | proposal written | - | error, or a step the lint refuses (without `--force`); nothing written | - | - |
+| `report nightly` | clean | warnings | error | critical findings | - |
+| `bench` | `--target` met (or none given), no class past the guard | `--target` not met, or a class slower than `--max-regression` | error | - | results differ before/after |
 | `sandbox up`, `sandbox down` | done | the sandbox could not be started / stopped | usage error | - | - |
 | `sandbox status` | a sandbox runs | none, or it is not running | usage error | - | - |
 | `workload load`, `workload run` | done | - | error | - | - |
@@ -59,6 +60,7 @@ them: groups `[client]`, `[client-server]`, `[client-mariadb]`, `[mysql]`, `!inc
 when it runs; else an error saying all this. `bench` without `--dsn`/`--defaults-file`
 starts its own sandbox (`--backend`).
 """
+
 
 
 def _walk(ctx: click.Context) -> Iterator[click.Context]:
@@ -85,7 +87,7 @@ def render_reference() -> str:
     sections = [HEADER]
     for path, help_text in _helps().items():
         sections.append(f"## {path}\n\n```\n{help_text}\n```\n")
-    return "\n".join([*sections, EXIT_STATUSES])
+    return "\n".join(sections)
 
 
 def embed(text: str) -> str:

@@ -174,3 +174,17 @@ def test_the_package_description_claims_only_what_exists():
     description = setup["metadata"]["description"].lower()
     if importlib.util.find_spec("dbtune.advise.partitions") is None:
         assert "partition" not in description
+
+
+def test_the_exit_status_table_lists_every_command():
+    import click
+
+    reference = (Path(__file__).resolve().parent.parent / "docs" / "cli.md").read_text()
+    table = reference.split("## Exit statuses")[1].split("\n## ")[0]
+    ctx = click.Context(main)
+    for name in main.list_commands(ctx):
+        command = main.get_command(ctx, name)
+        subs = command.list_commands(ctx) if isinstance(command, click.Group) else [""]
+        for sub in subs:
+            path = f"{name} {sub}".strip()
+            assert f"`{path}`" in table, f"add `{path}` to the exit table of gen_cli_reference.py"
