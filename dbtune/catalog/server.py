@@ -297,7 +297,7 @@ def load_catalog(
         return catalog
     import pymysql
 
-    from dbtune.sandbox.dsn import ConnectionSpec
+    from dbtune.connect import ConnectionSpec
 
     spec = ConnectionSpec.resolve(dsn, defaults_file=defaults_file)
     database = database or spec.database
