@@ -89,7 +89,7 @@ def _propose(directory: Any, connection: Any, target: Target, slowlogs: Sequence
 
 
 def _connect(dsn: str, defaults_file: str | None) -> Any:
-    from dbtune.sandbox.dsn import ConnectionSpec
+    from dbtune.connect import ConnectionSpec
 
     return ConnectionSpec.resolve(dsn, defaults_file=defaults_file).connect()
 
