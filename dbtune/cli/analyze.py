@@ -58,12 +58,14 @@ def order_key(value: str) -> str:
               help="Worker processes (default: one per core for large plain files).")
 @click.option("--details", type=click.IntRange(min=0), default=5, show_default=True,
               help="Per-class detail blocks after the profile (table/markdown).")
+@click.option("--save", "save", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Also write the digest's mergeable state to this Parquet file.")
 @fail_on_option
 @report_options
 def slowlog(paths: tuple[str, ...], top: int, order_by: str, since: str | None,
             until: str | None, database: str | None, user: str | None, host: str | None,
-            min_count: int, jobs: int | None, details: int, fail_on, fmt: str,
-            output: Path | None, width: int | None) -> None:
+            min_count: int, jobs: int | None, details: int, save: Path | None, fail_on,
+            fmt: str, output: Path | None, width: int | None) -> None:
     """Digest slow-query logs: PATHS are files, globs, .gz files, or - for stdin.
 
     Exit status: 0 done, 1/3 a --fail-on warning/critical threshold reached, 2 error or
@@ -81,6 +83,8 @@ def slowlog(paths: tuple[str, ...], top: int, order_by: str, since: str | None,
                                 progress=sys.stderr.isatty())
     except InputError as exc:
         fail(str(exc))
+    if save is not None:
+        digest.save(save)
     report_warnings(digest.summary)
     check_metric(digest, order_by)
     emit(DigestReport(digest, order_by=order_by, top=top or None, min_count=min_count,

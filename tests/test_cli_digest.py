@@ -1,0 +1,24 @@
+"""The CLI's saved digests: analyze slowlog --save."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from dbtune.cli import main
+from dbtune.digest import load_digest
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures" / "slowlogs"
+PERCONA = str(FIXTURES / "percona-ubuntu-5.7.19.log")
+
+
+def test_save_writes_a_digest_that_loads_with_the_reported_classes(tmp_path: Path) -> None:
+    saved = tmp_path / "d.parquet"
+    result = CliRunner().invoke(main, ["analyze", "slowlog", PERCONA, "--save", str(saved),
+                                       "--format", "json", "--top", "0"])
+    assert result.exit_code == 0, result.output
+    reported = {c["id"]: c["count"] for c in json.loads(result.stdout)["classes"]}
+    loaded = {c.id: c.count for c in load_digest(saved).classes}
+    assert reported and loaded == reported
