@@ -22,3 +22,18 @@ def test_save_writes_a_digest_that_loads_with_the_reported_classes(tmp_path: Pat
     reported = {c["id"]: c["count"] for c in json.loads(result.stdout)["classes"]}
     loaded = {c.id: c.count for c in load_digest(saved).classes}
     assert reported and loaded == reported
+
+
+EXAMPLE = str(FIXTURES / "example-marketplace.log")
+
+
+def _events(*args: str) -> int:
+    result = CliRunner().invoke(main, ["analyze", "slowlog", EXAMPLE, *args, "--format", "json"])
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)["summary"]["events"]
+
+
+def test_repeated_host_keeps_both_hosts() -> None:
+    one, three = _events("--host", "web-1"), _events("--host", "web-3")
+    assert one > 0 and three > 0
+    assert _events("--host", "web-1", "--host", "web-3") == one + three

@@ -49,9 +49,9 @@ def order_key(value: str) -> str:
               help="Rank by METRIC:STAT (query_time:sum, rows_examined:p95, ...) or count.")
 @click.option("--since", help="Only events at or after this time (ISO, or 12h / 7d ago).")
 @click.option("--until", help="Only events before this time (ISO, or 12h / 7d ago).")
-@click.option("--database", help="Only events in this database.")
-@click.option("--user", help="Only events of this user.")
-@click.option("--host", help="Only events from this client host.")
+@click.option("--database", multiple=True, help="Only events in this database (repeatable).")
+@click.option("--user", multiple=True, help="Only events of this user (repeatable).")
+@click.option("--host", multiple=True, help="Only events from this client host (repeatable).")
 @click.option("--min-count", type=click.IntRange(min=1), default=1, show_default=True,
               help="Hide classes seen fewer times.")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
@@ -63,7 +63,8 @@ def order_key(value: str) -> str:
 @fail_on_option
 @report_options
 def slowlog(paths: tuple[str, ...], top: int, order_by: str, since: str | None,
-            until: str | None, database: str | None, user: str | None, host: str | None,
+            until: str | None, database: tuple[str, ...], user: tuple[str, ...],
+            host: tuple[str, ...],
             min_count: int, jobs: int | None, details: int, save: Path | None, fail_on,
             fmt: str, output: Path | None, width: int | None) -> None:
     """Digest slow-query logs: PATHS are files, globs, .gz files, or - for stdin.
@@ -79,7 +80,8 @@ def slowlog(paths: tuple[str, ...], top: int, order_by: str, since: str | None,
         fail(f"--since {since} is not before --until {until}")
     try:
         digest = digest_slowlog(list(paths), since=start, until=end,
-                                database=database, user=user, host=host, jobs=jobs,
+                                database=database or None, user=user or None,
+                                host=host or None, jobs=jobs,
                                 progress=sys.stderr.isatty())
     except InputError as exc:
         fail(str(exc))
