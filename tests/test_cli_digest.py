@@ -37,3 +37,12 @@ def test_repeated_host_keeps_both_hosts() -> None:
     one, three = _events("--host", "web-1"), _events("--host", "web-3")
     assert one > 0 and three > 0
     assert _events("--host", "web-1", "--host", "web-3") == one + three
+
+
+def test_label_names_the_server_in_the_saved_digest(tmp_path: Path) -> None:
+    saved = tmp_path / "d.parquet"
+    result = CliRunner().invoke(main, ["analyze", "slowlog", PERCONA, "--label", "db-1",
+                                       "--save", str(saved), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    classes = load_digest(saved).classes
+    assert classes and all(c.labels == {"db-1": c.count} for c in classes)

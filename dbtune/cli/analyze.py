@@ -58,6 +58,8 @@ def order_key(value: str) -> str:
               help="Worker processes (default: one per core for large plain files).")
 @click.option("--details", type=click.IntRange(min=0), default=5, show_default=True,
               help="Per-class detail blocks after the profile (table/markdown).")
+@click.option("--label",
+              help="Name of the server the logs come from (kept per class in a saved digest).")
 @click.option("--save", "save", type=click.Path(dir_okay=False, writable=True, path_type=Path),
               help="Also write the digest's mergeable state to this Parquet file.")
 @fail_on_option
@@ -65,7 +67,8 @@ def order_key(value: str) -> str:
 def slowlog(paths: tuple[str, ...], top: int, order_by: str, since: str | None,
             until: str | None, database: tuple[str, ...], user: tuple[str, ...],
             host: tuple[str, ...],
-            min_count: int, jobs: int | None, details: int, save: Path | None, fail_on,
+            min_count: int, jobs: int | None, details: int, label: str | None,
+            save: Path | None, fail_on,
             fmt: str, output: Path | None, width: int | None) -> None:
     """Digest slow-query logs: PATHS are files, globs, .gz files, or - for stdin.
 
@@ -81,7 +84,7 @@ def slowlog(paths: tuple[str, ...], top: int, order_by: str, since: str | None,
     try:
         digest = digest_slowlog(list(paths), since=start, until=end,
                                 database=database or None, user=user or None,
-                                host=host or None, jobs=jobs,
+                                host=host or None, jobs=jobs, label=label,
                                 progress=sys.stderr.isatty())
     except InputError as exc:
         fail(str(exc))
