@@ -40,47 +40,91 @@ def order_key(value: str) -> str:
     return value
 
 
+def ranking_options(command):
+    """--top/--order-by/--min-count/--details, --fail-on and the report options."""
+    for option in reversed((
+        click.option("--top", type=click.IntRange(min=0), default=20, show_default=True,
+                     help="Show the N costliest classes (0 for all)."),
+        click.option("--order-by", default="query_time:sum", show_default=True,
+                     callback=lambda ctx, param, value: order_key(value),
+                     help="Rank by METRIC:STAT (query_time:sum, rows_examined:p95, ...) "
+                          "or count."),
+        click.option("--min-count", type=click.IntRange(min=1), default=1, show_default=True,
+                     help="Hide classes seen fewer times."),
+        click.option("--details", type=click.IntRange(min=0), default=5, show_default=True,
+                     help="Per-class detail blocks after the profile (table/markdown)."),
+        fail_on_option,
+        report_options,
+    )):
+        command = option(command)
+    return command
+
+
 @analyze.command("slowlog")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--top", type=click.IntRange(min=0), default=20, show_default=True,
-              help="Show the N costliest classes (0 for all).")
-@click.option("--order-by", default="query_time:sum", show_default=True,
-              callback=lambda ctx, param, value: order_key(value),
-              help="Rank by METRIC:STAT (query_time:sum, rows_examined:p95, ...) or count.")
 @click.option("--since", help="Only events at or after this time (ISO, or 12h / 7d ago).")
 @click.option("--until", help="Only events before this time (ISO, or 12h / 7d ago).")
-@click.option("--database", help="Only events in this database.")
-@click.option("--user", help="Only events of this user.")
-@click.option("--host", help="Only events from this client host.")
-@click.option("--min-count", type=click.IntRange(min=1), default=1, show_default=True,
-              help="Hide classes seen fewer times.")
+@click.option("--database", multiple=True, help="Only events in this database (repeatable).")
+@click.option("--user", multiple=True, help="Only events of this user (repeatable).")
+@click.option("--host", multiple=True, help="Only events from this client host (repeatable).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: one per core for large plain files).")
-@click.option("--details", type=click.IntRange(min=0), default=5, show_default=True,
-              help="Per-class detail blocks after the profile (table/markdown).")
-@fail_on_option
-@report_options
+@click.option("--label",
+              help="Name of the server the logs come from (kept per class in a saved digest).")
+@click.option("--save", "save", type=click.Path(dir_okay=False, writable=True, path_type=Path),
+              help="Also write the digest's mergeable state to this Parquet file.")
+@ranking_options
 def slowlog(paths: tuple[str, ...], top: int, order_by: str, since: str | None,
-            until: str | None, database: str | None, user: str | None, host: str | None,
-            min_count: int, jobs: int | None, details: int, fail_on, fmt: str,
-            output: Path | None, width: int | None) -> None:
+            until: str | None, database: tuple[str, ...], user: tuple[str, ...],
+            host: tuple[str, ...],
+            min_count: int, jobs: int | None, details: int, label: str | None,
+            save: Path | None, fail_on,
+            fmt: str, output: Path | None, width: int | None) -> None:
     """Digest slow-query logs: PATHS are files, globs, .gz files, or - for stdin.
 
     Exit status: 0 done, 1/3 a --fail-on warning/critical threshold reached, 2 error or
     no input readable, 4 some inputs not read (the report is partial).
     """
     from dbtune.digest import digest_slowlog
-    from dbtune.report.slowlog import DigestReport
 
     start, end = parse_when(since), parse_when(until)
     if start is not None and end is not None and start >= end:
         fail(f"--since {since} is not before --until {until}")
     try:
         digest = digest_slowlog(list(paths), since=start, until=end,
-                                database=database, user=user, host=host, jobs=jobs,
+                                database=database or None, user=user or None,
+                                host=host or None, jobs=jobs, label=label,
                                 progress=sys.stderr.isatty())
     except InputError as exc:
         fail(str(exc))
+    if save is not None:
+        digest.save(save)
+    report_digest(digest, top, order_by, min_count, details, fail_on, fmt, output, width)
+
+
+@analyze.command("digest")
+@click.argument("paths", nargs=-1, required=True,
+                type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@ranking_options
+def digest_files(paths: tuple[Path, ...], top: int, order_by: str, min_count: int,
+                 details: int, fail_on, fmt: str, output: Path | None,
+                 width: int | None) -> None:
+    """Report on digests saved by `analyze slowlog --save`, merged (same report and exit
+    status as `analyze slowlog` of all their logs)."""
+    from dbtune.digest import merge_digests
+
+    try:
+        digest = merge_digests(list(paths))
+    except InputError as exc:
+        fail(str(exc))
+    report_digest(digest, top, order_by, min_count, details, fail_on, fmt, output, width)
+
+
+def report_digest(digest, top: int, order_by: str, min_count: int, details: int, fail_on,
+                  fmt: str, output: Path | None, width: int | None) -> None:
+    """Warnings, the DigestReport, then exit with the --fail-on / partial-input status."""
+    from dbtune.report.slowlog import DigestReport
+
     report_warnings(digest.summary)
     check_metric(digest, order_by)
     emit(DigestReport(digest, order_by=order_by, top=top or None, min_count=min_count,
