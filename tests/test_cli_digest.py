@@ -84,3 +84,7 @@ def test_digest_merge_saves_what_analyze_digest_of_its_parts_reports(tmp_path: P
     assert _classes("digest", c) == _classes("digest", a, b)
     bad = CliRunner().invoke(main, ["digest", "merge", a, PERCONA, "--save", c])
     assert bad.exit_code == 2 and "not a saved digest" in bad.stderr
+
+
+def test_dask_local_gives_the_same_report() -> None:
+    assert _classes("slowlog", EXAMPLE, "--dask", "local") == _classes("slowlog", EXAMPLE)
