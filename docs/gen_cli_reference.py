@@ -36,6 +36,7 @@ missing file) exit 2 everywhere.
 |---|---|---|---|---|---|
 | `analyze slowlog` | done | `--fail-on` warning threshold reached | error; no input readable | `--fail-on` critical threshold reached | some inputs not read (named on stderr and in the report header): the report is partial |
 | `analyze digest` | done | `--fail-on` warning threshold reached | error (a file is not a saved digest) | `--fail-on` critical threshold reached | some inputs of the saved digests were not read (kept in the file): the report is partial |
+| `digest merge` | done | - | error (a file is not a saved digest) | - | - |
 | `analyze perfschema` | done | `--fail-on` warning threshold reached | error (server unreachable, performance_schema off, bad snapshot file) | `--fail-on` critical threshold reached | - |
 | `advise hygiene` | done | - | error | - | - |
 | `advise indexes` | done | - | error | - | - |

@@ -73,3 +73,24 @@ def test_a_file_that_is_not_a_saved_digest_is_one_line_and_status_2() -> None:
     result = CliRunner().invoke(main, ["analyze", "digest", PERCONA])
     assert result.exit_code == 2
     assert result.stderr.strip().count("\n") == 0 and "not a saved digest" in result.stderr
+
+
+def test_digest_merge_saves_what_analyze_digest_of_its_parts_reports(tmp_path: Path) -> None:
+    a, b, c = (str(tmp_path / f"{n}.parquet") for n in "abc")
+    _classes("slowlog", EXAMPLE, "--save", a)
+    _classes("slowlog", PERCONA, "--save", b)
+    result = CliRunner().invoke(main, ["digest", "merge", a, b, "--save", c])
+    assert result.exit_code == 0, result.output
+    assert _classes("digest", c) == _classes("digest", a, b)
+    bad = CliRunner().invoke(main, ["digest", "merge", a, PERCONA, "--save", c])
+    assert bad.exit_code == 2 and "not a saved digest" in bad.stderr
+
+
+def test_dask_local_gives_the_same_json() -> None:
+    def report(*args: str) -> dict:
+        result = CliRunner().invoke(main, ["analyze", "slowlog", EXAMPLE, *args,
+                                           "--format", "json", "--top", "0"])
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    assert report("--dask", "local") == report()

@@ -16,6 +16,7 @@ from dbtune import __version__
 # command name -> "module:attribute" of a click command or group
 COMMANDS = {
     "analyze": "dbtune.cli.analyze:analyze",
+    "digest": "dbtune.cli.digest:digest",
     "advise": "dbtune.cli.advise:advise",
     "sandbox": "dbtune.cli.sandbox:sandbox",
     "workload": "dbtune.cli.workload:workload",

@@ -69,6 +69,10 @@ def ranking_options(command):
 @click.option("--host", multiple=True, help="Only events from this client host (repeatable).")
 @click.option("--jobs", "-j", type=click.IntRange(min=1), default=None,
               help="Worker processes (default: one per core for large plain files).")
+@click.option("--dask-scheduler", metavar="ADDRESS",
+              help="Digest on this Dask scheduler's workers (pip install 'dbtune[scale]').")
+@click.option("--dask", type=click.Choice(["local"]),
+              help="Digest on a local Dask cluster started for this run.")
 @click.option("--label",
               help="Name of the server the logs come from (kept per class in a saved digest).")
 @click.option("--save", "save", type=click.Path(dir_okay=False, writable=True, path_type=Path),
@@ -77,7 +81,8 @@ def ranking_options(command):
 def slowlog(paths: tuple[str, ...], top: int, order_by: str, since: str | None,
             until: str | None, database: tuple[str, ...], user: tuple[str, ...],
             host: tuple[str, ...],
-            min_count: int, jobs: int | None, details: int, label: str | None,
+            min_count: int, jobs: int | None, details: int, dask_scheduler: str | None,
+            dask: str | None, label: str | None,
             save: Path | None, fail_on,
             fmt: str, output: Path | None, width: int | None) -> None:
     """Digest slow-query logs: PATHS are files, globs, .gz files, or - for stdin.
@@ -90,10 +95,13 @@ def slowlog(paths: tuple[str, ...], top: int, order_by: str, since: str | None,
     start, end = parse_when(since), parse_when(until)
     if start is not None and end is not None and start >= end:
         fail(f"--since {since} is not before --until {until}")
+    if dask_scheduler and dask:
+        fail("--dask-scheduler and --dask: give one")
     try:
         digest = digest_slowlog(list(paths), since=start, until=end,
                                 database=database or None, user=user or None,
                                 host=host or None, jobs=jobs, label=label,
+                                scheduler=dask_scheduler or dask,
                                 progress=sys.stderr.isatty())
     except InputError as exc:
         fail(str(exc))
