@@ -104,7 +104,7 @@ def check_hygiene(schemas: Sequence[str | Path] = (), *, dsn: str | None = None,
         return hygiene_report(catalog, notes=["no index usage (DDL only): unused indexes "
                                               "were not checked; give --dsn to use the "
                                               "server's counters"])
-    from dbtune.sandbox.dsn import ConnectionSpec
+    from dbtune.connect import ConnectionSpec
 
     connection = ConnectionSpec.resolve(dsn, defaults_file=defaults_file).connect()
     try:

@@ -29,8 +29,8 @@ def workload_from(*, slowlogs: Sequence[str | Path] = (), perfschema: Any = None
         from dbtune.digest import digest_slowlog
 
         return digest_slowlog([str(p) for p in slowlogs], database=database).ranked()
+    from dbtune.connect import ConnectionSpec
     from dbtune.ingest.perfschema_digest import digest_perfschema
-    from dbtune.sandbox.dsn import ConnectionSpec
 
     if isinstance(perfschema, str | ConnectionSpec):
         spec = (perfschema if isinstance(perfschema, ConnectionSpec)
