@@ -9,31 +9,23 @@ from pathlib import Path
 
 import click
 
-from dbtune.cli.common import connection_options, emit, fail, format_options
-
-
-def _row_counts(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
-                ) -> dict[str, int]:
-    """``TABLE=N`` options as {table: N}."""
-    out = {}
-    for value in values:
-        table, _, count = value.rpartition("=")
-        if not table or not count.strip().isdigit():
-            raise click.BadParameter(f"{value!r}: expected TABLE=N, e.g. orders=2500000")
-        out[table.strip()] = int(count)
-    return out
+from dbtune.cli.common import (
+    check_workload_inputs,
+    connection_options,
+    emit,
+    fail,
+    format_options,
+    per_table,
+    row_count,
+    workload_options,
+)
 
 
 @click.command("indexes")
-@click.option("--slowlog", "slowlogs", multiple=True, metavar="LOG",
-              help="Slow log(s) holding the workload (files, globs, .gz, - for stdin).")
-@click.option("--perfschema", is_flag=True,
-              help="Take the workload from performance_schema of the --dsn server.")
-@click.option("--schema", "schemas", multiple=True, metavar="FILE",
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="DDL file of the schema to advise on (repeatable); else read from --dsn. "
+@workload_options("DDL file of the schema to advise on (repeatable); else read from --dsn. "
                    "With --dsn too, row counts are read from the server.")
-@click.option("--rows", "row_counts", multiple=True, metavar="TABLE=N", callback=_row_counts,
+@click.option("--rows", "row_counts", multiple=True, metavar="TABLE=N",
+              callback=per_table(row_count, "TABLE=N, e.g. orders=2500000"),
               help="Row count of a table (repeatable), where the DDL has none: else "
                    "100,000 is assumed, and the report says so.")
 @connection_options("mysql://user@host:port/db: schema, statistics (read-only); with "
@@ -75,15 +67,8 @@ def indexes(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path, ..
     from dbtune.sandbox import start_server
     from dbtune.sandbox.errors import SandboxError
 
-    if bool(slowlogs) == perfschema:
-        fail("give the workload: --slowlog LOG... or --perfschema (with --dsn)")
-    if not schemas and not dsn:
-        fail("give the schema: --schema FILE... or --dsn DSN --database DB")
-    if (perfschema or verify) and not dsn:
-        fail(f"--{'perfschema' if perfschema else 'verify'} needs a server: give --dsn DSN")
-    if verify and not disposable:
-        fail("--verify builds indexes on the --dsn server: add --disposable if it is a "
-             "sandbox or a copy (never production)")
+    check_workload_inputs(slowlogs, perfschema, schemas, dsn, verify=verify,
+                          disposable=disposable, verify_does="builds indexes")
     try:
         catalog = load_catalog(schemas, dsn=dsn, database=database,
                                defaults_file=defaults_file, rows=row_counts)

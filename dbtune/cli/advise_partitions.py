@@ -7,30 +7,19 @@ from pathlib import Path
 
 import click
 
-from dbtune.cli.common import connection_options, emit, fail, format_options
-
-
-def _retention(ctx: click.Context, param: click.Parameter, values: tuple[str, ...]
-               ) -> dict[str, float]:
-    out = {}
-    for value in values:
-        table, _, days = value.partition("=")
-        try:
-            out[table.strip()] = float(days.rstrip("d"))
-        except ValueError:
-            raise click.BadParameter(f"{value!r}: expected TABLE=DAYS, e.g. audit_log=365"
-                                     ) from None
-    return out
+from dbtune.cli.common import (
+    check_workload_inputs,
+    connection_options,
+    emit,
+    fail,
+    format_options,
+    per_table,
+    workload_options,
+)
 
 
 @click.command("partitions")
-@click.option("--slowlog", "slowlogs", multiple=True, metavar="LOG",
-              help="Slow log(s) holding the workload (files, globs, .gz, - for stdin).")
-@click.option("--perfschema", is_flag=True,
-              help="Take the workload from performance_schema of the --dsn server.")
-@click.option("--schema", "schemas", multiple=True, metavar="FILE",
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="DDL file of the schema (repeatable); else read from --dsn (with sizes).")
+@workload_options("DDL file of the schema (repeatable); else read from --dsn (with sizes).")
 @connection_options("mysql://user@host:port/db: schema, sizes and the column's MIN/MAX "
                     "(read-only); with --disposable also the --verify server.", envvar=False,
                     disposable=True, database_help="Schema to read on the --dsn server.")
@@ -38,7 +27,9 @@ def _retention(ctx: click.Context, param: click.Parameter, values: tuple[str, ..
               help="A table this large (rows) is a candidate ...")
 @click.option("--min-mb", type=click.FloatRange(min=0), default=1024.0, show_default=True,
               help="... or this large (data + indexes, MiB).")
-@click.option("--retention", multiple=True, metavar="TABLE=DAYS", callback=_retention,
+@click.option("--retention", multiple=True, metavar="TABLE=DAYS",
+              callback=per_table(lambda days: float(days.rstrip("d")),
+                                 "TABLE=DAYS, e.g. audit_log=365"),
               help="Days of rows to keep (else read from the purge DELETEs); repeatable.")
 @click.option("--max-partitions", type=click.IntRange(min=2), default=50, show_default=True,
               help="Live partitions to aim for when choosing day, week or month.")
@@ -66,15 +57,8 @@ def partitions(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path,
     from dbtune.sandbox import ConnectionSpec, start_server
     from dbtune.sandbox.errors import SandboxError
 
-    if bool(slowlogs) == perfschema:
-        fail("give the workload: --slowlog LOG... or --perfschema (with --dsn)")
-    if not schemas and not dsn:
-        fail("give the schema: --schema FILE... or --dsn DSN --database DB")
-    if (perfschema or verify) and not dsn:
-        fail(f"--{'perfschema' if perfschema else 'verify'} needs a server: give --dsn DSN")
-    if verify and not disposable:
-        fail("--verify partitions tables on the --dsn server: add --disposable if it is a "
-             "sandbox or a copy (never production)")
+    check_workload_inputs(slowlogs, perfschema, schemas, dsn, verify=verify,
+                          disposable=disposable, verify_does="partitions tables")
     options = dict(thresholds=Thresholds(min_rows, int(min_mb * 2**20)), retention=retention,
                    max_live=max_partitions, ahead=ahead, force=force)
     connection = None

@@ -263,3 +263,68 @@ def alert_status(classes: list[Any], fail_on: tuple[str, float, float] | None) -
     click.echo(f"dbtune: {level}: {count} class{'es' if count != 1 else ''} with {stat} query "
                f"time >= {limit:g} ms (worst {over[0][1].id}: {over[0][0]:,.1f} ms)", err=True)
     return status
+
+
+def workload_options(schema_help: str) -> Callable[[F], F]:
+    """``--slowlog LOG...``, ``--perfschema`` and ``--schema FILE...``: what an advisor reads."""
+
+    def decorate(function: F) -> F:
+        for option in reversed((
+            click.option("--slowlog", "slowlogs", multiple=True, metavar="LOG",
+                         help="Slow log(s) holding the workload (files, globs, .gz, - for "
+                              "stdin)."),
+            click.option("--perfschema", is_flag=True,
+                         help="Take the workload from performance_schema of the --dsn "
+                              "server."),
+            click.option("--schema", "schemas", multiple=True, metavar="FILE",
+                         type=click.Path(dir_okay=False, path_type=Path), help=schema_help),
+        )):
+            function = option(function)
+        return function
+
+    return decorate
+
+
+def check_workload_inputs(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple,
+                          dsn: str | None, *, verify: bool = False, disposable: bool = False,
+                          verify_does: str = "") -> None:
+    """One line and exit 2 when an advisor's inputs do not fit together."""
+    if bool(slowlogs) == perfschema:
+        fail("give the workload: --slowlog LOG... or --perfschema (with --dsn)")
+    if not schemas and not dsn:
+        fail("give the schema: --schema FILE... or --dsn DSN --database DB")
+    if (perfschema or verify) and not dsn:
+        fail(f"--{'perfschema' if perfschema else 'verify'} needs a server: give --dsn DSN")
+    if verify and not disposable:
+        fail(f"--verify {verify_does} on the --dsn server: add --disposable if it is a "
+             "sandbox or a copy (never production)")
+
+
+def per_table(convert: Callable[[str], Any], expected: str) -> Callable[..., dict[str, Any]]:
+    """A click callback reading repeated ``TABLE=VALUE`` options as ``{table: convert(value)}``.
+
+    >>> per_table(int, "TABLE=N")(None, None, ("orders=25", "users=3"))
+    {'orders': 25, 'users': 3}
+    """
+
+    def callback(ctx: click.Context | None, param: click.Parameter | None,
+                 values: tuple[str, ...]) -> dict[str, Any]:
+        out = {}
+        for value in values:
+            table, _, raw = value.rpartition("=")
+            try:
+                if not table.strip():
+                    raise ValueError(value)
+                out[table.strip()] = convert(raw.strip())
+            except ValueError:
+                raise click.BadParameter(f"{value!r}: expected {expected}") from None
+        return out
+
+    return callback
+
+
+def row_count(text: str) -> int:
+    """A row count as given on the command line (digits only)."""
+    if not text.isdigit():
+        raise ValueError(text)
+    return int(text)

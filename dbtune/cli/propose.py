@@ -7,17 +7,17 @@ from pathlib import Path
 
 import click
 
-from dbtune.cli.common import Command, connection_options, fail, format_options
+from dbtune.cli.common import (
+    Command,
+    connection_options,
+    fail,
+    format_options,
+    workload_options,
+)
 
 
 @click.command(cls=Command)
-@click.option("--slowlog", "slowlogs", multiple=True, metavar="LOG",
-              help="Slow log(s) holding the workload (files, globs, .gz, - for stdin).")
-@click.option("--perfschema", is_flag=True,
-              help="Take the workload from performance_schema of the --dsn server.")
-@click.option("--schema", "schemas", multiple=True, metavar="FILE",
-              type=click.Path(dir_okay=False, path_type=Path),
-              help="DDL file of the schema (repeatable); else read from --dsn.")
+@workload_options("DDL file of the schema (repeatable); else read from --dsn.")
 @click.option("--advice", "advice_file", metavar="FILE",
               type=click.Path(dir_okay=False, path_type=Path),
               help="A saved advice file (dbtune-advice JSON) instead of advising here.")

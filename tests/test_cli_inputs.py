@@ -1,0 +1,29 @@
+"""The advisors' shared input options: TABLE=VALUE parsing and the input checks."""
+
+from __future__ import annotations
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from dbtune.cli import main
+from dbtune.cli.common import per_table, row_count
+
+
+@pytest.mark.parametrize("value", ["orders", "=5", "orders=x", "orders=-3"])
+def test_a_bad_table_value_is_one_clear_error(value) -> None:
+    with pytest.raises(click.BadParameter, match="expected TABLE=N"):
+        per_table(row_count, "TABLE=N")(None, None, (value,))
+
+
+@pytest.mark.parametrize("command", [["advise", "indexes"], ["advise", "partitions"]])
+@pytest.mark.parametrize(("args", "says"), [
+    ([], "give the workload"),
+    (["--slowlog", "x.log"], "give the schema"),
+    (["--perfschema", "--schema", "s.sql"], "--perfschema needs a server"),
+    (["--slowlog", "x.log", "--schema", "s.sql", "--verify"], "--verify needs a server"),
+    (["--slowlog", "x.log", "--dsn", "mysql://u@h/d", "--verify"], "add --disposable"),
+])
+def test_advisors_refuse_inputs_that_do_not_fit(command, args, says) -> None:
+    outcome = CliRunner().invoke(main, [*command, *args])
+    assert outcome.exit_code == 2 and says in outcome.output, outcome.output
