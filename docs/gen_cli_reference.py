@@ -38,7 +38,7 @@ missing file) exit 2 everywhere.
 | `analyze digest` | done | `--fail-on` warning threshold reached | error (a file is not a saved digest) | `--fail-on` critical threshold reached | some inputs of the saved digests were not read (kept in the file): the report is partial |
 | `digest merge` | done | - | error (a file is not a saved digest) | - | - |
 | `analyze perfschema` | done | `--fail-on` warning threshold reached | error (server unreachable, performance_schema off, bad snapshot file) | `--fail-on` critical threshold reached | - |
-| `advise hygiene` | done | - | error | - | - |
+| `advise hygiene` | done | `--fail-on`: the report holds such a finding | error | - | - |
 | `advise indexes` | done | - | error | - | - |
 | `advise partitions` | done | - | error | - | - |
 | `propose` | proposal written | - | error, or a step the lint refuses (without `--force`); nothing written | - | - |

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -9,6 +10,10 @@ import click
 from dbtune.cli.advise_indexes import indexes
 from dbtune.cli.advise_partitions import partitions
 from dbtune.cli.common import Group, connection_options, emit, fail, format_options
+
+#: ``advise hygiene --fail-on``: any finding, or one kind of finding
+FAIL_ON = ("any", "duplicate", "unique-subsumed", "unique-implied", "left-prefix",
+           "clustered-suffix", "unused", "duplicate-fk")
 
 
 @click.group(cls=Group)
@@ -30,12 +35,16 @@ def advise() -> None:
     envvar=False,  # $DBTUNE_DSN must not turn --schema runs into errors
     database_help="Schema to read on the --dsn server.",
 )
+@click.option("--fail-on", "fail_on", type=click.Choice(FAIL_ON),
+              help="Exit 1 when the report holds a finding of this kind (any: any finding); "
+                   "for cron and CI.")
 @format_options
 def hygiene(
     schemas: tuple[Path, ...],
     dsn: str | None,
     database: str | None,
     defaults_file: str | None,
+    fail_on: str | None,
     fmt: str,
     output: Path | None,
 ) -> None:
@@ -55,6 +64,8 @@ def hygiene(
     except (InputError, SandboxError) as exc:
         fail(str(exc))
     emit(render(report, fmt), output)
+    if fail_on and any(fail_on == "any" or f.kind == fail_on for f in report.findings):
+        sys.exit(1)
 
 
 advise.add_command(indexes)
