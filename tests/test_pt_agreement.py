@@ -25,7 +25,8 @@ DIFFERENT = {
     # it) onto the statement before it: its banner pattern wants "/" or A-Z, then mysqld.
     "mariadb-11.4-docker-banner.log",
     # pt counts the headerless "# administrator command: Quit;" at the top in its class
-    # (query_count 2) but not in the global query_count; dbtune skips it with a warning.
+    # (query_count 2) but not in its global query_count; dbtune counts it in both (see
+    # test_headerless_admin_command_counts_like_pt).
     "mysql-5.7-quit-at-start.log",
 }
 CASES = sorted(p.name for p in FIXTURES.glob("*.log") if p.name not in DIFFERENT)
@@ -63,3 +64,21 @@ def test_same_classes_counts_and_query_time(name: str) -> None:
 def test_crlf_fixture_really_differs_for_pt() -> None:
     assert _pt(FIXTURES / "mysql-5.7.22-crlf.log")["global"]["query_count"] == 1
     assert digest_slowlog(FIXTURES / "mysql-5.7.22-crlf.log").summary["events"] == 4
+
+
+@pytest.mark.skipif(PT is None, reason="pt-query-digest (percona-toolkit) is not installed")
+def test_headerless_admin_command_counts_like_pt() -> None:
+    """A rotated log's first line, a bare admin command: in its class, untimed, as pt."""
+    path = FIXTURES / "mysql-5.7-quit-at-start.log"
+    pt = _pt(path)
+    ours = digest_slowlog(path)
+    theirs = {c["checksum"]: c for c in pt["classes"]}
+    assert {c.id: c.count for c in ours.classes} == {
+        k: c["query_count"] for k, c in theirs.items()}
+    for c in ours.classes:
+        timed = theirs[c.id]["metrics"]["Query_time"]
+        assert c.metrics["query_time"]["sum"] == pytest.approx(float(timed["sum"]))
+        assert c.metrics["query_time"]["min"] == pytest.approx(float(timed["min"]))
+    # pt's global count leaves the untimed entry out; dbtune's events are its classes' sum
+    assert ours.summary["events"] == sum(c.count for c in ours.classes)
+    assert ours.summary["skipped"] == 0

@@ -39,7 +39,7 @@ EXPECTED = {
     "mariadb-explain.log": (1, 0),
     "mysql-5.1-time-user-host-one-line.log": (3, 0),
     "mysql-5.7-admin-commands.log": (3, 0),
-    "mysql-5.7-quit-at-start.log": (2, 1),
+    "mysql-5.7-quit-at-start.log": (3, 0),
     "mysql-5.7.22-crlf.log": (4, 0),
     "mysql-5.7.22.log": (4, 0),
     "mysql-8.0-banner-after-last-statement.log": (3, 0),
@@ -179,16 +179,18 @@ def test_banners_with_and_without_a_path(banner: str, tmp_path: Path) -> None:
     assert stats.banner_lines == 6 and not stats.warnings
 
 
-def test_admin_commands_report_no_rows_and_a_headerless_one_is_skipped() -> None:
+def test_admin_commands_report_no_rows_and_a_headerless_one_is_counted() -> None:
     events, _ = _read("mysql-5.7-admin-commands.log")
     assert [(e.sql, e.rows_sent, e.rows_examined) for e in events] == [
         ("SELECT * FROM products WHERE id = 1", 1, 20),
         ("administrator command: Close stmt", 0, 0),
         ("administrator command: Quit", 0, 0)]
     events, stats = _read("mysql-5.7-quit-at-start.log")
-    assert len(events) == 2 and events[1].rows_examined == 0
-    name = str(FIXTURES / "mysql-5.7-quit-at-start.log")
-    assert stats.warnings == [(name, 1, "entry without a valid Query_time")]
+    assert [(e.sql, e.query_time) for e in events] == [
+        ("administrator command: Quit", 0.0),
+        ("SELECT * FROM products WHERE id = 1", 0.1),
+        ("administrator command: Quit", 0.00002)]
+    assert stats.warnings == [] and stats.skipped == 0
 
 
 def test_entry_of_header_lines_only_is_no_query() -> None:

@@ -618,7 +618,9 @@ class Scanner:
         else:
             self._skip(start + first, count, "entry without a statement")
             return
-        if "Query_time" not in attrs or not NUMBER.fullmatch(attrs["Query_time"]):
+        if admin is not None and not attrs and time_text is None and user is None:
+            pass  # a bare admin command (a rotated log's first line): counted, untimed
+        elif "Query_time" not in attrs or not NUMBER.fullmatch(attrs["Query_time"]):
             self._skip(start + first, count, "entry without a valid Query_time")
             return
         set_ts = None
@@ -1004,7 +1006,8 @@ def to_event(entry: Entry, source: str) -> QueryEvent:
         flags["explain"] = "\n".join(entry.explain)
     return QueryEvent(
         sql=entry.sql,
-        query_time=extra.pop("query_time"),
+        # 0 only for a bare admin command whose header went to an earlier (rotated) file
+        query_time=extra.pop("query_time", 0.0),
         lock_time=extra.pop("lock_time", 0.0),
         rows_sent=int(extra.pop("rows_sent", 0)),
         rows_examined=int(extra.pop("rows_examined", 0)),
