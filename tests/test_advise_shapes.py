@@ -156,3 +156,46 @@ def test_a_leading_wildcard_like_is_no_range_however_it_is_spelled() -> None:
         assert [f.kind for f in findings] == ["leading_wildcard"], pattern
         assert [a.columns for a in advise_indexes([Klass("q", sql, 1.0)], cat).advice] == [
             ("shop_id",)]
+
+
+# ----------------------------------------------------------------------------- shape 5
+SALES = ("CREATE TABLE sale (id INT AUTO_INCREMENT PRIMARY KEY, customer_id INT NOT NULL, "
+         "shop ENUM('ebay', 'amazon', 'web') NOT NULL, status ENUM('new', 'paid', 'cancelled') "
+         "NOT NULL, total DECIMAL(10, 2) NOT NULL, created_at DATETIME NOT NULL, "
+         "note VARCHAR(200) NOT NULL)",
+         "CREATE TABLE sale_line (id INT AUTO_INCREMENT PRIMARY KEY, sale_id INT NOT NULL, "
+         "product_id INT NOT NULL, quantity INT NOT NULL, KEY (sale_id, product_id, quantity))",
+         "INSERT INTO sale (customer_id, shop, status, total, created_at, note) SELECT seq % 3000, "
+         "1 + seq % 3, 1 + seq % 3, seq % 500, '2026-01-01' + INTERVAL seq * 7 MINUTE, "
+         "REPEAT('n', 120) FROM seq_1_to_30000",
+         "INSERT INTO sale_line (sale_id, product_id, quantity) SELECT 1 + seq % 30000, seq % 700, "
+         "1 + seq % 4 FROM seq_1_to_60000")
+
+
+@pytest.mark.server
+def test_two_reports_on_one_range_get_one_index_covering_both(dbtune_server,
+                                                              dbtune_database) -> None:
+    """Two rare reports on the same time range, one reading (shop, total), the other status
+    (``status <> 'cancelled'``, joined to its lines). Each covering candidate serves the
+    other's range too, so the greedy search took one - which one turned on a near-tie of
+    their shares - and left the other class its row lookups (marketplace's
+    ``top_products_report`` with ``(created_at, marketplace, total)``). The merged index
+    covers both, whichever share is larger."""
+    cat = load(dbtune_server, dbtune_database, *SALES)
+    daily = ("SELECT DATE(created_at) AS day, shop, COUNT(*), SUM(total) FROM sale "
+             "WHERE created_at >= '2026-04-20' AND created_at < '2026-04-27' "
+             "GROUP BY day, shop ORDER BY day")
+    top = ("SELECT l.product_id, SUM(l.quantity) AS units FROM sale s JOIN sale_line l "
+           "ON l.sale_id = s.id WHERE s.created_at >= '2026-04-24' AND s.status <> 'cancelled' "
+           "GROUP BY l.product_id ORDER BY units DESC LIMIT 10")
+    busy = Klass("busy", "SELECT * FROM sale WHERE customer_id = 7", 0.97,
+                 sample_db=dbtune_database)
+    for shares in ((0.018, 0.012), (0.012, 0.018)):
+        classes = [busy, Klass("daily", daily, shares[0], sample_db=dbtune_database),
+                   Klass("top", top, shares[1], sample_db=dbtune_database)]
+        plan = advise_indexes(classes, cat, verify_on=dbtune_server)
+        (advice,) = [a for a in plan.advice if a.columns[0] == "created_at"]
+        assert advice.columns[0] == "created_at", advice.columns
+        assert set(advice.columns) >= {"created_at", "shop", "total", "status"}, advice.columns
+        assert advice.verified and {c.class_id for c in advice.classes} == {"daily", "top"}
+        assert all(c.explain_after["covering"] for c in advice.classes), shares
