@@ -177,20 +177,55 @@ def _between(ctx: Analyzer, block: Block, node: exp.Between) -> list[Fact]:
     return []
 
 
+def like_prefix(pattern: exp.Expression) -> str | None:
+    """The text a constant LIKE pattern is known to start with, or None when unknown.
+
+    Literals through an introducer, a COLLATE, BINARY, N'...' and CONCAT of constants
+    (up to the first part that is not a literal) all count.
+
+    >>> from sqlglot import parse_one
+    >>> like_prefix(parse_one("CONCAT('ab', ?, '%')", read="mysql"))
+    'ab'
+    >>> like_prefix(parse_one("_utf8mb4'x%' COLLATE utf8mb4_bin", read="mysql")), like_prefix(
+    ...     parse_one("UPPER('x%')", read="mysql"))
+    ('x%', None)
+    """
+    pattern = _unwrap(pattern)
+    if isinstance(pattern, (exp.Cast, exp.Collate, exp.Introducer)):
+        return like_prefix(pattern.this if not isinstance(pattern, exp.Introducer)
+                           else pattern.expression)
+    if isinstance(pattern, exp.National):
+        return pattern.name
+    if isinstance(pattern, exp.Literal):
+        return pattern.this if pattern.is_string else None
+    if isinstance(pattern, exp.Concat):
+        text = ""
+        for part in pattern.expressions:
+            known = like_prefix(part)
+            if known is None:
+                return text or None
+            text += known
+        return text
+    return None
+
+
 def _like(ctx: Analyzer, block: Block, node: exp.Like) -> list[Fact]:
+    """``col LIKE 'abc%'``: a constant prefix is a range on ``col``; a pattern that starts
+    with a wildcard is a finding, not a range."""
     kind, value = _side(ctx, block, node.this)
-    pattern = _unwrap(node.expression)
-    if isinstance(pattern, exp.Cast):  # LIKE BINARY 'x%'
-        pattern = pattern.this
-    if not (isinstance(pattern, exp.Literal) and pattern.is_string):
+    if _columns(node.expression):
+        return []
+    prefix = like_prefix(node.expression)
+    if prefix is None:
         return []
     if kind == "expr":
         _function_finding(ctx, node.this, value)
     if kind != "col":
         return []
-    if pattern.this[:1] in ("%", "_"):
+    if prefix[:1] in ("%", "_"):
         acc, column = value
-        ctx.finding("leading_wildcard", f"{acc.table}.{column} LIKE '{pattern.this}' starts with "
+        shown = _unwrap(node.expression).sql(dialect="mysql")
+        ctx.finding("leading_wildcard", f"{acc.table}.{column} LIKE {shown} starts with "
                     "a wildcard: a B-tree index cannot seek it (a FULLTEXT index or a reversed "
                     "column can)", acc.table, column)
         return []

@@ -5,7 +5,8 @@ GROUP BY, columns read); a :class:`TableInfo` is what dbtune knows about that ta
 column cardinalities and widths, primary key, existing indexes). Each rule in
 :data:`CANDIDATE_RULES` maps ``(need, info)`` to a few column tuples; :func:`candidates`
 runs them all, then :func:`shared_prefix_variants` adds orders that let one index serve
-several classes through its left prefix.
+several classes through its left prefix, and :func:`merged_covers` the union of two
+candidates that seek on the same column.
 
 >>> info = TableInfo("t", rows=1e6, ndv={"a": 10, "b": 1e5}, widths={"a": 4, "b": 4, "c": 5},
 ...                  pk=("id",))
@@ -134,6 +135,48 @@ def shared_prefix_variants(
     return variants
 
 
+def merged_covers(pool: Iterable[tuple[str, ...]], needs: Iterable[Need], info: TableInfo
+                  ) -> list[tuple[str, ...]]:
+    """Index merging (Chaudhuri and Narasayya, ICDE 1999): two candidates that seek on the
+    same first column and differ in what follows also come as one index, the first followed
+    by the other's remaining columns, when those only cover (no class that seeks on that
+    first column filters, sorts or groups on them: appended, they would seek nothing) and
+    are few and narrow (the limits of covering). One index then covers both classes where
+    the greedy search, taking one, would leave the other's lookups (and which one it took
+    turned on a near-tie between rare classes): ``(created_at, marketplace, total)`` for a
+    daily report and ``(created_at, status)`` for a join on the same range (``status <>
+    ...`` seeks nothing) become ``(created_at, marketplace, total, status)``.
+
+    >>> info = TableInfo("t", widths={"a": 4, "b": 4, "c": 4})
+    >>> needs = [Need("q1", "t", ranges=("a",), reads=frozenset("ab")),
+    ...          Need("q2", "t", ranges=("a",), reads=frozenset("ac"))]
+    >>> merged_covers([("a", "b"), ("a", "c"), ("b",)], needs, info)
+    [('a', 'b', 'c'), ('a', 'c', 'b')]
+    """
+    pool, needs = list(pool), list(needs)
+    out: list[tuple[str, ...]] = []
+    for first in pool:
+        seeks = {c for n in needs if first[0] in (*n.eq, *n.ranges)
+                 for c in (*n.eq, *n.ranges, *n.group, *(c for c, _ in n.order))}
+        for other in pool:
+            if first[0] != other[0] or _prefix_related(first, other):
+                continue
+            extra = tuple(c for c in other if c not in first)
+            if not extra or len(extra) > MAX_COVER_COLUMNS or seeks & set(extra) or any(
+                    (info.widths.get(c) or MAX_COVER_WIDTH + 1) > MAX_COVER_WIDTH
+                    for c in extra):
+                continue
+            merged = first + extra
+            if merged not in out:
+                out.append(merged)
+    return out
+
+
+def _prefix_related(a: tuple[str, ...], b: tuple[str, ...]) -> bool:
+    n = min(len(a), len(b))
+    return a[:n] == b[:n]
+
+
 def usable(columns: tuple[str, ...], info: TableInfo) -> bool:
     """Can InnoDB build this index as plain (non-prefix) key parts?"""
     if not columns or len(columns) > MAX_INDEX_COLUMNS or len(set(columns)) != len(columns):
@@ -154,6 +197,8 @@ def candidates(needs: Iterable[Need], info: TableInfo) -> list[tuple[str, ...]]:
                 pool.setdefault(columns)
                 for variant in shared_prefix_variants(columns, need, leads, info):
                     pool.setdefault(_strip_pk_suffix(variant, info.pk))
+    for merged in merged_covers(list(pool), needs, info):
+        pool.setdefault(merged)
     return [c for c in pool if usable(c, info)]
 
 

@@ -69,6 +69,14 @@ class TableInfo:
             self.ndv.setdefault(column, ndv)
         self._cardinality.clear()
 
+    def guessed(self, column: str) -> bool:
+        """Is the cardinality of ``column`` a guess with nothing to go on: no statistics, no
+        measurement, not the primary key, and a name that hints at neither few values nor
+        unique ones (:func:`guess_ndv`'s :data:`DEFAULT_NDV`)?"""
+        return (not self.ndv.get(column) and column not in self.repeat
+                and not (len(self.pk) == 1 and column == self.pk[0])
+                and guess_ndv(column, self.widths.get(column)) == DEFAULT_NDV)
+
     def cardinality(self, column: str) -> float:
         """Distinct values of ``column``: the catalog's, else a guess from type and name."""
         if column not in self._cardinality:
@@ -88,8 +96,13 @@ class TableInfo:
         return self.widths.get(column) or 8
 
 
-_LOW_CARDINALITY = re.compile(r"(^|_)(status|state|type|kind|flag|marketplace|channel|level)$|"
-                              r"^(is|has)_", re.I)
+#: the cardinality guessed for a column nothing is known about
+DEFAULT_NDV = 1000.0
+#: ...and for one whose name says it holds few values
+LOW_NDV = 5.0
+_LOW_CARDINALITY = re.compile(r"(^|_)(status|state|type|kind|flag|marketplace|channel|level|"
+                              r"region|country|currency|locale|language|gender|role|priority|"
+                              r"severity|tier)$|^(is|has)_", re.I)
 _HIGH_CARDINALITY = re.compile(r"(^|_)(token|uuid|guid|email|sku|hash|external_id|code)$", re.I)
 
 
@@ -100,7 +113,7 @@ def guess_ndv(column: str, width: int | None) -> float:
     (5.0, 1000.0, inf)
     """
     if _LOW_CARDINALITY.search(column) or width == 1:
-        return 5.0
+        return LOW_NDV
     if _HIGH_CARDINALITY.search(column):
         return float("inf")
-    return 1000.0
+    return DEFAULT_NDV

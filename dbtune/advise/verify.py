@@ -137,7 +137,8 @@ def judge(advice: IndexAdvice, before: dict[str, Plan], after: dict[str, Plan]) 
         cut = None in (was.get("rows"), mine["rows"]) or mine["rows"] < was["rows"]
         # a join may change its order: the table read first now was an inner lookup before
         limit = row_limit(effect.sql)
-        cheaper = plan_cost(new, limit) * (1 + REGRESSION_MARGIN) < plan_cost(old, limit)
+        cheaper = plan_cost(new, limit) * (1 + REGRESSION_MARGIN) < plan_cost(
+            old, limit, _walked(effect))
         if cut or cheaper or (_sorts(old) and not _sorts(new)):
             advice.verified = True
     loss = 0.0
@@ -148,7 +149,7 @@ def judge(advice: IndexAdvice, before: dict[str, Plan], after: dict[str, Plan]) 
         if all(t["key"] != advice.name for t in new):
             continue
         limit = row_limit(effect.sql)
-        cost_before, cost_after = plan_cost(old, limit), plan_cost(new, limit)
+        cost_before, cost_after = plan_cost(old, limit, _walked(effect)), plan_cost(new, limit)
         if cost_after > cost_before * (1 + REGRESSION_MARGIN):
             loss += effect.share * min(cost_after / max(cost_before, 1.0) - 1, 1.0)
             advice.regressed.append(effect.class_id)
@@ -170,19 +171,29 @@ def judge(advice: IndexAdvice, before: dict[str, Plan], after: dict[str, Plan]) 
     return "the optimizer did not use it, or it cut neither rows nor a filesort"
 
 
-def plan_cost(tables: list[dict[str, Any]], limit: int | None = None) -> float:
+def plan_cost(tables: list[dict[str, Any]], limit: int | None = None,
+              walked: float | None = None) -> float:
     """An EXPLAIN plan's cost in rows of a full scan, by the advisor's own model: rows per
     table times the rows that reach it, a clustered-index lookup per row read through a
     secondary index that does not cover the statement (:data:`LOOKUP_FACTOR`), half a row
     through one that does, and the filesort. ``limit`` (LIMIT + OFFSET of a statement that
     does not aggregate): a one-table plan without a sort stops after that many matching rows
-    (EXPLAIN's rows ignore the LIMIT)."""
+    (EXPLAIN's rows ignore the LIMIT).
+
+    How soon such a walk meets its matches EXPLAIN cannot say: it assumes them spread
+    evenly, so ``created_at >= <yesterday> ORDER BY id LIMIT 10`` walked in primary-key
+    order looks like a few hundred rows when the walk passes every older row first.
+    ``walked``: the class's own figure for a walk no key bounds (``index`` or ``ALL``:
+    rows examined as logged, else :func:`dbtune.advise.estimate.early_stop`'s), taken when
+    larger."""
     total, reach = 0.0, 1.0
     stops = limit is not None and len(tables) == 1 and not _sorts(tables)
     for table in tables:
         rows = table["rows"] if table["rows"] is not None else 1.0
         if stops:
             rows = min(rows, limit / max((table["filtered"] or 100.0) / 100.0, 1e-6))
+            if walked is not None and table["access_type"] in ("index", "ALL"):
+                rows = max(rows, walked)
         if table["access_type"] == "ALL" or not table["key"] or table["key"] == "PRIMARY":
             factor = 1.0
         else:
@@ -190,6 +201,12 @@ def plan_cost(tables: list[dict[str, Any]], limit: int | None = None) -> float:
         total += reach * rows * factor
         reach *= max(rows * (table["filtered"] or 100.0) / 100.0, 1.0)
     return total * (SORT_FACTOR if _sorts(tables) else 1.0)
+
+
+def _walked(effect: ClassEffect) -> float:
+    """Rows today's plan of ``effect``'s class examines: as logged, else as estimated."""
+    logged = effect.rows_examined_logged
+    return float(logged) if logged is not None else effect.rows_before
 
 
 def row_limit(sql: str) -> int | None:
