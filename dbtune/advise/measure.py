@@ -50,7 +50,7 @@ from dbtune.sandbox import Server, require_disposable
 #: candidates measured per table (the best estimated read gains)
 LEADING = 6
 #: runs of each statement per phase (the fastest counts)
-REPEATS = 3
+REPEATS = 5
 #: a statement slower than this (ms) runs once per phase
 SLOW_MS = 250.0
 #: tables with more rows keep their estimates (a sampled copy is not built yet)

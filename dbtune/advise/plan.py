@@ -252,8 +252,8 @@ class IndexPlan:
         """Indexes, their reasons, the DDL to run and to undo, rejected, findings."""
         rows = [{
             "index": f"{a.table} ({', '.join(a.columns)})", "classes": len(a.classes),
-            "time share": f"{a.share:.1%}", "est. saved": f"{a.saved_share:.1%}",
-            "est. rows/exec before -> after": (
+            "time share": f"{a.share:.1%}", "saved": f"{a.saved_share:.1%}",
+            "rows/exec before -> after": (
                 f"{sum(c.rows_before for c in a.classes):,.0f} -> "
                 f"{sum(c.rows_after for c in a.classes):,.0f}{'*' if a.rows_assumed else ''}"),
             "est. size MB": f"{a.size_bytes / 2**20:,.1f}{'*' if a.rows_assumed else ''}",
