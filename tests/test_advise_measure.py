@@ -4,9 +4,10 @@ keeps it off a server not marked disposable."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 
 import pytest
+from test_advise_indexes import Klass
 
 from dbtune.advise.indexes import STAGES, advise_indexes
 from dbtune.advise.measure import is_write, measure_whatif
@@ -24,18 +25,6 @@ ROWS = 20_000
 #: the batch purge: the oldest sessions have expired (ids and expiry times grow together)
 PURGE = "DELETE FROM s WHERE expires_at < '2026-01-05' LIMIT 1000"
 LOOKUP = "SELECT id, expires_at FROM s WHERE user_id = 77"
-
-
-@dataclass
-class Klass:
-    """A query class as a digest hands it over (the fields the advisor reads)."""
-
-    id: str
-    sample: str
-    share: float
-    sample_db: str | None = None
-    count: int = 100
-    metrics: dict = field(default_factory=dict)
 
 
 @pytest.fixture
