@@ -107,6 +107,31 @@ def test_an_index_on_a_write_heavy_table_gets_a_measured_cost_and_both_sides_sho
     assert state_of(dbtune_server, dbtune_database) == (set(), ROWS)
 
 
+@pytest.mark.server
+def test_a_large_table_is_measured_on_a_sampled_copy(dbtune_server, dbtune_database, sessions,
+                                                     monkeypatch) -> None:
+    """Over SAMPLE_ROWS rows (5,000 here), the writes are timed on a copy of the newest rows:
+    the INSERT is measured there; the purge of the oldest sessions meets none of the copy's
+    rows, so it stays estimated (a write that changes nothing measures no upkeep); the reads
+    keep their estimates; the copy is dropped."""
+    from dbtune.advise import measure
+
+    monkeypatch.setattr(measure, "SAMPLE_ROWS", 5_000)
+    insert = Klass("insert", "INSERT INTO s (token, user_id, expires_at) VALUES "
+                   "('t', 1, '2027-01-01')", 0.05, sample_db=dbtune_database)
+    classes = [*workload(dbtune_database, lookup_share=0.85, purge_share=0.05), insert]
+    plan = advise_indexes(classes, sessions, verify_on=dbtune_server)
+    (advice,) = plan.advice
+    assert advice.write_basis == "partly measured" and list(advice.write_slowdown) == ["insert"]
+    assert advice.benefit_basis == "estimated"
+    note = next(n for n in plan.measured if n.startswith("s:"))
+    assert "on a copy of 5,000 of its" in note and "insert" in note and "purge" not in note
+    with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
+        cursor.execute("SHOW TABLES")
+        assert [row[0] for row in cursor.fetchall()] == ["s"]
+    assert state_of(dbtune_server, dbtune_database) == (set(), ROWS)
+
+
 def test_offline_advice_is_labelled_estimated() -> None:
     catalog = Catalog.from_ddl("CREATE TABLE s (id INT PRIMARY KEY, token CHAR(32), "
                                "user_id INT, expires_at DATETIME)", rows={"s": 500_000})

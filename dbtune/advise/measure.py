@@ -21,10 +21,13 @@ Per table (one at a time, the schema left as it was found):
 5. the candidates are dropped and the writes timed once more (each figure is the fastest
    of its runs before and after, which keeps a busy machine's noise out of the difference).
 
-Tables on a non-InnoDB engine (a write could not be rolled back), larger than
-:data:`MAX_ROWS` (building on a sampled copy is not done yet), or on a server without
-IGNORED / INVISIBLE indexes keep their estimates, and the run's notes say so
-(``run.measure_notes``, shown as the plan's "Measured on the server" section).
+A table of more than :data:`SAMPLE_ROWS` rows is measured on a sampled copy (its newest
+rows, :func:`sampled_copy`, dropped afterwards): its writes only, each rewritten by sqlglot
+to write the copy; its reads keep their estimates (times on a sample of another size are
+not the workload's). Tables on a non-InnoDB engine (a write could not be rolled back), or
+on a server without IGNORED / INVISIBLE indexes, keep their estimates; a write that fails
+or changes no row (its sample's row is gone) is not measured. The run's notes say what was
+measured (``run.measure_notes``, the plan's "Measured on the server" section).
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from dbtune.advise.run import Advising
 from dbtune.advise.tables import TableState
 from dbtune.advise.whatif import ReadMeasure
 from dbtune.advise.writecost import maintaining
-from dbtune.catalog import Table
+from dbtune.catalog import Table, quote
 from dbtune.parsing import parse_statement
 from dbtune.sandbox import Server, require_disposable
 
@@ -53,8 +56,10 @@ LEADING = 6
 REPEATS = 5
 #: a statement slower than this (ms) runs once per phase
 SLOW_MS = 250.0
-#: tables with more rows keep their estimates (a sampled copy is not built yet)
-MAX_ROWS = 2_000_000
+#: a table with more rows is measured on a copy of this many of its rows (writes only)
+SAMPLE_ROWS = 500_000
+#: the sampled copy's name: this prefix and the table's name
+COPY_PREFIX = "dbtune_whatif_"
 #: seconds the stage may spend; the tables not reached by then keep their estimates
 TIME_BUDGET = 240.0
 
@@ -102,8 +107,6 @@ def unmeasurable(table: Table, state: TableState) -> str | None:
     """Why ``table`` cannot be measured here, or None."""
     if not table.is_innodb:
         return f"engine {table.engine}: its writes cannot be rolled back"
-    if state.info.rows > MAX_ROWS:
-        return f"{state.info.rows:,.0f} rows, over {MAX_ROWS:,}"
     return None
 
 
@@ -127,14 +130,65 @@ def measure_table(connection: Any, server: Server, state: TableState, table: Tab
                   about: dict[str, tuple[str, str | None, float | None]],
                   shares: dict[str, float]) -> str:
     """Build ``candidates`` on ``table`` (ignored), measure, drop; record the figures on
-    ``state`` (its writes' ``per_index``, its measured reads). Returns a note in words."""
-    mysql = server.flavour == "mysql"
-    names = [f"dbtune_whatif_{i}" for i in range(len(candidates))]
-    where = table_sql(table.name, table.schema)
+    ``state`` (its writes' ``per_index``, its measured reads). A table of more than
+    :data:`SAMPLE_ROWS` rows is measured on a sampled copy instead (:func:`sampled_copy`):
+    writes only. Returns a note in words."""
     writes = {w.class_id: about[w.class_id] for w in state.writes
               if is_write(about[w.class_id][0])}
-    reads = {n.class_id: about[n.class_id] for n in state.needs
-             if isinstance(parse_statement(about[n.class_id][0]), exp.Query)}
+    if state.info.rows <= SAMPLE_ROWS:
+        reads = {n.class_id: about[n.class_id] for n in state.needs
+                 if isinstance(parse_statement(about[n.class_id][0]), exp.Query)}
+        return _measure(connection, server, state, table, table.name, candidates, writes,
+                        reads, shares)
+    copy = COPY_PREFIX + table.name[: 64 - len(COPY_PREFIX)]
+    moved = {c: (on_copy(sql, table.name, copy), db, logged)
+             for c, (sql, db, logged) in writes.items()}
+    sampled_copy(connection, table, copy)
+    try:
+        note = _measure(connection, server, state, table, copy, candidates,
+                        {c: w for c, w in moved.items() if w[0]}, {}, shares)
+    finally:
+        _execute(connection, f"DROP TABLE IF EXISTS {table_sql(copy, table.schema)}")
+    return (f"{note} (on a copy of {SAMPLE_ROWS:,} of its {state.info.rows:,.0f} rows: "
+            "writes only, reads estimated)")
+
+
+def sampled_copy(connection: Any, table: Table, copy: str) -> None:
+    """``copy`` (same schema): ``table``'s definition and its :data:`SAMPLE_ROWS` newest
+    rows by primary key (where most writes land)."""
+    source, target = table_sql(table.name, table.schema), table_sql(copy, table.schema)
+    order = ", ".join(f"{quote(c)} DESC" for c in table.primary_key)
+    _execute(connection, f"DROP TABLE IF EXISTS {target}")
+    _execute(connection, f"CREATE TABLE {target} LIKE {source}")
+    _execute(connection, f"INSERT INTO {target} SELECT * FROM {source}"
+                         f"{' ORDER BY ' + order if order else ''} LIMIT {SAMPLE_ROWS}")
+
+
+def on_copy(sql: str, table: str, copy: str) -> str | None:
+    """``sql`` writing ``copy`` instead of ``table`` (None when sqlglot cannot rewrite it,
+    e.g. a REPLACE).
+
+    >>> on_copy("DELETE FROM s WHERE a < 3 LIMIT 10", "s", "c")
+    'DELETE FROM c WHERE a < 3 LIMIT 10'
+    """
+    tree = parse_statement(sql)
+    if tree is None:
+        return None
+    for node in tree.find_all(exp.Table):
+        if node.name.lower() == table.lower():
+            node.set("this", exp.to_identifier(copy, quoted=False))
+    return tree.sql(dialect="mysql")
+
+
+def _measure(connection: Any, server: Server, state: TableState, table: Table, on: str,
+             candidates: Sequence[tuple[str, ...]],
+             writes: dict[str, tuple[str, str | None, float | None]],
+             reads: dict[str, tuple[str, str | None, float | None]],
+             shares: dict[str, float]) -> str:
+    """The measurement on table ``on`` (``table`` itself or its sampled copy)."""
+    mysql = server.flavour == "mysql"
+    names = [f"dbtune_whatif_{i}" for i in range(len(candidates))]
+    where = table_sql(on, table.schema)
     before = {c: time_write(connection, sql, db) for c, (sql, db, _) in writes.items()}
     base = {c: analyze(connection, sql, db, mysql) for c, (sql, db, _) in reads.items()}
     clauses = [add_index(n, c, invisible=mysql) + ("" if mysql else " IGNORED")
@@ -187,8 +241,8 @@ def read_with(connection: Any, where: str, name: str, sql: str, database: str | 
         if found is None:
             return None
         withs.append(found)
-        if found[0] > SLOW_MS:
-            break
+        if found[0] > SLOW_MS or (base is not None and base[0] > SLOW_MS):
+            break  # a slow statement: one run each way is enough (and all there is time for)
         again = analyze(connection, sql, database, mysql, repeats=1)
         if again is not None:
             without.append(again[0])
@@ -213,8 +267,15 @@ def is_write(sql: str) -> bool:
 
 def time_write(connection: Any, sql: str, database: str | None) -> float | None:
     """Fastest of :data:`REPEATS` runs of one write, in ms, each in a transaction rolled
-    back (None when it fails: a duplicate key, a missing table)."""
-    return _fastest(lambda cursor: cursor.execute(sql), connection, database, rollback=True)
+    back (None when it fails - a duplicate key, a missing table - or changes no row: it
+    then maintains no index, and says nothing about what one costs)."""
+    changed = []
+
+    def run(cursor: Any) -> None:
+        changed.append(cursor.execute(sql))
+
+    took = _fastest(run, connection, database, rollback=True)
+    return took if took is not None and any(changed) else None
 
 
 def analyze(connection: Any, sql: str, database: str | None, mysql: bool,
