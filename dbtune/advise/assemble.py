@@ -14,15 +14,21 @@ from dbtune.advise.need import DEFAULT_ROWS, Need
 from dbtune.advise.plan import ClassEffect, IndexAdvice, IndexPlan
 from dbtune.advise.run import Advising
 from dbtune.advise.tables import TableState
-from dbtune.advise.writecost import WRITE_FACTOR
+from dbtune.advise.whatif import MeasuredEstimate
+from dbtune.advise.writecost import WRITE_FACTOR, maintaining, slowdown
 from dbtune.catalog import Index, Table
+
+#: a measured write class the plan's indexes on its table make this much slower is named
+#: in a warning on the advice
+WARN_SLOWDOWN = 1.5
 
 
 def build_plan(run: Advising) -> None:
     """Stage: the plan of the chosen indexes, with the findings, hygiene drops and the
     figures it assumes."""
     run.plan = IndexPlan(advice=plan_advice(run), findings=run.findings, drops=run.drops,
-                         assumptions=assumptions(run), limits=list(run.limit_notes))
+                         assumptions=assumptions(run), limits=list(run.limit_notes),
+                         measured=list(run.measure_notes))
 
 
 def assumptions(run: Advising) -> list[str]:
@@ -45,8 +51,15 @@ def assumptions(run: Advising) -> list[str]:
         out.append(f"ranges: a range predicate keeps {RANGE_SELECTIVITY:.0%} of its table and "
                    "an equality 1 / distinct values (no skew): --verify measures both on a "
                    "disposable server")
-    out.append(f"writes: each new index adds {WRITE_FACTOR:.0%} to the time of the writes "
-               "that maintain it (a constant, not a measurement)")
+    estimated = sorted({w.class_id for state in run.tables.values() for w in state.writes
+                        if w.per_index is None})
+    if estimated:
+        where = ("" if run.server is None else
+                 f" for {len(estimated)} write class{'es' if len(estimated) > 1 else ''} "
+                 "the server did not measure")
+        out.append(f"writes: estimated{where}: each new index adds {WRITE_FACTOR:.0%} to the "
+                   "time a write spends changing rows (the offline estimate, a constant: "
+                   "--verify with a disposable server measures it)")
     return out
 
 
@@ -101,6 +114,8 @@ def table_advice(state: TableState, table: Table, run: Advising) -> list[IndexAd
             effect.saved = (effect.saved or 0.0) + need.weight * (1 - after.cost / before.cost)
             effect.rows_before += before.rows
             effect.rows_after += after.rows
+            if isinstance(after, MeasuredEstimate) and after.measure is not None:
+                effect.measured_ms = (after.measure.ms_before, after.measure.ms_after)
         if not uses:
             continue
         others: dict[str, ClassEffect] = {}
@@ -119,9 +134,23 @@ def table_advice(state: TableState, table: Table, run: Advising) -> list[IndexAd
             classes=sorted(effects.values(), key=lambda e: -e.share), size_bytes=size,
             write_share=state.write_share(columns), write_cost=state.write_cost(columns),
             write_classes=[c for c, _ in state.writers(columns)], others=list(others.values()),
-            rows_assumed=table.rows is None)
+            rows_assumed=table.rows is None, write_basis=state.write_basis(columns),
+            write_slowdown={w.class_id: w.per_index for w in maintaining(state.writes, columns)
+                            if w.per_index is not None})
         advice.reason = reason(advice, uses)
         out.append(advice)
+    warned = set()
+    for class_id, factor in slowdown(state.writes, [a.columns for a in out]).items():
+        first = next((a for a in out if class_id in a.write_slowdown), None)
+        if factor >= WARN_SLOWDOWN and first is not None and class_id not in warned:
+            warned.add(class_id)
+            built = sum(class_id in a.write_slowdown for a in out)
+            first.warnings.append(
+                f"write class {class_id} ({shares[class_id]:.2%} of query time) measured "
+                f"+{first.write_slowdown[class_id]:.0%} per index: the plan's {built} "
+                f"{'indexes' if built > 1 else 'index'} on {table.name} "
+                f"make{'' if built > 1 else 's'} it about "
+                f"{factor:.1f}x slower per statement (--max-write-slowdown caps it)")
     return out
 
 
@@ -140,10 +169,19 @@ def reason(advice: IndexAdvice, uses: Sequence[tuple[Need, Estimate, Estimate]])
     if after.covering and need.kind == "select":
         how.append("covers the statement (no row lookups)")
     n = len(advice.classes)
+    heaviest = next(c for c in advice.classes if c.class_id == need.class_id)
+    if heaviest.measured_ms is not None:
+        rows = (f"measured {heaviest.measured_ms[0]:,.2f} -> {heaviest.measured_ms[1]:,.2f} ms "
+                f"(ANALYZE, {after.rows:,.0f} rows) per execution")
+    else:
+        rows = f"est. rows examined {before.rows:,.0f} -> {after.rows:,.0f} per execution"
     text = (f"{n} class{'es' if n > 1 else ''} ({advice.share:.1%} of query time); "
-            f"heaviest {need.class_id}: {'; '.join(how) or 'index scan'}; est. rows examined "
-            f"{before.rows:,.0f} -> {after.rows:,.0f} per execution")
-    if advice.write_share:
-        text += (f"; writes that maintain it take {advice.write_share:.1%} of query time "
-                 f"(est. +{advice.write_cost:.2%})")
+            f"heaviest {need.class_id}: {'; '.join(how) or 'index scan'}; {rows}; "
+            f"read gain {advice.saved_share:.2%} of query time ({advice.benefit_basis})")
+    if advice.write_share or advice.write_slowdown:
+        text += f"; write cost {advice.write_cost:.2%} ({advice.write_basis}"
+        if advice.write_slowdown:
+            text += ": " + ", ".join(f"{c} +{f:.0%}" for c, f in advice.write_slowdown.items())
+            text += " per statement"
+        text += f"; net {advice.net_share:.2%})"
     return text

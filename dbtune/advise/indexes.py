@@ -14,7 +14,11 @@ sqlglot's optimizer RULES):
    plus the orders that let one index serve several classes through its left prefix;
 5. :func:`~dbtune.advise.prune.prune_candidates` - what an index the table keeps already
    serves (hygiene's own test) is dropped;
-6. :func:`~dbtune.advise.selection.select_indexes` - greedy Extend-style selection;
+   :func:`~dbtune.advise.measure.measure_whatif` - with a disposable server: the leading
+   candidates built IGNORED / INVISIBLE, each write class timed with and without them
+   (a measured cost per index), each read class ANALYZEd with each one visible;
+6. :func:`~dbtune.advise.selection.select_indexes` - greedy Extend-style selection on
+   read gain minus write cost, measured figures where present;
 7. :func:`~dbtune.advise.assemble.build_plan` - chosen columns become advice;
    :func:`~dbtune.advise.prune.check_plan` - the plan as a whole: no index a left prefix
    of another of the plan, none saving less than ``min_gain`` net of its write cost;
@@ -34,6 +38,7 @@ from typing import Any
 from dbtune.advise.assemble import build_plan
 from dbtune.advise.candidates import generate_candidates
 from dbtune.advise.hygiene import HygieneFinding, hygiene_advice
+from dbtune.advise.measure import measure_whatif
 from dbtune.advise.needs import class_shares, find_needs, weigh_needs
 from dbtune.advise.plan import ClassEffect, ClassFinding, IndexAdvice, IndexPlan
 from dbtune.advise.prune import check_plan, drop_superseded, prune_candidates
@@ -55,6 +60,7 @@ STAGES: tuple[Stage, ...] = (
     weigh_needs,
     generate_candidates,
     prune_candidates,
+    measure_whatif,
     select_indexes,
     build_plan,
     check_plan,
@@ -72,6 +78,7 @@ def advise_indexes(
     max_per_table: int | None = None,
     budget_mb: float | None = None,
     min_gain: float = 0.005,
+    max_slowdown: float | None = None,
     hygiene: Sequence[HygieneFinding] | None = None,
     verify_on: Any = None,
     stages: Sequence[Stage] = STAGES,
@@ -81,21 +88,25 @@ def advise_indexes(
     ``classes``: a Digest (its ranked classes are used) or query classes with ``id``,
     ``sample``, ``sample_db``, ``count``, ``share`` (or ``metrics["query_time"]["sum"]``).
     ``min_gain``: the least share of total query time a new index must save (net of its
-    write cost). No count limit by default: without ``max_indexes`` and ``budget_mb`` the
-    new indexes' total size is capped at the size of the tables the workload reads
+    write cost). ``max_slowdown``: with a disposable server, no write class may be made
+    slower than this factor by the measured upkeep of the new indexes on its table (None,
+    the default: no cap; the write cost is weighed against the read gain like any other).
+    No count limit by default: without ``max_indexes`` and ``budget_mb`` the new indexes'
+    total size is capped at the size of the tables the workload reads
     (:func:`~dbtune.advise.selection.default_budget`, said in ``plan.limits``). ``hygiene``:
     findings of :func:`dbtune.advise.hygiene.find_hygiene`; their drops join the plan, the
     indexes they drop are not counted on, and existing indexes the new ones make redundant
     are dropped too (hygiene's rules on the catalog with the advice added). ``verify_on``: a
     disposable Server holding the schema and data: the equality columns' value distribution
-    is measured there, and candidates the optimizer does not use, or that slow other
+    is measured there, so are the leading candidates' read gains and write costs
+    (:mod:`dbtune.advise.measure`), and candidates the optimizer does not use, or that slow other
     classes more than they help, are moved to ``plan.rejected``; a class a kept index slows
     gets its own index where the limits leave room, and the plan is verified again.
     ``stages``: the pipeline (default :data:`STAGES`).
     """
     classes = list(classes.ranked() if hasattr(classes, "ranked") else classes)
     run = Advising(classes=classes, shares=class_shares(classes), catalog=catalog,
-                   limits=Limits(max_indexes, max_per_table, budget_mb, min_gain),
+                   limits=Limits(max_indexes, max_per_table, budget_mb, min_gain, max_slowdown),
                    hygiene=list(hygiene) if hygiene is not None else None, server=verify_on)
     for stage in stages:
         stage(run)

@@ -42,12 +42,24 @@ class ClassEffect:
     #: estimated share of total query time the index saves this class (the selection's
     #: figure: weight x (1 - cost after / cost before)); None: from the rows
     saved: float | None = None
+    #: (ms without, ms with the index): the class's statement timed by ANALYZE on a
+    #: disposable server (:mod:`dbtune.advise.measure`); None: the benefit is estimated
+    measured_ms: tuple[float, float] | None = None
+
+    @property
+    def basis(self) -> str:
+        """"measured" (timed on the server) or "estimated" (the cost model)."""
+        return "measured" if self.measured_ms is not None else "estimated"
 
     def measured(self) -> dict[str, Any] | None:
-        """The EXPLAIN figures a verification server gave for this class, if any."""
-        if self.explain_before is None and self.explain_after is None:
-            return None
-        return {"explain_before": self.explain_before, "explain_after": self.explain_after}
+        """What a server measured for this class, if anything: the EXPLAIN figures of
+        verification, the ANALYZE times of the what-if."""
+        out: dict[str, Any] = {}
+        if self.explain_before is not None or self.explain_after is not None:
+            out |= {"explain_before": self.explain_before, "explain_after": self.explain_after}
+        if self.measured_ms is not None:
+            out |= {"ms_before": self.measured_ms[0], "ms_after": self.measured_ms[1]}
+        return out or None
 
 
 @dataclass
@@ -78,6 +90,19 @@ class IndexAdvice:
     warnings: list[str] = field(default_factory=list)
     #: the table's row count was assumed (no statistics), so are the rows and the size
     rows_assumed: bool = False
+    #: how ``write_cost`` was priced: "measured", "estimated", "partly measured" or "none"
+    #: (:func:`dbtune.advise.writecost.write_basis`)
+    write_basis: str = "none"
+    #: measured write classes -> the extra time this index adds to each statement
+    #: (relative: 1.0 = twice as slow)
+    write_slowdown: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def benefit_basis(self) -> str:
+        """"measured" (every class it serves timed on the server), "estimated", or "partly
+        measured"."""
+        kinds = {c.basis for c in self.classes}
+        return kinds.pop() if len(kinds) == 1 else "partly measured"
 
     @property
     def table_sql(self) -> str:
@@ -128,7 +153,9 @@ class IndexAdvice:
             effects=effects, warnings=[*self.regresses, *self.warnings],
             details={"index": self.name, "columns": list(self.columns),
                      "size_bytes": self.size_bytes, "write_cost": self.write_cost,
-                     "write_classes": self.write_classes, "verified": self.verified})
+                     "write_classes": self.write_classes, "verified": self.verified,
+                     "benefit_basis": self.benefit_basis, "write_basis": self.write_basis,
+                     "write_slowdown": self.write_slowdown})
 
     def row(self) -> dict[str, Any]:
         """One flat row (the csv format, :meth:`IndexPlan.rows`)."""
@@ -138,7 +165,8 @@ class IndexAdvice:
             "saved_share": self.saved_share,
             "rows_before": sum(c.rows_before for c in self.classes),
             "rows_after": sum(c.rows_after for c in self.classes),
-            "write_cost": self.write_cost, "size_mb": self.size_bytes / 2**20,
+            "write_cost": self.write_cost, "benefit_basis": self.benefit_basis,
+            "write_basis": self.write_basis, "size_mb": self.size_bytes / 2**20,
             "rows_assumed": self.rows_assumed,
             "verified": self.verified, "regresses": "; ".join(self.regresses),
             "ddl": self.ddl, "rollback": self.rollback_ddl, "reason": self.reason,
@@ -168,6 +196,9 @@ class IndexPlan:
     assumptions: list[str] = field(default_factory=list)
     #: the limits the selection ran under, in words (count, size budget, min gain)
     limits: list[str] = field(default_factory=list)
+    #: what the measured what-if did per table on the disposable server, in words
+    #: (:mod:`dbtune.advise.measure`); empty offline
+    measured: list[str] = field(default_factory=list)
     #: indexes left out after selection, with the reason: below min_gain, a left prefix of
     #: another index of the plan, or not used by the verification server's optimizer
     rejected: list[tuple[IndexAdvice, str]] = field(default_factory=list)
@@ -212,6 +243,7 @@ class IndexPlan:
                          for a, why in self.rejected],
             "assumptions": self.assumptions,
             "limits": self.limits,
+            "measured": self.measured,
             "statements": self.statements(),
             "rollback": self.rollback(),
         }
@@ -220,17 +252,22 @@ class IndexPlan:
         """Indexes, their reasons, the DDL to run and to undo, rejected, findings."""
         rows = [{
             "index": f"{a.table} ({', '.join(a.columns)})", "classes": len(a.classes),
-            "time share": f"{a.share:.1%}", "est. saved": f"{a.saved_share:.1%}",
-            "est. rows/exec before -> after": (
+            "time share": f"{a.share:.1%}", "saved": f"{a.saved_share:.1%}",
+            "rows/exec before -> after": (
                 f"{sum(c.rows_before for c in a.classes):,.0f} -> "
                 f"{sum(c.rows_after for c in a.classes):,.0f}{'*' if a.rows_assumed else ''}"),
             "est. size MB": f"{a.size_bytes / 2**20:,.1f}{'*' if a.rows_assumed else ''}",
-            "write cost": f"{a.write_cost:.2%}",
+            "benefit": a.benefit_basis,
+            "write cost": f"{a.write_cost:.2%}" + ("" if a.write_basis == "none"
+                                                   else f" {a.write_basis}"),
             "verified": {None: "-", True: "yes", False: "no"}[a.verified],
         } for a in self.advice]
         out = [Section("Index advice", rows=rows, preformatted=True)]
         if self.limits:
             out.append(Section("Limits", text="".join(f"- {n}\n" for n in self.limits)))
+        if self.measured:
+            out.append(Section("Measured on the server (what-if)",
+                               text="".join(f"- {n}\n" for n in self.measured)))
         if self.assumptions:
             marked = any(a.rows_assumed for a in self.advice)
             out.append(Section("Assumed, not measured", text="".join(
@@ -264,5 +301,5 @@ def advice_frame(advice: list[IndexAdvice]) -> pd.DataFrame:
 
 #: the columns of :func:`advice_frame` and of the csv format
 ADVICE_COLUMNS = ["table", "index", "columns", "classes", "share", "saved_share", "rows_before",
-                  "rows_after", "write_cost", "size_mb", "rows_assumed", "verified",
-                  "regresses", "ddl", "rollback", "reason"]
+                  "rows_after", "write_cost", "benefit_basis", "write_basis", "size_mb",
+                  "rows_assumed", "verified", "regresses", "ddl", "rollback", "reason"]

@@ -32,6 +32,9 @@ class Limits:
     budget_mb: float | None = None
     #: the least share of total query time a new index must save
     min_gain: float = 0.005
+    #: no write class may get slower than this factor by the measured upkeep of the new
+    #: indexes on its table (None: no cap; estimated write costs are never capped)
+    max_slowdown: float | None = None
 
     @property
     def budget_bytes(self) -> float | None:
@@ -81,6 +84,8 @@ class Advising:
     repairs: dict[tuple[str, tuple[str, ...]], str] = field(default_factory=dict)
     #: the limits the selection ran under, in words (shown in the report)
     limit_notes: list[str] = field(default_factory=list)
+    #: what the measured what-if (:mod:`dbtune.advise.measure`) did per table, in words
+    measure_notes: list[str] = field(default_factory=list)
 
     @property
     def drops(self) -> list[HygieneFinding]:

@@ -14,7 +14,12 @@ from dataclasses import dataclass, field
 
 from dbtune.advise.estimate import Estimate, estimate, full_scan
 from dbtune.advise.need import Need, TableInfo
-from dbtune.advise.writecost import Write, write_cost, write_share, writers
+from dbtune.advise.whatif import MeasuredEstimate, ReadMeasure, search_cost
+from dbtune.advise.writecost import Write, slowdown, write_basis, write_cost, write_share, writers
+
+#: a new index whose measured maintenance would make a write class slower than its
+#: table's ``max_slowdown`` costs this (the whole workload): the search never takes it
+OVER_SLOWDOWN = 1.0
 
 
 @dataclass
@@ -28,6 +33,12 @@ class TableState:
     writes: list[Write] = field(default_factory=list)
     candidates: list[tuple[str, ...]] = field(default_factory=list)
     chosen: list[tuple[str, ...]] = field(default_factory=list)
+    #: (class id, candidate columns) -> the read measured on a disposable server
+    #: (:mod:`dbtune.advise.measure`); the estimator's figure elsewhere
+    measured: dict[tuple[str, tuple[str, ...]], ReadMeasure] = field(default_factory=dict)
+    #: no measured write class may be made slower than this by the new indexes' upkeep
+    #: (None: no cap); estimated write costs are never capped
+    max_slowdown: float | None = None
     _baselines: dict[int, tuple[Need, tuple[Estimate, str]]] = field(default_factory=dict,
                                                                      repr=False)
     _estimates: dict[tuple[int, tuple[str, ...]], tuple[Need, Estimate]] = field(
@@ -42,8 +53,21 @@ class TableState:
         return write_share(self.writes, columns)
 
     def write_cost(self, columns: Sequence[str]) -> float:
-        """Share of workload time an index on ``columns`` adds to this table's writes."""
-        return write_cost(self.writes, columns)
+        """Share of workload time an index on ``columns`` adds to this table's writes
+        (measured or estimated); :data:`OVER_SLOWDOWN` when its measured upkeep, with the
+        chosen indexes it does not replace, would slow a write class past
+        :attr:`max_slowdown`."""
+        cost = write_cost(self.writes, columns)
+        if self.max_slowdown is not None:
+            kept = [c for c in self.chosen if tuple(columns[: len(c)]) != tuple(c)]
+            if any(f > self.max_slowdown for f in slowdown(self.writes,
+                                                          [*kept, columns]).values()):
+                return cost + OVER_SLOWDOWN
+        return cost
+
+    def write_basis(self, columns: Sequence[str]) -> str:
+        """"measured", "estimated", "partly measured" or "none" (:func:`write_basis`)."""
+        return write_basis(self.writes, columns)
 
     def best(
         self, need: Need, chosen: Sequence[tuple[str, ...]] | None = None
@@ -69,12 +93,30 @@ class TableState:
             cached = self._baselines[id(need)] = (need, min(options, key=lambda o: o[0].cost))
         return cached[1]
 
+    def record(self, class_id: str, columns: tuple[str, ...], measure: ReadMeasure) -> None:
+        """A read measured with ``columns``: it replaces the estimate for that class."""
+        self.measured[(class_id, columns)] = measure
+        self._estimates.clear()
+
     def estimate(self, need: Need, columns: tuple[str, ...]) -> Estimate:
-        """:func:`estimate` of a new index on ``columns`` (cached per need and columns)."""
+        """:func:`estimate` of a new index on ``columns`` (cached per need and columns); a
+        :class:`MeasuredEstimate` where the class was measured with that index (today's
+        estimated cost times the measured time ratio, where it disagrees with the model:
+        :func:`~dbtune.advise.whatif.search_cost`)."""
         key = (id(need), columns)
         cached = self._estimates.get(key)
         if cached is None or cached[0] is not need:
-            cached = self._estimates[key] = (need, estimate(need, columns, self.info))
+            modelled = estimate(need, columns, self.info)
+            measure = self.measured.get((need.class_id, columns))
+            if measure is not None:
+                modelled = MeasuredEstimate(
+                    rows=measure.rows_after if measure.rows_after is not None
+                    else modelled.rows, sorted=modelled.sorted, covering=modelled.covering,
+                    used=modelled.used, unsorted=modelled.unsorted,
+                    measured_cost=search_cost(measure, modelled=modelled.cost,
+                                              today=self.baseline(need)[0].cost),
+                    measure=measure)
+            cached = self._estimates[key] = (need, modelled)
         return cached[1]
 
     def relative(self, costs: Iterable[float]) -> float:

@@ -6,9 +6,24 @@ workload time it spends changing rows (:func:`write_fraction` of its time: not t
 spent finding them) and the columns it sets (an UPDATE that sets none of an index's columns
 does not maintain it; INSERT and DELETE maintain every index).
 
+Two ways to price an index for a write, and every figure says which it is
+(:func:`write_basis`):
+
+- **measured** (:mod:`dbtune.advise.measure`, with a disposable server): the class's
+  statement timed in a rolled-back transaction with and without candidate indexes built
+  IGNORED / INVISIBLE (still maintained, never read): ``per_index`` is the measured extra
+  time per index, relative to the statement's own time, so one more index costs
+  ``class_share x per_index`` of the workload (a batch DELETE of 1,000 rows measured about
+  +100% per index on the marketplace fixture);
+- **estimated** (offline, ``--schema`` only, or a class that could not be replayed): the
+  constant :data:`WRITE_FACTOR` of the time the class spends changing rows.
+
 >>> writes = [Write("ins", 0.2, None), Write("upd", 0.1, frozenset({"b"}))]
 >>> writers(writes, ["a"]), round(write_cost(writes, ["b"]), 3)
 ([('ins', 0.2)], 0.03)
+>>> measured = [Write("del", 0.001, None, per_index=1.0, class_share=0.002)]
+>>> write_cost(measured, ["a"]), write_basis(measured, ["a"])
+(0.002, 'measured')
 """
 
 from __future__ import annotations
@@ -22,7 +37,9 @@ from dbtune.advise.estimate import selectivity
 from dbtune.advise.need import Need, TableInfo
 from dbtune.parsing import parse_statement
 
-#: each extra index adds this fraction to the time of the writes on its table
+#: the offline estimate, used only where nothing was measured: each extra index adds this
+#: fraction to the time a write spends changing rows (a constant, not a measurement: about
+#: 1.0 was measured for a batch DELETE, 0.1-0.3 for one-row INSERTs)
 WRITE_FACTOR = 0.1
 
 
@@ -34,13 +51,23 @@ class Write(NamedTuple):
     share: float
     #: the columns an UPDATE sets; None for INSERT / DELETE / REPLACE (every index)
     sets: frozenset[str] | None
+    #: measured: the extra time one more index adds to the statement, relative to its time
+    #: without it (None: not measured, :data:`WRITE_FACTOR` estimates it)
+    per_index: float | None = None
+    #: the class's whole share of workload time (what ``per_index`` is relative to)
+    class_share: float = 0.0
+
+    @property
+    def cost(self) -> float:
+        """Share of workload time one more index on its table adds to this write."""
+        if self.per_index is not None:
+            return self.class_share * self.per_index
+        return self.share * WRITE_FACTOR
 
 
 def writers(writes: Sequence[Write], columns: Sequence[str]) -> list[tuple[str, float]]:
     """(class id, share) of the writes that must maintain an index on ``columns``."""
-    lowered = {c.lower() for c in columns}
-    return [(w.class_id, w.share) for w in writes
-            if w.sets is None or {c.lower() for c in w.sets} & lowered]
+    return [(w.class_id, w.share) for w in maintaining(writes, columns)]
 
 
 def write_share(writes: Sequence[Write], columns: Sequence[str]) -> float:
@@ -48,9 +75,35 @@ def write_share(writes: Sequence[Write], columns: Sequence[str]) -> float:
     return sum(share for _, share in writers(writes, columns))
 
 
+def maintaining(writes: Sequence[Write], columns: Sequence[str]) -> list[Write]:
+    """The writes that must maintain an index on ``columns``."""
+    lowered = {c.lower() for c in columns}
+    return [w for w in writes if w.sets is None or {c.lower() for c in w.sets} & lowered]
+
+
 def write_cost(writes: Sequence[Write], columns: Sequence[str]) -> float:
-    """Share of workload time an index on ``columns`` adds to the writes that maintain it."""
-    return write_share(writes, columns) * WRITE_FACTOR
+    """Share of workload time an index on ``columns`` adds to the writes that maintain it:
+    measured where the write was measured, else estimated (:attr:`Write.cost`)."""
+    return sum(w.cost for w in maintaining(writes, columns))
+
+
+def write_basis(writes: Sequence[Write], columns: Sequence[str]) -> str:
+    """How :func:`write_cost` of ``columns`` was priced: "measured", "estimated", "partly
+    measured" (some writes each way) or "none" (no write maintains it)."""
+    kinds = {w.per_index is not None for w in maintaining(writes, columns)}
+    return {frozenset(): "none", frozenset({True}): "measured",
+            frozenset({False}): "estimated"}.get(frozenset(kinds), "partly measured")
+
+
+def slowdown(writes: Sequence[Write], indexes: Sequence[Sequence[str]]) -> dict[str, float]:
+    """Measured writes only: class id -> the factor ``indexes`` (new indexes on the table)
+    make the class slower by their maintenance (1.0: not at all).
+
+    >>> slowdown([Write("del", 0.0, None, per_index=0.9)], [("a",), ("b",)])
+    {'del': 2.8}
+    """
+    return {w.class_id: 1.0 + w.per_index * sum(bool(maintaining([w], c)) for c in indexes)
+            for w in writes if w.per_index is not None}
 
 
 def write_fraction(needs: Sequence[Need], info: TableInfo, today: Sequence[float]) -> float:

@@ -47,14 +47,19 @@ from dbtune.cli.common import (
 @click.option("--hygiene", is_flag=True,
               help="Merge duplicate/redundant index drops into the plan.")
 @click.option("--verify", is_flag=True,
-              help="Build each index on the --disposable server, EXPLAIN before/after, keep "
-                   "only what the optimizer uses.")
+              help="On the --disposable server: measure the leading candidates (writes timed "
+                   "with them built IGNORED/INVISIBLE, reads ANALYZEd), then build the plan, "
+                   "EXPLAIN before/after, keep only what the optimizer uses.")
+@click.option("--max-write-slowdown", type=click.FloatRange(min=1), default=None,
+              help="With --verify: no write class may get slower than this factor by the "
+                   "measured upkeep of the new indexes [default: no cap; write cost is "
+                   "weighed against read gain].")
 @format_options
 def indexes(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path, ...],
             row_counts: dict[str, int], dsn: str | None, database: str | None,
             defaults_file: str | None, disposable: bool, max_indexes: int,
             max_per_table: int, budget_mb: float | None, min_gain: float, hygiene: bool,
-            verify: bool, fmt: str,
+            verify: bool, max_write_slowdown: float | None, fmt: str,
             output: Path | None) -> None:
     """Indexes that serve the workload best: three-star candidates, merged, under a budget."""
     import pymysql
@@ -75,7 +80,7 @@ def indexes(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path, ..
         workload = workload_from(slowlogs=slowlogs, perfschema=dsn if perfschema else None,
                                  database=database, defaults_file=defaults_file)
         options = dict(max_indexes=max_indexes, max_per_table=max_per_table,
-                       budget_mb=budget_mb, min_gain=min_gain,
+                       budget_mb=budget_mb, min_gain=min_gain, max_slowdown=max_write_slowdown,
                        hygiene=find_hygiene(catalog) if hygiene else None)
         if verify:
             with start_server("dsn", dsn=dsn, disposable=True,

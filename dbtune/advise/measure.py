@@ -1,0 +1,354 @@
+"""Measured what-if, a stage of the index advisor (with a disposable server):
+:func:`measure_whatif` builds each table's leading candidates on the server and measures
+what they do for the workload's writes and reads, so that the selection chooses on measured
+read gain minus measured write cost where it can.
+
+Per table (one at a time, the schema left as it was found):
+
+1. each write class's statement (INSERT, UPDATE, DELETE, REPLACE, INSERT ... ON DUPLICATE
+   KEY UPDATE: the class's sample) is timed inside a transaction that is rolled back, and
+   each read class's statement (SELECT) is timed with ``ANALYZE``;
+2. the leading candidates (:func:`leading`: the best estimated read gains, at most
+   :data:`LEADING`) are built together, IGNORED (MariaDB 10.6+) or INVISIBLE (MySQL 8):
+   the optimizer cannot use them, but every write maintains them;
+3. the writes are timed again: the extra time per index, relative to the statement's own
+   time, is the class's measured cost per index on that table
+   (:attr:`~dbtune.advise.writecost.Write.per_index`);
+4. each candidate in turn is made visible and the reads are ANALYZEd with it, alternating
+   with it ignored again (a busy machine's drift falls on both sides): the measured
+   time ratio and rows (:class:`~dbtune.advise.whatif.ReadMeasure`) replace the estimate
+   for that (class, candidate) in the search (:meth:`TableState.estimate`);
+5. the candidates are dropped and the writes timed once more (each figure is the fastest
+   of its runs before and after, which keeps a busy machine's noise out of the difference).
+
+A table of more than :data:`SAMPLE_ROWS` rows is measured on a sampled copy (its newest
+rows, :func:`sampled_copy`, dropped afterwards): its writes only, each rewritten by sqlglot
+to write the copy; its reads keep their estimates (times on a sample of another size are
+not the workload's). Tables on a non-InnoDB engine (a write could not be rolled back), or
+on a server without IGNORED / INVISIBLE indexes, keep their estimates; a write that fails
+or changes no row (its sample's row is gone) is not measured. The run's notes say what was
+measured (``run.measure_notes``, the plan's "Measured on the server" section).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import pymysql
+from sqlglot import exp
+
+from dbtune.advise.ddl import ONLINE_INDEX, add_index, alter_table, drop_index, table_sql
+from dbtune.advise.run import Advising
+from dbtune.advise.tables import TableState
+from dbtune.advise.whatif import ReadMeasure
+from dbtune.advise.writecost import maintaining
+from dbtune.catalog import Table, quote
+from dbtune.parsing import parse_statement
+from dbtune.sandbox import Server, require_disposable
+
+#: candidates measured per table (the best estimated read gains)
+LEADING = 6
+#: runs of each statement per phase (the fastest counts)
+REPEATS = 5
+#: a statement slower than this (ms) runs once per phase
+SLOW_MS = 250.0
+#: a table with more rows is measured on a copy of this many of its rows (writes only)
+SAMPLE_ROWS = 500_000
+#: the sampled copy's name: this prefix and the table's name
+COPY_PREFIX = "dbtune_whatif_"
+#: seconds the stage may spend; the tables not reached by then keep their estimates
+TIME_BUDGET = 240.0
+
+_REPLACE = re.compile(r"\s*REPLACE\s", re.I)
+_MYSQL_TIME = re.compile(r"actual time=[\d.]+\.\.([\d.]+) rows=([\d.]+)")
+
+
+def measure_whatif(run: Advising) -> None:
+    """Stage (with a disposable server, after pruning): measured write costs per index and
+    measured read gains of the leading candidates, table by table, within
+    :data:`TIME_BUDGET`. Raises NotDisposableError on a server not marked disposable."""
+    if run.server is None:
+        return
+    require_disposable(run.server, "build what-if indexes")
+    if not supports_ignored(run.server):
+        run.measure_notes.append(f"not measured: {run.server.flavour} {run.server.version} "
+                                 "has no IGNORED / INVISIBLE indexes (MariaDB 10.6+, MySQL 8)")
+        return
+    deadline = time.monotonic() + TIME_BUDGET
+    about, shares = run.about(), run.share_of()
+    with run.server.connect() as connection:
+        for key, state in run.tables.items():
+            table = run.catalog_tables[key]
+            chosen = leading(state, run.limits.min_gain)
+            if not chosen:
+                continue
+            why = unmeasurable(table, state)
+            if why is None and time.monotonic() > deadline:
+                why = f"the stage's time budget ({TIME_BUDGET:.0f} s) was spent"
+            if why:
+                run.measure_notes.append(f"{table.name}: not measured ({why}); estimates kept")
+                continue
+            run.measure_notes.append(measure_table(connection, run.server, state, table,
+                                                   chosen, about, shares))
+            state.max_slowdown = run.limits.max_slowdown
+
+
+def supports_ignored(server: Server) -> bool:
+    """Does ``server`` build indexes the optimizer ignores but writes maintain?"""
+    major_minor = tuple(int(p) for p in re.findall(r"\d+", server.version)[:2])
+    return major_minor >= ((10, 6) if server.flavour == "mariadb" else (8, 0))
+
+
+def unmeasurable(table: Table, state: TableState) -> str | None:
+    """Why ``table`` cannot be measured here, or None."""
+    if not table.is_innodb:
+        return f"engine {table.engine}: its writes cannot be rolled back"
+    return None
+
+
+def leading(state: TableState, min_gain: float) -> list[tuple[str, ...]]:
+    """The candidates of one table worth measuring: estimated read gain (alone, over how
+    the table is served today) at least ``min_gain``, best first, at most :data:`LEADING`."""
+    today = [state.baseline(n)[0].cost for n in state.needs]
+    current = state.relative(today)
+    gains = []
+    for columns in state.candidates:
+        after = state.relative(min(t, state.estimate(n, columns).cost)
+                               for n, t in zip(state.needs, today, strict=True))
+        if current - after >= min_gain:
+            gains.append((current - after, columns))
+    gains.sort(key=lambda g: -g[0])
+    return [columns for _, columns in gains[:LEADING]]
+
+
+def measure_table(connection: Any, server: Server, state: TableState, table: Table,
+                  candidates: Sequence[tuple[str, ...]],
+                  about: dict[str, tuple[str, str | None, float | None]],
+                  shares: dict[str, float]) -> str:
+    """Build ``candidates`` on ``table`` (ignored), measure, drop; record the figures on
+    ``state`` (its writes' ``per_index``, its measured reads). A table of more than
+    :data:`SAMPLE_ROWS` rows is measured on a sampled copy instead (:func:`sampled_copy`):
+    writes only. Returns a note in words."""
+    writes = {w.class_id: about[w.class_id] for w in state.writes
+              if is_write(about[w.class_id][0])}
+    if state.info.rows <= SAMPLE_ROWS:
+        reads = {n.class_id: about[n.class_id] for n in state.needs
+                 if isinstance(parse_statement(about[n.class_id][0]), exp.Query)}
+        return _measure(connection, server, state, table, table.name, candidates, writes,
+                        reads, shares)
+    copy = COPY_PREFIX + table.name[: 64 - len(COPY_PREFIX)]
+    moved = {c: (on_copy(sql, table.name, copy), db, logged)
+             for c, (sql, db, logged) in writes.items()}
+    sampled_copy(connection, table, copy)
+    try:
+        note = _measure(connection, server, state, table, copy, candidates,
+                        {c: w for c, w in moved.items() if w[0]}, {}, shares)
+    finally:
+        _execute(connection, f"DROP TABLE IF EXISTS {table_sql(copy, table.schema)}")
+    return (f"{note} (on a copy of {SAMPLE_ROWS:,} of its {state.info.rows:,.0f} rows: "
+            "writes only, reads estimated)")
+
+
+def sampled_copy(connection: Any, table: Table, copy: str) -> None:
+    """``copy`` (same schema): ``table``'s definition and its :data:`SAMPLE_ROWS` newest
+    rows by primary key (where most writes land)."""
+    source, target = table_sql(table.name, table.schema), table_sql(copy, table.schema)
+    order = ", ".join(f"{quote(c)} DESC" for c in table.primary_key)
+    _execute(connection, f"DROP TABLE IF EXISTS {target}")
+    _execute(connection, f"CREATE TABLE {target} LIKE {source}")
+    _execute(connection, f"INSERT INTO {target} SELECT * FROM {source}"
+                         f"{' ORDER BY ' + order if order else ''} LIMIT {SAMPLE_ROWS}")
+
+
+def on_copy(sql: str, table: str, copy: str) -> str | None:
+    """``sql`` writing ``copy`` instead of ``table`` (None when sqlglot cannot rewrite it,
+    e.g. a REPLACE).
+
+    >>> on_copy("DELETE FROM s WHERE a < 3 LIMIT 10", "s", "c")
+    'DELETE FROM c WHERE a < 3 LIMIT 10'
+    """
+    tree = parse_statement(sql)
+    if tree is None:
+        return None
+    for node in tree.find_all(exp.Table):
+        if node.name.lower() == table.lower():
+            node.set("this", exp.to_identifier(copy, quoted=False))
+    return tree.sql(dialect="mysql")
+
+
+def _measure(connection: Any, server: Server, state: TableState, table: Table, on: str,
+             candidates: Sequence[tuple[str, ...]],
+             writes: dict[str, tuple[str, str | None, float | None]],
+             reads: dict[str, tuple[str, str | None, float | None]],
+             shares: dict[str, float]) -> str:
+    """The measurement on table ``on`` (``table`` itself or its sampled copy)."""
+    mysql = server.flavour == "mysql"
+    names = [f"dbtune_whatif_{i}" for i in range(len(candidates))]
+    where = table_sql(on, table.schema)
+    before = {c: time_write(connection, sql, db) for c, (sql, db, _) in writes.items()}
+    base = {c: analyze(connection, sql, db, mysql) for c, (sql, db, _) in reads.items()}
+    clauses = [add_index(n, c, invisible=mysql) + ("" if mysql else " IGNORED")
+               for n, c in zip(names, candidates, strict=True)]
+    _execute(connection, alter_table(where, clauses, **ONLINE_INDEX))
+    try:
+        with_all = {c: time_write(connection, sql, db) for c, (sql, db, _) in writes.items()}
+        for name, columns in zip(names, candidates, strict=True):
+            for class_id, (sql, db, _) in reads.items():
+                measure = read_with(connection, where, name, sql, db, mysql, base[class_id])
+                if measure is not None:
+                    state.record(class_id, columns, measure)
+    finally:
+        _execute(connection, alter_table(where, [drop_index(n) for n in names],
+                                         **ONLINE_INDEX))
+    after = {c: time_write(connection, sql, db) for c, (sql, db, _) in writes.items()}
+    costs = []
+    for i, write in enumerate(state.writes):
+        times = [t for t in (before.get(write.class_id), after.get(write.class_id)) if t]
+        built = len([c for c in candidates if maintaining([write], c)])
+        loaded = with_all.get(write.class_id)
+        if not times or not loaded or not built:
+            continue
+        per_index = max(0.0, loaded / min(times) - 1.0) / built
+        state.writes[i] = write._replace(per_index=per_index,
+                                         class_share=shares[write.class_id])
+        costs.append(f"{write.class_id} {min(times):,.2f} -> {loaded:,.2f} ms with {built} "
+                     f"(+{per_index:.0%} per index)")
+    measured = len({c for c, _ in state.measured})
+    return (f"{table.name}: {len(candidates)} candidates built ignored; writes: "
+            f"{'; '.join(costs) or 'none replayed'}; {measured} read class"
+            f"{'es' if measured != 1 else ''} ANALYZEd with each")
+
+
+def read_with(connection: Any, where: str, name: str, sql: str, database: str | None,
+              mysql: bool, base: tuple[float, float | None, bool] | None
+              ) -> ReadMeasure | None:
+    """One read class with the ignored index ``name`` made visible, then ignored again,
+    :data:`REPEATS` times (alternating, so that a busy machine's drift falls on both
+    sides): the fastest time each way, and the rows read through it (None when the
+    statement fails)."""
+    without = [base[0]] if base is not None else []
+    withs: list[tuple[float, float | None, bool]] = []
+    for _ in range(REPEATS):
+        _execute(connection, _visibility(where, name, True, mysql))
+        try:
+            found = analyze(connection, sql, database, mysql, name, repeats=1)
+        finally:
+            _execute(connection, _visibility(where, name, False, mysql))
+        if found is None:
+            return None
+        withs.append(found)
+        if found[0] > SLOW_MS or (base is not None and base[0] > SLOW_MS):
+            break  # a slow statement: one run each way is enough (and all there is time for)
+        again = analyze(connection, sql, database, mysql, repeats=1)
+        if again is not None:
+            without.append(again[0])
+    if not without:
+        return None
+    fastest = min(withs, key=lambda w: w[0])
+    return ReadMeasure(min(without), fastest[0], fastest[1], any(w[2] for w in withs))
+
+
+def is_write(sql: str) -> bool:
+    """One INSERT / UPDATE / DELETE / REPLACE statement (what a write replay may run).
+
+    >>> is_write("DELETE FROM t WHERE a < 3 LIMIT 10"), is_write("REPLACE INTO t VALUES (1)")
+    (True, True)
+    >>> is_write("SELECT 1"), is_write("REPLACE INTO t VALUES (1); DROP TABLE t")
+    (False, False)
+    """
+    if _REPLACE.match(sql or ""):
+        return ";" not in sql.strip().rstrip(";")
+    return isinstance(parse_statement(sql or ""), exp.Insert | exp.Update | exp.Delete)
+
+
+def time_write(connection: Any, sql: str, database: str | None) -> float | None:
+    """Fastest of :data:`REPEATS` runs of one write, in ms, each in a transaction rolled
+    back (None when it fails - a duplicate key, a missing table - or changes no row: it
+    then maintains no index, and says nothing about what one costs)."""
+    changed = []
+
+    def run(cursor: Any) -> None:
+        changed.append(cursor.execute(sql))
+
+    took = _fastest(run, connection, database, rollback=True)
+    return took if took is not None and any(changed) else None
+
+
+def analyze(connection: Any, sql: str, database: str | None, mysql: bool,
+            index: str | None = None, repeats: int = REPEATS
+            ) -> tuple[float, float | None, bool] | None:
+    """One SELECT under ANALYZE (MariaDB ``ANALYZE FORMAT=JSON``, MySQL ``EXPLAIN
+    ANALYZE``): (fastest time of ``repeats`` runs in ms, rows examined on the table
+    ``index`` is on, was ``index`` used); None when it fails."""
+    found: dict[str, Any] = {}
+
+    def run(cursor: Any) -> None:
+        cursor.execute(("EXPLAIN ANALYZE " if mysql else "ANALYZE FORMAT=JSON ") + sql)
+        found["plan"] = cursor.fetchone()[0]
+
+    took = _fastest(run, connection, database, repeats=repeats)
+    if took is None:
+        return None
+    if mysql:
+        text = found["plan"]
+        top = _MYSQL_TIME.search(text)
+        return (float(top.group(1)) if top else took, None,
+                bool(index) and f"using {index}" in text)
+    rows, used = _mariadb_rows(json.loads(found["plan"]), index)
+    return took, rows, used
+
+
+def _mariadb_rows(plan: Any, index: str | None) -> tuple[float | None, bool]:
+    """(r_rows x r_loops of the table read through ``index``, was it used)."""
+    stack = [plan]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if index and node.get("key") == index and "table_name" in node:
+                rows = node.get("r_rows")
+                loops = node.get("r_loops") or 1
+                return (float(rows) * float(loops) if rows is not None else None), True
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    return None, False
+
+
+def _fastest(action: Callable[[Any], None], connection: Any, database: str | None, *,
+             rollback: bool = False, repeats: int = REPEATS) -> float | None:
+    best = None
+    try:
+        if database:
+            connection.select_db(database)
+        with connection.cursor() as cursor:
+            for _ in range(repeats):
+                if rollback:
+                    cursor.execute("START TRANSACTION")
+                start = time.perf_counter()
+                try:
+                    action(cursor)
+                finally:
+                    took = (time.perf_counter() - start) * 1000.0
+                    if rollback:
+                        cursor.execute("ROLLBACK")
+                best = took if best is None else min(best, took)
+                if took > SLOW_MS:
+                    break
+    except pymysql.MySQLError:
+        return None
+    return best
+
+
+def _visibility(where: str, name: str, visible: bool, mysql: bool) -> str:
+    state = ("VISIBLE" if visible else "INVISIBLE") if mysql else (
+        "NOT IGNORED" if visible else "IGNORED")
+    return alter_table(where, [f"ALTER INDEX `{name}` {state}"])
+
+
+def _execute(connection: Any, sql: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
