@@ -37,6 +37,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
+import advice_quality_workloads  # noqa: E402
 from advice_quality_workloads import WORKLOADS, Workload  # noqa: E402
 
 from dbtune.advise import advise_indexes  # noqa: E402
@@ -229,7 +230,7 @@ def replay(server: Server, database: str, items: Sequence[tuple[str, str]], cap:
 
 
 def run_quality(server: Server, workload: Workload, *, rounds: int = 3, scale: float = 1.0,
-                cap: float = 60.0, verify: bool = False, work: Path | None = None,
+                cap: float = 30.0, verify: bool = False, work: Path | None = None,
                 say: Callable[[str], None] = print) -> QualityResult:
     """Load, capture, advise and time one workload on ``server``; the three phases' figures."""
     work = Path(work or server.datadir or ".")
@@ -248,6 +249,7 @@ def run_quality(server: Server, workload: Workload, *, rounds: int = 3, scale: f
             cursor.fetchall()
     log = work / f"capture-{workload.name}.log"
     log.unlink(missing_ok=True)
+    advice_quality_workloads.CAPTURE_CAP = cap
     started = time.perf_counter()
     capture(server, workload, log)
     say(f"[{workload.name}] workload captured in {time.perf_counter() - started:.0f} s: {log}")
@@ -316,7 +318,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--scale", type=float, default=1.0,
                         help="multiplies each workload's default size")
-    parser.add_argument("--cap", type=float, default=60.0,
+    parser.add_argument("--cap", type=float, default=30.0,
                         help="seconds after which one statement is stopped (counted at the cap)")
     parser.add_argument("--verify", action="store_true",
                         help="advise with verify_on= the sandbox (--disposable --verify)")
