@@ -41,6 +41,7 @@ import advice_quality_workloads  # noqa: E402
 from advice_quality_workloads import WORKLOADS, Workload  # noqa: E402
 
 from dbtune.advise import advise_indexes  # noqa: E402
+from dbtune.advise.verify import explain  # noqa: E402
 from dbtune.advise.workload import workload_from  # noqa: E402
 from dbtune.bench.workloads import slowlog_workload  # noqa: E402
 from dbtune.catalog import load_catalog  # noqa: E402
@@ -79,6 +80,8 @@ class QualityResult:
     runs: list[PhaseRun] = field(default_factory=list)
     advice_seconds: float = 0.0
     notes: list[str] = field(default_factory=list)
+    #: class id -> phase -> the plan, compact (the classes dbtune lost most time on)
+    plans: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def phase_seconds(self, phase: str) -> float:
         """Median over rounds of the phase's total replay time."""
@@ -118,6 +121,18 @@ class QualityResult:
                          "dbtune/bare": _ratio(ms["dbtune"], ms["bare"]),
                          "capped": "yes" if capped else ""})
         return sorted(rows, key=lambda r: -(r["bare_ms"] * max(r["n"], 1)))
+
+    def losses(self, limit: int = 8) -> list[str]:
+        """The classes dbtune's phase lost most time on against the expert's (more than 2x
+        slower and at least 5 ms a round), worst first: what the plans are read for."""
+        lost = []
+        for cid in self.labels:
+            expert, dbtune = self.class_ms("expert", cid), self.class_ms("dbtune", cid)
+            runs = next((r.classes[cid][0] for r in self.runs if cid in r.classes), 0)
+            excess = (dbtune - expert) * runs
+            if dbtune > SLOWER * expert and excess >= 5:
+                lost.append((excess, cid))
+        return [cid for _, cid in sorted(lost, reverse=True)[:limit]]
 
     def slower(self) -> list[dict[str, Any]]:
         """Classes dbtune's advice made more than 2x slower than bare or than the expert."""
@@ -260,6 +275,10 @@ def run_quality(server: Server, workload: Workload, *, rounds: int = 3, scale: f
         f"{advice_seconds:.0f} s")
     captured = slowlog_workload(log, workload.database)
     items = captured.items
+    names = workload.names()
+    if len(names) == len(items):  # one statement per published query: named by its number
+        captured.labels.update({cid: f"{name} {captured.labels[cid]}"
+                                for name, (cid, _) in zip(names, items, strict=True)})
     writes = {cid for cid, sql in items if is_write(sql)}
     ddl = {"bare": [], "expert": workload.expert, "dbtune": advised}
     result = QualityResult(workload.name, workload.source, len(items),
@@ -274,8 +293,24 @@ def run_quality(server: Server, workload: Workload, *, rounds: int = 3, scale: f
             seconds, classes = replay(server, workload.database, items, cap)
             result.runs.append(PhaseRun(phase, number, seconds, classes))
             say(f"[{workload.name}] round {number + 1}/{rounds} {phase}: {seconds:.2f} s")
+    samples = dict(reversed(items))  # class id -> its first statement
+    for phase in ("expert", "dbtune"):
+        set_indexes(server, workload.database, ddl[phase])
+        with server.connect(workload.database) as connection:
+            for cid in result.losses():
+                result.plans.setdefault(cid, {})[phase] = compact_plan(
+                    explain(connection, samples[cid], workload.database))
     set_indexes(server, workload.database, [])
     return result
+
+
+def compact_plan(tables: list[dict[str, Any]] | str) -> str:
+    """EXPLAIN's tables in one line: ``table:access(key)~rows`` each, in plan order."""
+    if isinstance(tables, str):
+        return f"(no plan: {tables[:80]})"
+    return " ".join(f"{t['table']}:{t['access_type']}"
+                    + (f"({t['key']})" if t.get("key") else "") + f"~{t['rows']}"
+                    for t in tables)
 
 
 def report(results: Sequence[QualityResult], out: Any = sys.stdout) -> None:
@@ -300,6 +335,13 @@ def report(results: Sequence[QualityResult], out: Any = sys.stdout) -> None:
         for row in slower:
             print(f"  {row['class']}: dbtune/bare {row['dbtune/bare']}, "
                   f"dbtune/expert {row['dbtune/expert']}", file=out)
+        if result.plans:
+            print("\nplans of the classes dbtune lost most time on (EXPLAIN, "
+                  "table:access(key)~rows):", file=out)
+        for cid, plans in result.plans.items():
+            print(f"  {result.labels[cid][:100]}", file=out)
+            for phase, plan in plans.items():
+                print(f"    {phase}: {plan}", file=out)
         for note in result.notes:
             print(f"note: skipped from the replay: {note}", file=out)
 
@@ -308,7 +350,8 @@ def to_json(result: QualityResult) -> dict[str, Any]:
     """A result as plain data (for --json)."""
     return {"summary": result.summary(), "indexes": result.indexes,
             "index_bytes": result.index_bytes, "classes": result.class_rows(),
-            "slower": result.slower(), "advice_seconds": result.advice_seconds}
+            "slower": result.slower(), "advice_seconds": result.advice_seconds,
+            "plans": {result.labels[c]: p for c, p in result.plans.items()}}
 
 
 def main(argv: Sequence[str] | None = None) -> None:

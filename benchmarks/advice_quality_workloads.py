@@ -48,6 +48,8 @@ class Workload:
     load: Callable[[Server, str, float], None]
     run: Callable[[Server, str], None]
     expert: list[str] = field(default_factory=list)
+    #: the names of the captured statements, in order, where each is a numbered query
+    names: Callable[[], list[str]] = list
 
 
 def expert_set(path: Path) -> list[str]:
@@ -237,6 +239,7 @@ class DuckGenerated:
     adaptations: list[tuple[int, str, str, str]]
     skip: dict[int, str] = field(default_factory=dict)
     queries: list[str] = field(default_factory=list)
+    numbers: list[int] = field(default_factory=list)
 
     def load(self, server: Server, database: str, scale: float) -> None:
         duck = duckdb_with(self.extension)
@@ -244,7 +247,12 @@ class DuckGenerated:
         copy_tables(duck, server, database, self.keys)
         listed = duck.execute(f"SELECT query_nr, query FROM {self.extension}_queries() "
                               "ORDER BY query_nr").fetchall()
+        self.numbers = [n for n, _ in listed if n not in self.skip]
         self.queries = [adapt(n, q, self.adaptations) for n, q in listed if n not in self.skip]
+
+    def names(self) -> list[str]:
+        """Q1, Q2, ...: the published numbers of the queries run."""
+        return [f"Q{n}" for n in self.numbers]
 
     def run(self, server: Server, database: str) -> None:
         run_queries(server, database, self.queries)
@@ -256,7 +264,7 @@ def tpch_workload(sf: float = TPCH_SF) -> Workload:
     return Workload("tpch", "tpch",
                     f"TPC-H SF {sf:g} by DuckDB's tpch extension (dbgen), the 22 queries of "
                     "tpch_queries(); expert: OSDL DBT-3 create_indexes (tpch_expert.sql)",
-                    tpch.load, tpch.run, expert_set(HERE / "tpch_expert.sql"))
+                    tpch.load, tpch.run, expert_set(HERE / "tpch_expert.sql"), tpch.names)
 
 
 #: TPC-DS primary keys (TPC-DS specification 2.x, section 2): each dimension's surrogate key;
@@ -304,7 +312,7 @@ def tpcds_workload(sf: float = TPCDS_SF) -> Workload:
                     f"TPC-DS SF {sf:g} by DuckDB's tpcds extension (dsdgen), "
                     f"{99 - len(TPCDS_SKIP)} of the 99 queries of tpcds_queries(); expert: "
                     "Benchmark-Experiment-Host-Manager's MariaDB set (tpcds_expert.sql)",
-                    tpcds.load, tpcds.run, expert_set(HERE / "tpcds_expert.sql"))
+                    tpcds.load, tpcds.run, expert_set(HERE / "tpcds_expert.sql"), tpcds.names)
 
 
 WORKLOADS: dict[str, Workload] = {
