@@ -140,6 +140,9 @@ def verdict_line(result: BenchResult) -> str:
                 "(exit status 4)")
     guard = (f"; {len(result.regressed)} class(es) slower than {result.max_regression:g}x: "
              f"{', '.join(result.regressed)} (exit status 1)" if result.regressed else "")
+    alert = result.alert.message(result.after_values(), "after") if result.alert else None
+    if alert:
+        guard += f"; --fail-on {result.alert}: {alert} (exit status {result.alert_status})"
     if result.met is None:
         return "no target given" + guard
     targets = ", ".join(str(t) for t in result.targets)
