@@ -12,6 +12,7 @@ from dbtune.bench.story import bench_on
 from dbtune.bench.workloads import slowlog_workload, sql_file_workload
 from dbtune.cli import main
 from dbtune.sandbox import NotDisposableError, start_server
+from dbtune.workload.drivers import get_driver
 
 pytestmark = pytest.mark.server
 
@@ -148,6 +149,7 @@ def test_fail_on_judges_every_class_after_the_change(dbtune_server, dbtune_datab
     assert outcome.exit_code == status, outcome.output
     document = json.loads(outcome.stdout)
     assert document["exit_status"] == status and document["fail_on"] is not None
+    assert document["replay"]["driver"] == get_driver("auto").name  # which client was timed
     if says:
         assert says in document["alert"] and f"dbtune: {says}" in outcome.stderr
     else:

@@ -72,7 +72,8 @@ def _intro(result: BenchResult) -> list[str]:
     lines = [
         f"workload: {result.workload.source}; database {result.database} on {result.server}",
         f"rounds: {order} {' '.join(_AB[r.phase] for r in result.rounds)} (A before, B after), "
-        f"{per_round} each after {replay.warmup} warm-up, concurrency {replay.concurrency}",
+        f"{per_round} each after {replay.warmup} warm-up, concurrency {replay.concurrency}, "
+        f"driver {result.driver}",
         f"measured: before {before['count']:,} statements ({before['errors']:,} errors), "
         f"after {after['count']:,} ({after['errors']:,} errors)",
         f"migration: {result.migration.source} (statements: {len(result.migration.up)})",

@@ -59,6 +59,11 @@ class BenchResult:
     #: ``--fail-on``: the alert levels every class's latency after the change is judged by
     alert: Alert | None = None
 
+    @property
+    def driver(self) -> str | None:
+        """The client library the rounds were timed with (pymysql, mysqlclient, connector)."""
+        return next((r.result.driver for r in self.rounds if r.result.driver), None)
+
     def latencies(self, phase: str) -> dict[str, list[float]]:
         """Class name -> every latency (ms) measured in rounds of ``phase``."""
         out: dict[str, list[float]] = {}
@@ -199,7 +204,8 @@ class BenchResult:
             "phases": [r.phase for r in self.rounds],
             "replay": {"count": replay.count, "duration_s": replay.duration,
                        "concurrency": replay.concurrency, "warmup": replay.warmup,
-                       "read_only": replay.read_only, "seed": replay.seed},
+                       "read_only": replay.read_only, "seed": replay.seed,
+                       "driver": self.driver},
             "migration": {"source": self.migration.source, "up": self.migration.up,
                           "down": self.migration.down, "advice": self.migration.advice},
             "before": _clean(before),

@@ -29,27 +29,21 @@ def _output_directory(ctx: click.Context, param: click.Parameter, value: Path | 
     return value
 
 
-def output_option(function: F) -> F:
-    """--output/-o FILE: the report goes there (its directory must exist) instead of stdout."""
-    return click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-                        callback=_output_directory,
-                        help="Write the report to FILE instead of standard output.")(function)
-
-
-def format_options(function: F) -> F:
-    """--format and --output, as every report command takes them."""
-    function = output_option(function)
-    return click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
-                        show_default=True, help="Report format.")(function)
-
-
 def report_options(function: F) -> F:
-    """--format, --output and --width: what a command rendering one result takes."""
-    function = click.option(
-        "--width", type=click.IntRange(min=40), default=None,
-        help="Columns the table format fits [default: $COLUMNS, else the terminal's width "
-             "when standard output is one].")(function)
-    return format_options(function)
+    """--format, --output/-o FILE (its directory must exist) and --width: what every
+    command rendering a report takes."""
+    for option in reversed((
+        click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
+                     show_default=True, help="Report format."),
+        click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+                     callback=_output_directory,
+                     help="Write the report to FILE instead of standard output."),
+        click.option("--width", type=click.IntRange(min=40), default=None,
+                     help="Columns the table format fits [default: $COLUMNS, else the "
+                          "terminal's width when standard output is one]."),
+    )):
+        function = option(function)
+    return function
 
 
 def terminal_width(width: int | None, output: Path | None) -> int | None:
@@ -104,7 +98,7 @@ def connection_options(dsn_help: str, *, envvar: bool = True, disposable: bool =
 
 
 def emit(report: Any, output: Path | None, fmt: str = "table",
-         width: int | None = None) -> None:
+         width: int | None = None, title: str = "dbtune") -> None:
     """Render a result through the report layer (which redacts credentials) and write it
     to FILE (atomically, never half-written) or to standard output.
 
@@ -117,7 +111,7 @@ def emit(report: Any, output: Path | None, fmt: str = "table",
     if isinstance(report, str):
         text = redact(printable(report))
     else:
-        text = render(report, fmt, width=terminal_width(width, output))
+        text = render(report, fmt, title=title, width=terminal_width(width, output))
     if output is None:
         click.echo(text, nl=False)
         return
@@ -213,6 +207,14 @@ def server_spec(dsn: str | None, defaults_file: str | None, ask_password: bool =
     spec = spec.with_password_from(
         lambda: click.prompt("Password", hide_input=True, err=True), ask_password)
     return replace(spec, connect_timeout=connect_timeout, **settings)
+
+
+def dsn_spec(dsn: str | None, defaults_file: str | None, ask_password: bool = False,
+             connect_timeout: float = 10.0):
+    """The ConnectionSpec of ``--dsn`` (completed by the option files, its password prompted
+    for when asked, its --connect-timeout set), for the library calls taking a DSN; None
+    without --dsn (a command whose server is optional)."""
+    return server_spec(dsn, defaults_file, ask_password, connect_timeout) if dsn else None
 
 
 def fail_on_option(statistics: tuple[str, ...] | None = None,
