@@ -100,7 +100,7 @@ class ConnectionSpec:
     @classmethod
     def resolve(
         cls,
-        dsn: str | None = None,
+        dsn: str | ConnectionSpec | None = None,
         *,
         defaults_file: str | os.PathLike[str] | None = None,
         env: Mapping[str, str] | None = None,
@@ -109,8 +109,12 @@ class ConnectionSpec:
 
         Values in the DSN win; the option files (``defaults_file``, else ``~/.my.cnf`` and
         ``~/.mylogin.cnf`` when they exist) fill what the DSN leaves out; ``MYSQL_PWD`` is
-        the last resort for the password.
+        the last resort for the password. A ConnectionSpec (one already resolved, its
+        password prompted for, its timeouts set) is returned as it is, so every library
+        call taking a DSN takes one too.
         """
+        if isinstance(dsn, ConnectionSpec):
+            return dsn
         env = os.environ if env is None else env
         origin = "--dsn" if dsn else "$DBTUNE_DSN" if env.get("DBTUNE_DSN") else None
         dsn = dsn or env.get("DBTUNE_DSN")

@@ -43,14 +43,18 @@ missing file) exit 2 everywhere.
 | `advise partitions` | done | - | error | - | - |
 | `propose` | proposal written | - | error, or a step the lint refuses (without `--force`); nothing written | - | - |
 | `report nightly` | clean | warnings | error | critical findings | - |
-| `bench` | `--target` met (or none given), no class past the guard | `--target` not met, or a class slower than `--max-regression` | error | - | results differ before/after |
+| `bench` | `--target` met (or none given), no class past the guard or a `--fail-on` level | `--target` not met, a class slower than `--max-regression`, or a class's latency after the change at the `--fail-on` warning level | error | a class's latency after the change at the `--fail-on` critical level | results differ before/after |
 | `sandbox up`, `sandbox down` | done | the sandbox could not be started / stopped | usage error | - | - |
 | `sandbox status` | a sandbox runs | none, or it is not running | usage error | - | - |
 | `workload load`, `workload run` | done | - | error | - | - |
 
-With `--fail-on`, the threshold verdict (3, then 1) wins over 4. The thresholds default to
-the alert levels of the design, 200 ms (warning) and 500 ms (critical), on the per-class
-query time statistic named (`--fail-on p95`; `--fail-on p99:100:300` sets both).
+`--fail-on STAT[:WARN_MS[:CRIT_MS]]` is one option wherever a command judges latency: its
+thresholds default to the alert levels of the design, 200 ms (warning) and 500 ms
+(critical), on the per-class statistic named (`--fail-on p95`; `--fail-on p99:100:300` sets
+both): the query time of a class for `analyze`, its latency after the change for `bench`.
+In `analyze` the threshold verdict (3, then 1) wins over 4 (a partial report); in `bench`
+result differences (4) win over it. `advise hygiene --fail-on KIND` judges findings, not
+latency.
 
 ## Which server a command reaches
 

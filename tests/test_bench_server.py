@@ -12,6 +12,7 @@ from dbtune.bench.story import bench_on
 from dbtune.bench.workloads import slowlog_workload, sql_file_workload
 from dbtune.cli import main
 from dbtune.sandbox import NotDisposableError, start_server
+from dbtune.workload.drivers import get_driver
 
 pytestmark = pytest.mark.server
 
@@ -131,6 +132,33 @@ def test_target_verdict_sets_the_exit_status(dbtune_server, dbtune_database, ite
     assert outcome.exit_code == status, outcome.output
     assert outcome.stdout.rstrip().splitlines()[-1] == last
     assert "interleaved A B (A before, B after)" in outcome.stdout
+
+
+@pytest.mark.parametrize(("fail_on", "status", "says"), [
+    ("p95:1e6:1e6", 0, None),
+    ("p95:0.0001:1e6", 1, "warning: 2 classes with p95 after >= 0.0001 ms"),
+    ("mean:0.0001:0.0002", 3, "critical: 2 classes with mean after >= 0.0002 ms"),
+])
+def test_fail_on_judges_every_class_after_the_change(dbtune_server, dbtune_database, items,
+                                                      fail_on, status, says):
+    outcome = CliRunner().invoke(main, [
+        "bench", "--dsn", dbtune_server.dsn(reveal_password=True), "--disposable",
+        "--database", dbtune_database, "--sql", str(items["workload"]),
+        "--migration", str(items["up"]), "--rollback", str(items["down"]), "--rounds", "1",
+        "--count", "60", "--warmup", "0", "--fail-on", fail_on, "--format", "json"])
+    assert outcome.exit_code == status, outcome.output
+    document = json.loads(outcome.stdout)
+    assert document["exit_status"] == status and document["fail_on"] is not None
+    assert document["replay"]["driver"] == get_driver("auto").name  # which client was timed
+    if says:
+        assert says in document["alert"] and f"dbtune: {says}" in outcome.stderr
+    else:
+        assert document["alert"] is None
+
+
+def test_a_bad_fail_on_is_a_usage_error() -> None:
+    outcome = CliRunner().invoke(main, ["bench", "--fail-on", "max"])
+    assert outcome.exit_code == 2 and "STAT in mean, p50, p95, p99" in outcome.output
 
 
 def errors(outcome) -> list[str]:

@@ -10,6 +10,7 @@ from click.testing import CliRunner
 from dbtune.cli import main
 from dbtune.report import FORMATS
 from dbtune.sandbox.datadir import find_server_binary
+from dbtune.workload.drivers import get_driver
 
 pytestmark = [pytest.mark.server,
               pytest.mark.skipif(find_server_binary() is None, reason="no mariadbd/mysqld")]
@@ -33,5 +34,7 @@ def test_workload_run_honours_format_and_output(dbtune_server, dbtune_database, 
         if fmt == "json":
             report = json.loads(text)
             assert report["statements"] == 20 and report["server"].startswith("mysql://root:***@")
+            assert report["driver"] == get_driver("auto").name
         elif fmt in ("table", "markdown"):
             assert "server: mysql://root:***@" in text and "statements 20" in text
+            assert f"driver: {get_driver('auto').name}" in text  # which client was timed

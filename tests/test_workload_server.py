@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 
 import pymysql
@@ -266,3 +268,25 @@ def test_driver_choice(dbtune_server, dbtune_database):
     assert result.driver == "mysqlclient"
     with pytest.raises(NotDisposableError):
         run_workload(connect, [("write", "CREATE TABLE x (id INT)")], concurrency=1)
+
+
+def _connector_version() -> tuple[int, ...] | None:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return tuple(int(x) for x in version("mysql-connector-python").split(".")[:2])
+    except PackageNotFoundError:
+        return None
+
+
+@pytest.mark.skipif(not (_connector_version() or (99,)) < (9, 7),
+                    reason="needs mysql-connector-python >=9.1,<9.7 (the fast-wheels extra)")
+def test_the_connector_c_extension_loads_where_the_commands_also_import_pandas_and_pyarrow():
+    # pyarrow (pandas imports it) takes the static TLS the extension's libstdc++ needs:
+    # a replaying command loads the extension first
+    code = ("import dbtune.cli.bench, pandas, pyarrow\n"
+            "from dbtune.workload.drivers import connector_available, get_driver\n"
+            "print(connector_available(), get_driver('connector').name)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split() == ["True", "connector"], out.stderr

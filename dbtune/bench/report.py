@@ -72,7 +72,8 @@ def _intro(result: BenchResult) -> list[str]:
     lines = [
         f"workload: {result.workload.source}; database {result.database} on {result.server}",
         f"rounds: {order} {' '.join(_AB[r.phase] for r in result.rounds)} (A before, B after), "
-        f"{per_round} each after {replay.warmup} warm-up, concurrency {replay.concurrency}",
+        f"{per_round} each after {replay.warmup} warm-up, concurrency {replay.concurrency}, "
+        f"driver {result.driver}",
         f"measured: before {before['count']:,} statements ({before['errors']:,} errors), "
         f"after {after['count']:,} ({after['errors']:,} errors)",
         f"migration: {result.migration.source} (statements: {len(result.migration.up)})",
@@ -140,6 +141,9 @@ def verdict_line(result: BenchResult) -> str:
                 "(exit status 4)")
     guard = (f"; {len(result.regressed)} class(es) slower than {result.max_regression:g}x: "
              f"{', '.join(result.regressed)} (exit status 1)" if result.regressed else "")
+    alert = result.alert.message(result.after_values(), "after") if result.alert else None
+    if alert:
+        guard += f"; --fail-on {result.alert}: {alert} (exit status {result.alert_status})"
     if result.met is None:
         return "no target given" + guard
     targets = ", ".join(str(t) for t in result.targets)

@@ -10,16 +10,16 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from dbtune.bench.equivalence import Equivalence
-from dbtune.bench.stats import STATISTICS, Ratio, bootstrap_ratio, summary
-from dbtune.bench.verdict import MAX_REGRESSION, Target, evaluate, guard_classes
+from dbtune.bench.stats import STATISTICS, Ratio, bootstrap_ratio, statistic, summary
+from dbtune.bench.verdict import MAX_REGRESSION, Alert, Target, evaluate, guard_classes
 from dbtune.workload.runner import WorkloadResult
 
 if TYPE_CHECKING:
     from dbtune.bench.rounds import Migration, Replay
     from dbtune.bench.workloads import Workload
 
-#: exit statuses of `dbtune bench`
-MET, NOT_MET, ERROR, DIFFERENT = 0, 1, 2, 4
+#: exit statuses of `dbtune bench` (CRITICAL: a class past the --fail-on critical level)
+MET, NOT_MET, ERROR, CRITICAL, DIFFERENT = 0, 1, 2, 3, 4
 BOOTSTRAP = "percentile bootstrap, 1000 resamples of before and after (seeded), 95% interval"
 
 
@@ -56,6 +56,13 @@ class BenchResult:
     seed: int = 0
     #: no class may get slower than this factor (:func:`~dbtune.bench.verdict.guard_classes`)
     max_regression: float = MAX_REGRESSION
+    #: ``--fail-on``: the alert levels every class's latency after the change is judged by
+    alert: Alert | None = None
+
+    @property
+    def driver(self) -> str | None:
+        """The client library the rounds were timed with (pymysql, mysqlclient, connector)."""
+        return next((r.result.driver for r in self.rounds if r.result.driver), None)
 
     def latencies(self, phase: str) -> dict[str, list[float]]:
         """Class name -> every latency (ms) measured in rounds of ``phase``."""
@@ -159,13 +166,30 @@ class BenchResult:
         rows = self.verdict()
         return all(r["met"] for r in rows) if rows else None
 
+    def after_values(self) -> dict[str, float]:
+        """Class label -> the ``alert``'s statistic (ms) of its latencies after the change
+        (empty without ``alert``)."""
+        if self.alert is None:
+            return {}
+        stat = self.alert.statistic
+        return {self.workload.labels.get(name, name): float(statistic(values, stat))
+                for name, values in self.latencies("after").items() if values}
+
+    @property
+    def alert_status(self) -> int:
+        """0, 1 (a class's latency after reached the ``alert``'s warning) or 3 (critical)."""
+        return self.alert.status(self.after_values()) if self.alert else MET
+
     @property
     def exit_status(self) -> int:
-        """4 on result differences, else 1 when a target is not met or a class regressed
-        beyond ``max_regression``, else 0."""
+        """4 on result differences, else 3 when a class reached the ``--fail-on`` critical
+        level, else 1 when a target is not met, a class regressed beyond ``max_regression``
+        or reached the ``--fail-on`` warning level, else 0."""
         if not self.equivalence.ok:
             return DIFFERENT
-        return NOT_MET if self.met is False or self.regressed else MET
+        if self.alert_status == CRITICAL:
+            return CRITICAL
+        return NOT_MET if self.met is False or self.regressed or self.alert_status else MET
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON document (documented in docs/bench.md)."""
@@ -180,7 +204,8 @@ class BenchResult:
             "phases": [r.phase for r in self.rounds],
             "replay": {"count": replay.count, "duration_s": replay.duration,
                        "concurrency": replay.concurrency, "warmup": replay.warmup,
-                       "read_only": replay.read_only, "seed": replay.seed},
+                       "read_only": replay.read_only, "seed": replay.seed,
+                       "driver": self.driver},
             "migration": {"source": self.migration.source, "up": self.migration.up,
                           "down": self.migration.down, "advice": self.migration.advice},
             "before": _clean(before),
@@ -193,6 +218,8 @@ class BenchResult:
             "max_regression": self.max_regression,
             "class_guard": [_clean(r) for r in self.class_guard()],
             "regressed": self.regressed,
+            "fail_on": str(self.alert) if self.alert else None,
+            "alert": self.alert.message(self.after_values(), "after") if self.alert else None,
             "result_differences": [d.to_dict() for d in self.equivalence.differences],
             "equivalence": {"statements": self.equivalence.statements,
                             "classes": self.equivalence.classes},

@@ -19,7 +19,7 @@ import pymysql
 
 from dbtune.bench.result import Round
 from dbtune.bench.rounds import Migration, Replay, run_bench
-from dbtune.bench.verdict import MAX_REGRESSION, Target
+from dbtune.bench.verdict import MAX_REGRESSION, Alert, Target
 from dbtune.bench.workloads import spec_workload
 from dbtune.catalog import split_statements
 from dbtune.model import InputError
@@ -128,7 +128,7 @@ def bench_on(server: Server, database: str | None, *, fixture: str | None = None
              slowlog: str | Path | None = None, sql: str | Path | None = None,
              migration: str | Path | None = None, rollback: str | Path | None = None,
              advise: bool = False, targets: list[Target] | None = None, rounds: int = 2,
-             max_regression: float = MAX_REGRESSION,
+             max_regression: float = MAX_REGRESSION, alert: Alert | None = None,
              replay: Replay | None = None,
              on_load: Callable[[str, int], None] | None = None, **bench_options):
     """Everything ``dbtune bench`` does once it has a server: data, workload, change, rounds.
@@ -166,6 +166,7 @@ def bench_on(server: Server, database: str | None, *, fixture: str | None = None
                        **bench_options)
     result.targets = targets or []
     result.max_regression = max_regression
+    result.alert = alert
     if workload.database and workload.database != database:
         result.notes.append(f"statements logged in database {workload.database} were "
                             f"replayed in {database}")

@@ -9,13 +9,17 @@ The point estimates decide; the report also shows the bootstrap interval.
 slower by more than that factor (default 2x) with its interval above 1; every class slower
 than 1.25x is named. A batch DELETE ten times slower must be heard about even when it is
 0.02% of the time.
+
+``--fail-on`` (:class:`Alert`): the design's alert levels, 200 ms (warning) and 500 ms
+(critical), on one latency statistic of every class; `dbtune analyze` judges its classes
+with the same object.
 """
 
 from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -134,3 +138,66 @@ def guard_classes(classes: Iterable[dict[str, Any]], max_regression: float = MAX
             "status": "REGRESSION" if failed else "slower",
         })
     return sorted(out, key=lambda r: (r["status"] != "REGRESSION", -r["ratio"]))
+
+
+#: the alert levels of the design (ms): a warning at 200, critical at 500
+ALERT_MS = (200.0, 500.0)
+
+
+@dataclass(frozen=True)
+class Alert:
+    """``--fail-on STAT[:WARN_MS[:CRIT_MS]]``: a class whose ``statistic`` reaches
+    ``warning_ms`` is a warning (exit 1), one reaching ``critical_ms`` is critical (exit 3).
+
+    >>> alert = Alert("p95")
+    >>> alert.status({"a": 120.0, "b": 230.0}), alert.status({"a": 510.0})
+    (1, 3)
+    >>> alert.message({"a": 120.0, "b": 230.0, "c": 260.0})
+    'warning: 2 classes with p95 >= 200 ms (worst c: 260.0 ms)'
+    """
+
+    statistic: str
+    warning_ms: float = ALERT_MS[0]
+    critical_ms: float = ALERT_MS[1]
+
+    @classmethod
+    def parse(cls, text: str, statistics: Iterable[str]) -> Alert:
+        """``p95`` -> Alert("p95", 200, 500); ``p99:100:300`` sets both levels. ValueError
+        (one line) names what is wrong."""
+        stat, *limits = text.split(":")
+        known = tuple(statistics)
+        try:
+            levels = [float(x.removesuffix("ms")) for x in limits] + list(ALERT_MS)[len(limits):]
+        except ValueError:
+            levels = []
+        if stat not in known or len(limits) > 2 or not levels or not 0 < levels[0] <= levels[1]:
+            raise ValueError(f"{text!r}: expected STAT[:WARN_MS[:CRIT_MS]] with STAT in "
+                             f"{', '.join(known)} and 0 < WARN_MS <= CRIT_MS, e.g. p95:200:500")
+        return cls(stat, levels[0], levels[1])
+
+    def over(self, values: Mapping[str, float]) -> list[tuple[str, float]]:
+        """(class, ms) of every class at or above the warning level, worst first."""
+        return sorted(((name, ms) for name, ms in values.items()
+                       if ms is not None and not math.isnan(ms) and ms >= self.warning_ms),
+                      key=lambda item: -item[1])
+
+    def status(self, values: Mapping[str, float]) -> int:
+        """0, 1 (a class reached the warning level) or 3 (one reached the critical)."""
+        over = self.over(values)
+        return 0 if not over else 3 if over[0][1] >= self.critical_ms else 1
+
+    def message(self, values: Mapping[str, float], of: str = "") -> str | None:
+        """The verdict in one line, ``of`` naming what the statistic is of (None when no
+        class reached the warning level)."""
+        over, status = self.over(values), self.status(values)
+        if not over:
+            return None
+        level, limit = ("critical", self.critical_ms) if status == 3 else ("warning",
+                                                                          self.warning_ms)
+        count = sum(1 for _, ms in over if ms >= limit)
+        measure = f"{self.statistic} {of}".rstrip()
+        return (f"{level}: {count} class{'es' if count != 1 else ''} with {measure} >= "
+                f"{limit:g} ms (worst {over[0][0]}: {over[0][1]:,.1f} ms)")
+
+    def __str__(self) -> str:
+        return f"{self.statistic}:{self.warning_ms:g}:{self.critical_ms:g}"

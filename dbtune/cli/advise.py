@@ -9,7 +9,15 @@ import click
 
 from dbtune.cli.advise_indexes import indexes
 from dbtune.cli.advise_partitions import partitions
-from dbtune.cli.common import Group, connection_options, emit, fail, format_options
+from dbtune.cli.common import (
+    Group,
+    connect_options,
+    connection_options,
+    dsn_spec,
+    emit,
+    fail,
+    report_options,
+)
 
 #: ``advise hygiene --fail-on``: any finding, or one kind of finding
 FAIL_ON = ("any", "duplicate", "unique-subsumed", "unique-implied", "left-prefix",
@@ -35,18 +43,22 @@ def advise() -> None:
     envvar=False,  # $DBTUNE_DSN must not turn --schema runs into errors
     database_help="Schema to read on the --dsn server.",
 )
+@connect_options
 @click.option("--fail-on", "fail_on", type=click.Choice(FAIL_ON),
               help="Exit 1 when the report holds a finding of this kind (any: any finding); "
                    "for cron and CI.")
-@format_options
+@report_options
 def hygiene(
     schemas: tuple[Path, ...],
     dsn: str | None,
     database: str | None,
     defaults_file: str | None,
+    ask_password: bool,
+    connect_timeout: float,
     fail_on: str | None,
     fmt: str,
     output: Path | None,
+    width: int | None,
 ) -> None:
     """Duplicate, redundant and unused indexes, with DROP and rollback DDL.
 
@@ -54,16 +66,16 @@ def hygiene(
     else MariaDB's userstat); the report says which, and what they cover."""
     from dbtune.advise.usage import check_hygiene
     from dbtune.model import InputError
-    from dbtune.report.document import render
     from dbtune.sandbox.errors import SandboxError
 
     if bool(schemas) == bool(dsn):
         fail("give either --schema FILE... or --dsn DSN --database DB")
     try:
-        report = check_hygiene(schemas, dsn=dsn, database=database, defaults_file=defaults_file)
+        report = check_hygiene(schemas, dsn=dsn_spec(dsn, defaults_file, ask_password,
+                                                     connect_timeout), database=database)
     except (InputError, SandboxError) as exc:
         fail(str(exc))
-    emit(render(report, fmt), output)
+    emit(report, output, fmt, width)
     if fail_on and any(fail_on == "any" or f.kind == fail_on for f in report.findings):
         sys.exit(1)
 

@@ -11,11 +11,13 @@ import click
 
 from dbtune.cli.common import (
     check_workload_inputs,
+    connect_options,
     connection_options,
+    dsn_spec,
     emit,
     fail,
-    format_options,
     per_table,
+    report_options,
     row_count,
     workload_options,
 )
@@ -32,6 +34,7 @@ from dbtune.cli.common import (
                     "--disposable also the --verify server.", envvar=False, disposable=True,
                     database_help="Schema to read on the --dsn server; only its statements "
                                   "are advised on.")
+@connect_options
 @click.option("--max-indexes", type=click.IntRange(min=0), default=None,
               help="New indexes in the whole plan, at most [default: no count limit: the "
                    "search stops where the next index no longer saves --min-gain, or at a "
@@ -54,13 +57,14 @@ from dbtune.cli.common import (
               help="With --verify: no write class may get slower than this factor by the "
                    "measured upkeep of the new indexes [default: no cap; write cost is "
                    "weighed against read gain].")
-@format_options
+@report_options
 def indexes(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path, ...],
             row_counts: dict[str, int], dsn: str | None, database: str | None,
-            defaults_file: str | None, disposable: bool, max_indexes: int,
-            max_per_table: int, budget_mb: float | None, min_gain: float, hygiene: bool,
-            verify: bool, max_write_slowdown: float | None, fmt: str,
-            output: Path | None) -> None:
+            defaults_file: str | None, disposable: bool, ask_password: bool,
+            connect_timeout: float, max_indexes: int, max_per_table: int,
+            budget_mb: float | None, min_gain: float, hygiene: bool, verify: bool,
+            max_write_slowdown: float | None, fmt: str, output: Path | None,
+            width: int | None) -> None:
     """Indexes that serve the workload best: three-star candidates, merged, under a budget."""
     import pymysql
 
@@ -68,23 +72,21 @@ def indexes(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path, ..
     from dbtune.advise.workload import workload_from
     from dbtune.catalog import load_catalog
     from dbtune.model import InputError
-    from dbtune.report.document import render
     from dbtune.sandbox import start_server
     from dbtune.sandbox.errors import SandboxError
 
     check_workload_inputs(slowlogs, perfschema, schemas, dsn, verify=verify,
                           disposable=disposable, verify_does="builds indexes")
     try:
-        catalog = load_catalog(schemas, dsn=dsn, database=database,
-                               defaults_file=defaults_file, rows=row_counts)
-        workload = workload_from(slowlogs=slowlogs, perfschema=dsn if perfschema else None,
-                                 database=database, defaults_file=defaults_file)
+        spec = dsn_spec(dsn, defaults_file, ask_password, connect_timeout)
+        catalog = load_catalog(schemas, dsn=spec, database=database, rows=row_counts)
+        workload = workload_from(slowlogs=slowlogs, perfschema=spec if perfschema else None,
+                                 database=database)
         options = dict(max_indexes=max_indexes, max_per_table=max_per_table,
                        budget_mb=budget_mb, min_gain=min_gain, max_slowdown=max_write_slowdown,
                        hygiene=find_hygiene(catalog) if hygiene else None)
         if verify:
-            with start_server("dsn", dsn=dsn, disposable=True,
-                              defaults_file=defaults_file) as server:
+            with start_server("dsn", dsn=spec, disposable=True) as server:
                 plan = advise_indexes(workload, catalog, verify_on=server, **options)
         else:
             plan = advise_indexes(workload, catalog, **options)
@@ -92,4 +94,4 @@ def indexes(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path, ..
         fail(str(exc))
     except pymysql.MySQLError as exc:  # the server went away or refused a read mid-run
         fail(f"server error: {exc.args[-1] if exc.args else exc}")
-    emit(render(plan, fmt), output)
+    emit(plan, output, fmt, width)

@@ -9,11 +9,13 @@ import click
 
 from dbtune.cli.common import (
     check_workload_inputs,
+    connect_options,
     connection_options,
+    dsn_spec,
     emit,
     fail,
-    format_options,
     per_table,
+    report_options,
     workload_options,
 )
 
@@ -23,6 +25,7 @@ from dbtune.cli.common import (
 @connection_options("mysql://user@host:port/db: schema, sizes and the column's MIN/MAX "
                     "(read-only); with --disposable also the --verify server.", envvar=False,
                     disposable=True, database_help="Schema to read on the --dsn server.")
+@connect_options
 @click.option("--min-rows", type=click.IntRange(min=0), default=1_000_000, show_default=True,
               help="A table this large (rows) is a candidate ...")
 @click.option("--min-mb", type=click.FloatRange(min=0), default=1024.0, show_default=True,
@@ -41,20 +44,20 @@ from dbtune.cli.common import (
 @click.option("--verify", is_flag=True,
               help="Partition each advised table on the --disposable server, EXPLAIN and run "
                    "every class before/after, then restore it.")
-@format_options
+@report_options
 def partitions(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path, ...],
                dsn: str | None, database: str | None, defaults_file: str | None,
-               disposable: bool, min_rows: int, min_mb: float, retention: dict[str, float],
-               max_partitions: int, ahead: int, force: tuple[str, ...], verify: bool, fmt: str,
-               output: Path | None) -> None:
+               disposable: bool, ask_password: bool, connect_timeout: float, min_rows: int,
+               min_mb: float, retention: dict[str, float], max_partitions: int, ahead: int,
+               force: tuple[str, ...], verify: bool, fmt: str, output: Path | None,
+               width: int | None) -> None:
     """RANGE partitioning where it pays (pruning, DROP PARTITION purges), and why not elsewhere."""
     import pymysql
 
     from dbtune.advise.partitioning import Thresholds, advise_partitions
     from dbtune.catalog import load_catalog
     from dbtune.model import InputError
-    from dbtune.report.document import render
-    from dbtune.sandbox import ConnectionSpec, start_server
+    from dbtune.sandbox import start_server
     from dbtune.sandbox.errors import SandboxError
 
     check_workload_inputs(slowlogs, perfschema, schemas, dsn, verify=verify,
@@ -63,15 +66,13 @@ def partitions(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path,
                    max_live=max_partitions, ahead=ahead, force=force)
     connection = None
     try:
-        catalog = load_catalog(schemas, dsn=None if schemas else dsn, database=database,
-                               defaults_file=defaults_file)
-        if dsn:
-            spec = ConnectionSpec.resolve(dsn, defaults_file=defaults_file)
+        spec = dsn_spec(dsn, defaults_file, ask_password, connect_timeout)
+        catalog = load_catalog(schemas, dsn=None if schemas else spec, database=database)
+        if spec is not None:
             connection = spec.connect(database or spec.database)
         workload = _workload(slowlogs, connection, database)
         if verify:
-            with start_server("dsn", dsn=dsn, disposable=True,
-                              defaults_file=defaults_file) as server:
+            with start_server("dsn", dsn=spec, disposable=True) as server:
                 plan = advise_partitions(workload, catalog, connection=connection,
                                          verify_on=server, **options)
         else:
@@ -85,7 +86,7 @@ def partitions(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path,
             connection.close()
     for line in plan.skipped:
         click.echo(f"dbtune: skipped: {line}", err=True)
-    emit(render(plan, fmt, title="dbtune advise partitions"), output)
+    emit(plan, output, fmt, width, title="dbtune advise partitions")
 
 
 def _workload(slowlogs: tuple[str, ...], connection, database: str | None):

@@ -53,7 +53,7 @@ def ranking_options(command):
                      help="Hide classes seen fewer times."),
         click.option("--details", type=click.IntRange(min=0), default=5, show_default=True,
                      help="Per-class detail blocks after the profile (table/markdown)."),
-        fail_on_option,
+        fail_on_option(),
         report_options,
     )):
         command = option(command)

@@ -69,7 +69,7 @@ def _order_key(value: str) -> str:
               help="Hide classes seen fewer times.")
 @click.option("--details", type=click.IntRange(min=0), default=5, show_default=True,
               help="Per-class detail blocks after the profile (table/markdown).")
-@fail_on_option
+@fail_on_option()
 @report_options
 def perfschema(dsn: str | None, defaults_file: str | None, ask_password: bool,
                connect_timeout: float, read_timeout: float, interval: float | None,

@@ -8,12 +8,14 @@ from pathlib import Path
 import click
 import pymysql
 
+import dbtune.workload.drivers  # noqa: F401 - loads the connector's C extension before pandas
 from dbtune.cli.common import (
     Command,
     connect_options,
     connection_options,
     emit,
     fail,
+    fail_on_option,
     report_options,
     server_spec,
 )
@@ -41,6 +43,7 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
               help="Fail (exit 1) when any class, however rare, gets slower than this factor "
                    "(95% interval above 1; a class of fewer than 20 statements a phase: its point "
                    "estimate beyond 2.5 times this).")
+@fail_on_option(("mean", "p50", "p95", "p99"), of="a class's latency after the change")
 @click.option("--rounds", type=click.IntRange(min=1), default=2, show_default=True,
               help="Rounds per phase.")
 @click.option("--count", type=click.IntRange(min=1), help="Statements per round [default: 2000].")
@@ -62,15 +65,16 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @connect_options
 @report_options
 def bench(fixture, scale, load, slowlog, sql_file, migration, rollback, advise, target,
-          max_regression, rounds,
+          max_regression, fail_on, rounds,
           count, duration, concurrency, warmup, checks, read_only, seed, backend, dsn,
           defaults_file, disposable, database, ask_password, connect_timeout, fmt, output,
           width) -> None:
     """Replay a workload before and after a change on a disposable server: latency per class
     with confidence intervals, result checksums, and the --target verdict.
 
-    Exit status: 0 target met (or none given) and no class slower than --max-regression,
-    1 not met or a class regressed, 2 error, 4 results differ.
+    Exit status: 0 target met (or none given), no class slower than --max-regression and
+    none past a --fail-on level; 1 not met, a class regressed or reached the --fail-on
+    warning; 2 error; 3 a class reached the --fail-on critical level; 4 results differ.
     Progress goes to stderr: bars on a terminal, else one line per round.
     """
     from dbtune.bench.report import BenchReport
@@ -103,7 +107,8 @@ def bench(fixture, scale, load, slowlog, sql_file, migration, rollback, advise, 
             result = bench_on(server, database, fixture=fixture, scale=scale, load=load,
                               slowlog=slowlog, sql=sql_file, migration=migration,
                               rollback=rollback, advise=advise, targets=targets,
-                              max_regression=max_regression, rounds=rounds, replay=replay,
+                              max_regression=max_regression, alert=fail_on, rounds=rounds,
+                              replay=replay,
                               on_load=progress.rows, on_round=progress.round,
                               on_progress=progress.statements)
     except (InputError, SandboxError, LoadError) as exc:
@@ -111,6 +116,9 @@ def bench(fixture, scale, load, slowlog, sql_file, migration, rollback, advise, 
     except pymysql.err.MySQLError as exc:  # a server error mid-run: one line, no traceback
         fail(f"server error: {exc.args[-1] if exc.args else exc}")
     emit(BenchReport(result), output, fmt, width)
+    alert = fail_on.message(result.after_values(), "after") if fail_on else None
+    if alert:
+        click.echo(f"dbtune: {alert}", err=True)
     sys.exit(result.exit_status)
 
 

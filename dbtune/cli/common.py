@@ -29,27 +29,21 @@ def _output_directory(ctx: click.Context, param: click.Parameter, value: Path | 
     return value
 
 
-def output_option(function: F) -> F:
-    """--output/-o FILE: the report goes there (its directory must exist) instead of stdout."""
-    return click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-                        callback=_output_directory,
-                        help="Write the report to FILE instead of standard output.")(function)
-
-
-def format_options(function: F) -> F:
-    """--format and --output, as every report command takes them."""
-    function = output_option(function)
-    return click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
-                        show_default=True, help="Report format.")(function)
-
-
 def report_options(function: F) -> F:
-    """--format, --output and --width: what a command rendering one result takes."""
-    function = click.option(
-        "--width", type=click.IntRange(min=40), default=None,
-        help="Columns the table format fits [default: $COLUMNS, else the terminal's width "
-             "when standard output is one].")(function)
-    return format_options(function)
+    """--format, --output/-o FILE (its directory must exist) and --width: what every
+    command rendering a report takes."""
+    for option in reversed((
+        click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
+                     show_default=True, help="Report format."),
+        click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+                     callback=_output_directory,
+                     help="Write the report to FILE instead of standard output."),
+        click.option("--width", type=click.IntRange(min=40), default=None,
+                     help="Columns the table format fits [default: $COLUMNS, else the "
+                          "terminal's width when standard output is one]."),
+    )):
+        function = option(function)
+    return function
 
 
 def terminal_width(width: int | None, output: Path | None) -> int | None:
@@ -104,7 +98,7 @@ def connection_options(dsn_help: str, *, envvar: bool = True, disposable: bool =
 
 
 def emit(report: Any, output: Path | None, fmt: str = "table",
-         width: int | None = None) -> None:
+         width: int | None = None, title: str = "dbtune") -> None:
     """Render a result through the report layer (which redacts credentials) and write it
     to FILE (atomically, never half-written) or to standard output.
 
@@ -117,7 +111,7 @@ def emit(report: Any, output: Path | None, fmt: str = "table",
     if isinstance(report, str):
         text = redact(printable(report))
     else:
-        text = render(report, fmt, width=terminal_width(width, output))
+        text = render(report, fmt, title=title, width=terminal_width(width, output))
     if output is None:
         click.echo(text, nl=False)
         return
@@ -215,54 +209,48 @@ def server_spec(dsn: str | None, defaults_file: str | None, ask_password: bool =
     return replace(spec, connect_timeout=connect_timeout, **settings)
 
 
-#: --fail-on STAT thresholds of query time per class, in ms: (warning, critical).
-ALERT_MS = (200.0, 500.0)
+def dsn_spec(dsn: str | None, defaults_file: str | None, ask_password: bool = False,
+             connect_timeout: float = 10.0):
+    """The ConnectionSpec of ``--dsn`` (completed by the option files, its password prompted
+    for when asked, its --connect-timeout set), for the library calls taking a DSN; None
+    without --dsn (a command whose server is optional)."""
+    return server_spec(dsn, defaults_file, ask_password, connect_timeout) if dsn else None
 
 
-def fail_on_option(function: F) -> F:
-    """--fail-on STAT[:WARN_MS[:CRIT_MS]]: exit 1 (warning) or 3 (critical) when a class's
-    query time STAT reaches a threshold."""
+def fail_on_option(statistics: tuple[str, ...] | None = None,
+                   of: str = "a class's query time") -> Callable[[F], F]:
+    """--fail-on STAT[:WARN_MS[:CRIT_MS]] (a :class:`dbtune.bench.verdict.Alert`): exit 1
+    (warning) or 3 (critical) when ``of`` STAT reaches a threshold; STAT one of
+    ``statistics`` (default: a digest's, :data:`dbtune.model.STATS`)."""
+
+    def parse(ctx: click.Context, param: click.Parameter, value: str | None):
+        from dbtune.bench.verdict import Alert
+        from dbtune.model import STATS
+
+        if value is None:
+            return None
+        try:
+            return Alert.parse(value, statistics or STATS)
+        except ValueError as exc:
+            raise click.BadParameter(str(exc)) from None
+
     return click.option(
-        "--fail-on", "fail_on", metavar="STAT[:WARN_MS[:CRIT_MS]]",
-        callback=lambda ctx, param, value: parse_fail_on(value),
-        help=f"Exit 1 when a class's query time STAT (p95, mean, max, ...) reaches WARN_MS, "
-             f"3 when it reaches CRIT_MS [thresholds: {ALERT_MS[0]:g} and {ALERT_MS[1]:g} "
-             f"ms].")(function)
+        "--fail-on", "fail_on", metavar="STAT[:WARN_MS[:CRIT_MS]]", callback=parse,
+        help=f"Exit 1 when {of} STAT ({', '.join(statistics or ('p95', 'mean', 'max', '...'))}) "
+             f"reaches WARN_MS, 3 when it reaches CRIT_MS [thresholds: 200 and 500 ms].")
 
 
-def parse_fail_on(value: str | None) -> tuple[str, float, float] | None:
-    """``p95`` -> ("p95", 200.0, 500.0); ``p99:100:300`` -> ("p99", 100.0, 300.0)."""
-    from dbtune.model import STATS
-
-    if value is None:
-        return None
-    stat, *limits = value.split(":")
-    try:
-        warn, crit = [float(x.removesuffix("ms")) for x in limits] + list(ALERT_MS)[len(limits):]
-    except ValueError:
-        raise click.BadParameter(f"{value!r}: expected STAT[:WARN_MS[:CRIT_MS]], e.g. "
-                                 "p95:200:500") from None
-    if stat not in STATS or len(limits) > 2 or not 0 < warn <= crit:
-        raise click.BadParameter(f"{value!r}: expected STAT[:WARN_MS[:CRIT_MS]] with STAT in "
-                                 f"{', '.join(STATS)} and 0 < WARN_MS <= CRIT_MS")
-    return stat, warn, crit
-
-
-def alert_status(classes: list[Any], fail_on: tuple[str, float, float] | None) -> int:
-    """0, 1 (a class's query time reached the warning) or 3 (the critical), said on stderr."""
+def alert_status(classes: list[Any], fail_on: Any) -> int:
+    """0, 1 (a class's query time reached the --fail-on warning) or 3 (the critical), said
+    on stderr."""
     if fail_on is None:
         return 0
-    stat, warn, crit = fail_on
-    values = [(((c.metrics.get("query_time") or {}).get(stat) or 0.0) * 1000, c) for c in classes]
-    over = sorted(((ms, c) for ms, c in values if ms >= warn), key=lambda x: -x[0])
-    if not over:
-        return 0
-    level, status = ("critical", 3) if over[0][0] >= crit else ("warning", 1)
-    limit = crit if status == 3 else warn
-    count = sum(1 for ms, _ in over if ms >= limit)
-    click.echo(f"dbtune: {level}: {count} class{'es' if count != 1 else ''} with {stat} query "
-               f"time >= {limit:g} ms (worst {over[0][1].id}: {over[0][0]:,.1f} ms)", err=True)
-    return status
+    values = {c.id: ((c.metrics.get("query_time") or {}).get(fail_on.statistic) or 0.0) * 1000
+              for c in classes}
+    message = fail_on.message(values, of="query time")
+    if message:
+        click.echo(f"dbtune: {message}", err=True)
+    return fail_on.status(values)
 
 
 def workload_options(schema_help: str) -> Callable[[F], F]:

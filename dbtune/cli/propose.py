@@ -9,9 +9,12 @@ import click
 
 from dbtune.cli.common import (
     Command,
+    connect_options,
     connection_options,
+    dsn_spec,
+    emit,
     fail,
-    format_options,
+    report_options,
     workload_options,
 )
 
@@ -26,6 +29,7 @@ from dbtune.cli.common import (
 @connection_options("mysql://user@host:port/db: schema, statistics and data checks "
                     "(read-only).", envvar=False,
                     database_help="Schema to read on the --dsn server.")
+@connect_options
 @click.option("--fixture", type=click.Choice(["marketplace"]),
               help="The whole story on a local sandbox: the fixture loaded, its workload "
                    "replayed and digested, advice verified, tests loading the same fixture.")
@@ -43,27 +47,26 @@ from dbtune.cli.common import (
 @click.option("--force", is_flag=True, help="Write steps the lint refuses.")
 @click.option("--out", "-d", "directory", required=True,
               type=click.Path(path_type=Path), help="Proposal directory (created, or added to).")
-@format_options
+@report_options
 def propose(slowlogs, perfschema, schemas, advice_file, save_advice, dsn, database,
-            defaults_file, fixture, scale, dump, server_version, large_table_mb, force,
-            directory, fmt, output) -> None:
+            defaults_file, ask_password, connect_timeout, fixture, scale, dump, server_version,
+            large_table_mb, force, directory, fmt, output, width) -> None:
     """Numbered up/down migrations with online-DDL notes, lint and generated pytest tests."""
-    from dbtune.cli.common import emit
     from dbtune.migrate.build import propose_from_inputs
     from dbtune.model import InputError
-    from dbtune.report.document import render
     from dbtune.sandbox.errors import SandboxError
 
     try:
         proposal = propose_from_inputs(
             directory, slowlogs=slowlogs, perfschema=perfschema, schemas=schemas,
-            advice_file=advice_file, save_advice_to=save_advice, dsn=dsn, database=database,
-            defaults_file=defaults_file, fixture=fixture, scale=scale, dump=dump,
+            advice_file=advice_file, save_advice_to=save_advice,
+            dsn=dsn_spec(dsn, defaults_file, ask_password, connect_timeout), database=database,
+            fixture=fixture, scale=scale, dump=dump,
             server_version=server_version, large_bytes=int(large_table_mb * (1 << 20)),
             force=force)
     except (InputError, SandboxError, ValueError) as exc:
         fail(str(exc))
-    emit(render(proposal, fmt), output)
+    emit(proposal, output, fmt, width)
     click.echo(f"dbtune: {len(proposal.steps)} step(s) written to {proposal.directory}"
                + (f"; {len(proposal.already)} already there" if proposal.already else ""),
                err=True)

@@ -7,8 +7,17 @@ from pathlib import Path
 
 import click
 
-from dbtune.cli.common import Group, connection_options, emit, fail, output_option, parse_when
-from dbtune.report.document import FORMATS
+from dbtune.cli.common import (
+    Group,
+    connect_options,
+    connection_options,
+    dsn_spec,
+    emit,
+    fail,
+    parse_when,
+    report_options,
+    terminal_width,
+)
 
 
 @click.group(cls=Group)
@@ -29,6 +38,7 @@ def report() -> None:
 @connection_options("mysql://user@host:port/db: read the schema from this server "
                     "(read-only) when no --schema is given.", envvar=False,
                     database_help="Schema to read on the --dsn server.")
+@connect_options
 @click.option("--day", type=click.DateTime(["%Y-%m-%d"]),
               help="Report this calendar day of the log (default: the day of the last event).")
 @click.option("--since", help="Only events at or after this time (ISO, or 12h / 7d ago).")
@@ -51,16 +61,16 @@ def report() -> None:
               type=click.Path(file_okay=False, path_type=Path),
               help="Also write the migration proposal of the advice (dbtune propose) into "
                    "DIR (needs --schema).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
-              show_default=True, help="Report format (html: one self-contained page).")
-@output_option
+@report_options
 def nightly(paths: tuple[str, ...], history: Path, snapshots: tuple[str, str] | None,
             schemas: tuple[Path, ...], dsn: str | None, defaults_file: str | None,
-            database: str | None, day, since: str | None, until: str | None,
-            warning_ms: float, critical_ms: float, ratio: float, min_events: int,
-            lookback_days: int, keep_days: int, top: int, propose_dir: Path | None, fmt: str,
-            output: Path | None) -> None:
-    """The morning report: PATHS are the day's slow logs (files, globs, .gz).
+            database: str | None, ask_password: bool, connect_timeout: float, day,
+            since: str | None, until: str | None, warning_ms: float, critical_ms: float,
+            ratio: float, min_events: int, lookback_days: int, keep_days: int, top: int,
+            propose_dir: Path | None, fmt: str, output: Path | None,
+            width: int | None) -> None:
+    """The morning report: PATHS are the day's slow logs (files, globs, .gz); --format html
+    writes one self-contained page.
 
     Exit status: 0 clean, 1 warnings, 3 critical, 2 error.
     """
@@ -75,7 +85,7 @@ def nightly(paths: tuple[str, ...], history: Path, snapshots: tuple[str, str] | 
     try:
         result = nightly_report(
             list(paths), history=history, perfschema=snapshots or (), schemas=schemas,
-            dsn=dsn, database=database, defaults_file=defaults_file,
+            dsn=dsn_spec(dsn, defaults_file, ask_password, connect_timeout), database=database,
             day=day.date() if day else None, since=parse_when(since), until=parse_when(until),
             thresholds=thresholds, keep_days=keep_days or None, top=top, propose=propose_dir,
             progress=sys.stderr.isatty())
@@ -83,6 +93,6 @@ def nightly(paths: tuple[str, ...], history: Path, snapshots: tuple[str, str] | 
         fail(str(exc))
     except Exception as exc:  # noqa: BLE001 - cron reads exit 1 as "warnings": never crash so
         fail(f"unexpected {type(exc).__name__}: {exc}")
-    emit(result.render(fmt), output)
+    emit(result.render(fmt, terminal_width(width, output)), output)
     sys.exit(result.exit_status)
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import click
 import pymysql
 
+import dbtune.workload.drivers  # noqa: F401 - loads the connector's C extension before pandas
 from dbtune.cli.common import (
     Group,
     connect_options,

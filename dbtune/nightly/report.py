@@ -104,10 +104,11 @@ class NightlyReport:
     def sections(self) -> list[Section]:
         return self._sections(links=False)
 
-    def render(self, fmt: str) -> str:
-        """The report in ``fmt``; HTML with links from classes to samples and advice."""
+    def render(self, fmt: str, width: int | None = None) -> str:
+        """The report in ``fmt`` (a table fitting ``width`` columns); HTML with links from
+        classes to samples and advice."""
         title = f"dbtune nightly report {self.day.isoformat()}"
-        return render(_Linked(self) if fmt == "html" else self, fmt, title=title)
+        return render(_Linked(self) if fmt == "html" else self, fmt, title=title, width=width)
 
     def chart(self, name: str) -> str:
         """One chart as inline SVG: ``top``, ``latency`` or ``trends`` (drawn once)."""

@@ -3,6 +3,13 @@ mysqlclient (``MySQLdb``, a C extension built against libmariadb/libmysqlclient:
 extra) and mysql-connector-python's C extension (``connector``: wheels only, the
 ``fast-wheels`` extra).
 
+The connector's C extension is loaded when this module is imported, because it loads only
+before pyarrow (imported by pandas) has taken the process's static TLS (``cannot allocate
+memory in static TLS block``): the replaying commands import this module first, and a
+notebook should too. Its wheels from 9.7 on bring OpenSSL 3.5 (and 26.x link the system's
+3.2+), which does not load once Python's hashlib has loaded an OpenSSL 3.0 system library:
+hence the pin ``<9.7`` of the extra. :func:`connector_problem` says why it did not load.
+
 >>> driver = get_driver("auto")          # mysqlclient, else connector, else pymysql
 >>> connection = driver.connect(server.spec, "shop")                   # doctest: +SKIP
 
@@ -53,14 +60,30 @@ def mysqlclient_available() -> bool:
     return importlib.util.find_spec("MySQLdb") is not None
 
 
-def connector_available() -> bool:
-    """Whether mysql-connector-python's C extension loads (its wheels for 26.x need
-    OpenSSL 3.2 from the system, so an installed package may still not load)."""
+def _load_connector() -> str | None:
+    """Load mysql-connector-python's C extension; None when it loaded, else why not."""
+    if importlib.util.find_spec("mysql") is None or importlib.util.find_spec(
+            "mysql.connector") is None:
+        return "mysql-connector-python is not installed"
     try:
-        from mysql.connector import HAVE_CEXT
-    except ImportError:
-        return False
-    return bool(HAVE_CEXT)
+        import _mysql_connector  # noqa: F401 - the C extension itself, for its error
+    except ImportError as exc:
+        return f"its C extension does not load: {exc}"
+    return None
+
+
+#: why the connector's C extension is not usable in this process (None: it is)
+_CONNECTOR_PROBLEM = _load_connector()
+
+
+def connector_problem() -> str | None:
+    """Why mysql-connector-python's C extension cannot be used here (None when it can)."""
+    return _CONNECTOR_PROBLEM
+
+
+def connector_available() -> bool:
+    """Whether mysql-connector-python's C extension loaded (when this module was imported)."""
+    return _CONNECTOR_PROBLEM is None
 
 
 def get_driver(name: DriverName | str = "auto") -> Driver:
@@ -77,8 +100,9 @@ def get_driver(name: DriverName | str = "auto") -> Driver:
     if name == "connector":
         if not connector_available():
             raise DriverUnavailable(
-                "driver connector is not available: pip install 'mysql-connector-python>=9.1,"
-                "<26' (its C extension, from wheels)")
+                f"driver connector is not available ({connector_problem()}): pip install "
+                "'dbtune[fast-wheels]' (mysql-connector-python>=9.1,<9.7, its C extension "
+                "from wheels), and import dbtune.workload.drivers before pandas")
         from mysql.connector import Error
         return Driver("connector", (Error,), _connect_connector, _connector_executor)
     try:
@@ -171,10 +195,15 @@ def _connect_connector(spec: ConnectionSpec, database: str | None) -> Any:
     if database or spec.database:
         params["database"] = database or spec.database
     try:
-        return mysql.connector.connect(**params)
+        connection = mysql.connector.connect(**params)
     except mysql.connector.Error as exc:
         message = exc.msg if getattr(exc, "msg", None) else str(exc)
         raise ConnectError(spec.scrub(f"cannot connect to {spec.label()}: {message}")) from None
+    if not type(connection).__module__.endswith("connection_cext"):  # never time the pure one
+        connection.close()
+        raise DriverUnavailable("driver connector: mysql-connector-python gave its pure-Python "
+                                "connection, not the C extension's")
+    return connection
 
 
 def _connector_executor(connection: Any) -> Execute:

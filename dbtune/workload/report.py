@@ -37,6 +37,7 @@ class RunReport:
     def sections(self) -> list[Section]:
         shown = [{k: v for k, v in r.items() if k != "p99_ms"} for r in self.rows()]
         header = [f"server: {self.server}"] if self.server else []
+        header.append(f"driver: {self.result.driver}")
         summary = ", ".join(f"{k} {v}" for k, v in self.summary().items())
         return [Section("dbtune workload run", lines=header),
                 Section(rows=shown, lines=[summary])]

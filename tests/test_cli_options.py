@@ -1,0 +1,65 @@
+"""The shared options are on every command that needs them: one test walks all commands."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from dbtune.cli import main
+
+CONNECTION = {"--dsn", "--defaults-file", "--ask-password", "--connect-timeout"}
+REPORT = {"--format", "--output", "--width"}
+
+
+def commands() -> Iterator[tuple[str, click.Command]]:
+    """(path, command) of every dbtune command, groups walked."""
+    ctx = click.Context(main)
+    for name in main.list_commands(ctx):
+        command = main.get_command(ctx, name)
+        if isinstance(command, click.Group):
+            for sub in command.list_commands(ctx):
+                yield f"{name} {sub}", command.get_command(ctx, sub)
+        else:
+            yield name, command
+
+
+def options(command: click.Command) -> set[str]:
+    return {opt for param in command.params for opt in param.opts}
+
+
+def test_every_command_that_connects_or_reports_takes_the_shared_options() -> None:
+    missing = {}
+    for path, command in commands():
+        names = options(command)
+        wanted = (CONNECTION if "--dsn" in names else set()) | (
+            REPORT if names & {"--format", "--output"} else set())
+        if wanted - names:
+            missing[path] = sorted(wanted - names)
+    assert not missing, f"commands lacking the shared options: {missing}"
+    walked = dict(commands())
+    assert {"advise indexes", "advise hygiene", "bench", "report nightly"} <= set(walked)
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("command", [
+    ["advise", "hygiene"],
+    ["advise", "indexes", "--slowlog", "fixtures/slowlogs/example-marketplace.log"],
+    ["advise", "partitions", "--slowlog", "fixtures/slowlogs/example-marketplace.log"],
+])
+def test_ask_password_reaches_the_connection(dbtune_server, dbtune_database, command,
+                                             monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.my.cnf password to fall back on
+    monkeypatch.delenv("MYSQL_PWD", raising=False)
+    with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE t (id INT PRIMARY KEY, a INT, KEY k1 (a), KEY k2 (a))")
+    dsn = f"mysql://{dbtune_server.user}@{dbtune_server.host}:{dbtune_server.port}/"
+    args = [*command, "--dsn", dsn, "--database", dbtune_database, "--connect-timeout", "5"]
+    without = CliRunner().invoke(main, args)
+    assert without.exit_code == 2 and "cannot connect" in without.output, without.output
+    asked = CliRunner().invoke(main, [*args, "--ask-password"],
+                               input=f"{dbtune_server.password}\n")
+    assert asked.exit_code == 0, asked.output
+    assert dbtune_server.password not in asked.stdout
