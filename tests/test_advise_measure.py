@@ -192,6 +192,11 @@ def test_a_measured_read_replaces_the_estimate_where_they_disagree() -> None:
     state.record("q", ("a",), ReadMeasure(50.0, 0.5, 10.0, used=True))
     assert state.estimate(need, ("a",)).cost == pytest.approx(modelled)
     assert state.estimate(need, ("a",)).rows == 10.0
+    # another candidate for the class measured far from its model: the class's candidates
+    # are all compared on their measured ratios, never half on each scale
+    state.record("q", ("a", "b"), ReadMeasure(50.0, 45.0, None, used=True))
+    assert state.estimate(need, ("a", "b")).cost == pytest.approx(today * 0.9)
+    assert state.estimate(need, ("a",)).cost == pytest.approx(today * 0.01)
 
 
 def test_only_single_write_statements_are_replayed() -> None:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from dbtune.advise.estimate import Estimate, estimate, full_scan
 from dbtune.advise.need import Need, TableInfo
-from dbtune.advise.whatif import MeasuredEstimate, ReadMeasure, search_cost
+from dbtune.advise.whatif import MeasuredEstimate, ReadMeasure, disagrees
 from dbtune.advise.writecost import Write, slowdown, write_basis, write_cost, write_share, writers
 
 #: a new index whose measured maintenance would make a write class slower than its
@@ -98,24 +98,32 @@ class TableState:
         self.measured[(class_id, columns)] = measure
         self._estimates.clear()
 
+    def measured_wrong(self, need: Need) -> bool:
+        """Does any measurement of ``need``'s class on this table disagree with the model
+        (:func:`~dbtune.advise.whatif.disagrees`)? Then its measured ratios are used."""
+        today = self.baseline(need)[0].cost
+        return any(disagrees(m, modelled=estimate(need, columns, self.info).cost, today=today)
+                   for (class_id, columns), m in self.measured.items()
+                   if class_id == need.class_id)
+
     def estimate(self, need: Need, columns: tuple[str, ...]) -> Estimate:
         """:func:`estimate` of a new index on ``columns`` (cached per need and columns); a
         :class:`MeasuredEstimate` where the class was measured with that index (today's
-        estimated cost times the measured time ratio, where it disagrees with the model:
-        :func:`~dbtune.advise.whatif.search_cost`)."""
+        estimated cost times the measured time ratio, where the class's measurements
+        disagree with the model: :meth:`measured_wrong`)."""
         key = (id(need), columns)
         cached = self._estimates.get(key)
         if cached is None or cached[0] is not need:
             modelled = estimate(need, columns, self.info)
             measure = self.measured.get((need.class_id, columns))
             if measure is not None:
+                today = self.baseline(need)[0].cost
                 modelled = MeasuredEstimate(
                     rows=measure.rows_after if measure.rows_after is not None
                     else modelled.rows, sorted=modelled.sorted, covering=modelled.covering,
                     used=modelled.used, unsorted=modelled.unsorted,
-                    measured_cost=search_cost(measure, modelled=modelled.cost,
-                                              today=self.baseline(need)[0].cost),
-                    measure=measure)
+                    measured_cost=today * measure.ratio if self.measured_wrong(need)
+                    else modelled.cost, measure=measure)
             cached = self._estimates[key] = (need, modelled)
         return cached[1]
 
