@@ -247,3 +247,46 @@ def test_a_token_lookup_is_chosen_when_wide_indexes_on_big_tables_compete_for_th
     assert len(plan.advice) > 5 and {a.table for a in plan.advice} == {"big0", "big1", "sess"}
     before, after = rows_with(dbtune_server, dbtune_database, plan, lookup)
     assert before >= 50_000 and after <= 1, (before, after)
+
+
+def test_plan_cost_takes_the_class_rows_for_a_limit_walk_no_key_bounds() -> None:
+    """EXPLAIN's rows for ``created_at >= <recent> ORDER BY id LIMIT 10`` (MariaDB 10.11,
+    40,000 rows): 1,282, filtered 24% - an even spread; the walk read 39,489."""
+    from dbtune.advise.verify import plan_cost
+
+    walk = [{"table": "ev", "access_type": "index", "key": "PRIMARY", "rows": 1282.0,
+             "filtered": 24.4, "covering": False, "filesort": False}]
+    assert plan_cost(walk, 10) == pytest.approx(41, abs=1)
+    assert plan_cost(walk, 10, walked=39_489) == 39_489
+    assert plan_cost(walk, 10, walked=12) == pytest.approx(41, abs=1)  # never below EXPLAIN's
+    ranged = [{**walk[0], "access_type": "range", "key": "ix_ev_created_at", "rows": 521.0,
+               "filtered": 100}]
+    assert plan_cost(ranged, 10, walked=39_489) == 40  # a key bounds it: EXPLAIN's figure
+
+
+def test_under_a_budget_the_better_of_gain_and_gain_per_byte_ranking_is_kept() -> None:
+    """Offline, the same competition as on the sandbox: four big tables whose wide covering
+    indexes each gain more than a token lookup fill the default budget by gain alone."""
+    ddl = "".join(f"CREATE TABLE big{n} (id BIGINT PRIMARY KEY, a INT NOT NULL, b INT NOT NULL, "
+                  "c INT NOT NULL, d DATETIME NOT NULL, e INT NOT NULL, f INT NOT NULL, "
+                  "pad VARCHAR(100) NOT NULL);" for n in range(4))
+    ddl += ("CREATE TABLE sess (id BIGINT PRIMARY KEY, token CHAR(64) NOT NULL, "
+            "user_id INT NOT NULL, expires_at DATETIME NOT NULL);")
+    cat = Catalog.from_ddl(ddl, rows={**{f"big{n}": 2_000_000 for n in range(4)},
+                                      "sess": 100_000})
+    classes = [Klass("token", "SELECT id, user_id, expires_at FROM sess WHERE token = 'x'",
+                     0.04)]
+    for n in range(4):
+        classes += [Klass(f"{n}a", f"SELECT id, b, c FROM big{n} WHERE a = 5 AND "
+                          "d >= '2026-01-01' ORDER BY d LIMIT 20", 0.06),
+                    Klass(f"{n}b", f"SELECT * FROM big{n} WHERE b = 5 AND c = 7", 0.06),
+                    Klass(f"{n}c", f"SELECT e, COUNT(*) FROM big{n} WHERE f = 3 GROUP BY e",
+                          0.06),
+                    Klass(f"{n}d", f"SELECT id FROM big{n} WHERE c = 3 AND e = 4 ORDER BY f "
+                          "LIMIT 5", 0.05)]
+    plan = advise_indexes(classes, cat)
+    assert "token" in {c.class_id for a in plan.advice for c in a.classes}
+    assert sum(a.size_bytes for a in plan.advice) <= 1_150 * 2**20
+    # a count limit alone keeps the biggest-gain ranking
+    capped = advise_indexes(classes, cat, max_indexes=16)
+    assert "token" not in {c.class_id for a in capped.advice for c in a.classes}
