@@ -199,3 +199,94 @@ def test_two_reports_on_one_range_get_one_index_covering_both(dbtune_server,
         assert set(advice.columns) >= {"created_at", "shop", "total", "status"}, advice.columns
         assert advice.verified and {c.class_id for c in advice.classes} == {"daily", "top"}
         assert all(c.explain_after["covering"] for c in advice.classes), shares
+
+
+# ----------------------------------------------------------------------------- shape 4
+def _busy_tables(rows: int, sessions: int) -> tuple[str, ...]:
+    out = []
+    for n in range(2):
+        out += [f"CREATE TABLE big{n} (id INT PRIMARY KEY, a INT NOT NULL, b INT NOT NULL, "
+                "c INT NOT NULL, d DATETIME NOT NULL, e INT NOT NULL, f INT NOT NULL)",
+                f"INSERT INTO big{n} SELECT seq, seq % 40, seq % 5000, seq % 7000, "
+                "'2026-01-01' + INTERVAL seq MINUTE, seq % 30, seq % 9000 "
+                f"FROM seq_1_to_{rows}"]
+    return (*out, "CREATE TABLE sess (id INT PRIMARY KEY, token CHAR(40) CHARACTER SET ascii "
+            "NOT NULL, user_id INT NOT NULL, expires_at DATETIME NOT NULL, "
+            "agent VARCHAR(200) NOT NULL)",
+            "INSERT INTO sess SELECT seq, MD5(seq), seq % 3000, '2026-01-01' + INTERVAL seq "
+            f"MINUTE, REPEAT('a', 150) FROM seq_1_to_{sessions}")
+
+
+@pytest.mark.server
+def test_a_token_lookup_is_chosen_when_wide_indexes_on_big_tables_compete_for_the_budget(
+        dbtune_server, dbtune_database) -> None:
+    """No count cap: eight busy classes on two big tables want wide covering indexes that
+    each save a little more than the session-token lookup (6% of the time, a 50,000-row scan
+    for one row). Ranked by gain alone they filled the default size budget and cut the
+    token; the search also ranks by gain per byte and keeps the set that saves more."""
+    cat = load(dbtune_server, dbtune_database, *_busy_tables(200_000, 50_000))
+    classes = []
+    for n in range(2):
+        classes += [Klass(f"q{n}a", f"SELECT id, b, c FROM big{n} WHERE a = 5 AND "
+                          "d >= '2026-03-01' ORDER BY d LIMIT 20", 0.09, dbtune_database),
+                    Klass(f"q{n}b", f"SELECT id, e FROM big{n} WHERE b = 5 AND c = 7", 0.09,
+                          dbtune_database),
+                    Klass(f"q{n}c", f"SELECT e, COUNT(*) FROM big{n} WHERE f = 3 GROUP BY e",
+                          0.09, dbtune_database),
+                    Klass(f"q{n}d", f"SELECT id FROM big{n} WHERE c = 3 AND e = 4 ORDER BY f "
+                          "LIMIT 5", 0.09, dbtune_database)]
+    lookup = "SELECT id, user_id, expires_at FROM sess WHERE token = MD5(4242)"
+    classes.append(Klass("token", lookup, 0.06, dbtune_database))
+    plan = advise_indexes(classes, cat)
+    (limits,) = plan.limits
+    assert "no count limit" in limits and "size budget" in limits
+    (token,) = [a for a in plan.advice if a.table == "sess"]
+    assert token.columns[0] == "token" and [c.class_id for c in token.classes] == ["token"]
+    budget = float(limits.split("size budget of ")[1].split(" MB")[0].replace(",", ""))
+    assert sum(a.size_bytes for a in plan.advice) <= budget * 2**20
+    assert len(plan.advice) > 5 and {a.table for a in plan.advice} == {"big0", "big1", "sess"}
+    before, after = rows_with(dbtune_server, dbtune_database, plan, lookup)
+    assert before >= 50_000 and after <= 1, (before, after)
+
+
+def test_plan_cost_takes_the_class_rows_for_a_limit_walk_no_key_bounds() -> None:
+    """EXPLAIN's rows for ``created_at >= <recent> ORDER BY id LIMIT 10`` (MariaDB 10.11,
+    40,000 rows): 1,282, filtered 24% - an even spread; the walk read 39,489."""
+    from dbtune.advise.verify import plan_cost
+
+    walk = [{"table": "ev", "access_type": "index", "key": "PRIMARY", "rows": 1282.0,
+             "filtered": 24.4, "covering": False, "filesort": False}]
+    assert plan_cost(walk, 10) == pytest.approx(41, abs=1)
+    assert plan_cost(walk, 10, walked=39_489) == 39_489
+    assert plan_cost(walk, 10, walked=12) == pytest.approx(41, abs=1)  # never below EXPLAIN's
+    ranged = [{**walk[0], "access_type": "range", "key": "ix_ev_created_at", "rows": 521.0,
+               "filtered": 100}]
+    assert plan_cost(ranged, 10, walked=39_489) == 40  # a key bounds it: EXPLAIN's figure
+
+
+def test_under_a_budget_the_better_of_gain_and_gain_per_byte_ranking_is_kept() -> None:
+    """Offline, the same competition as on the sandbox: four big tables whose wide covering
+    indexes each gain more than a token lookup fill the default budget by gain alone."""
+    ddl = "".join(f"CREATE TABLE big{n} (id BIGINT PRIMARY KEY, a INT NOT NULL, b INT NOT NULL, "
+                  "c INT NOT NULL, d DATETIME NOT NULL, e INT NOT NULL, f INT NOT NULL, "
+                  "pad VARCHAR(100) NOT NULL);" for n in range(4))
+    ddl += ("CREATE TABLE sess (id BIGINT PRIMARY KEY, token CHAR(64) NOT NULL, "
+            "user_id INT NOT NULL, expires_at DATETIME NOT NULL);")
+    cat = Catalog.from_ddl(ddl, rows={**{f"big{n}": 2_000_000 for n in range(4)},
+                                      "sess": 100_000})
+    classes = [Klass("token", "SELECT id, user_id, expires_at FROM sess WHERE token = 'x'",
+                     0.04)]
+    for n in range(4):
+        classes += [Klass(f"{n}a", f"SELECT id, b, c FROM big{n} WHERE a = 5 AND "
+                          "d >= '2026-01-01' ORDER BY d LIMIT 20", 0.06),
+                    Klass(f"{n}b", f"SELECT * FROM big{n} WHERE b = 5 AND c = 7", 0.06),
+                    Klass(f"{n}c", f"SELECT e, COUNT(*) FROM big{n} WHERE f = 3 GROUP BY e",
+                          0.06),
+                    Klass(f"{n}d", f"SELECT id FROM big{n} WHERE c = 3 AND e = 4 ORDER BY f "
+                          "LIMIT 5", 0.05)]
+    plan = advise_indexes(classes, cat)
+    assert "token" in {c.class_id for a in plan.advice for c in a.classes}
+    assert sum(a.size_bytes for a in plan.advice) <= 1_150 * 2**20
+    # a count limit alone keeps the biggest-gain ranking
+    capped = advise_indexes(classes, cat, max_indexes=16)
+    assert "token" not in {c.class_id for a in capped.advice for c in a.classes}

@@ -25,9 +25,11 @@ NEAR_EQUAL = 0.02
 def select_indexes(run: Advising) -> None:
     """Stage: :func:`select` over every table under the run's limits. Without any limit
     but ``min_gain``, a size budget derived from the tables read (:func:`default_budget`)
-    caps the new indexes' total size (the steps are still ranked by gain)."""
+    caps the new indexes' total size. Under a budget (given or derived) the search runs
+    ranked by gain and by gain per byte, and keeps the better set
+    (:func:`select_under_budget`)."""
     limits = run.limits
-    budget, per_byte = limits.budget_bytes, limits.budget_bytes is not None
+    budget = limits.budget_bytes
     if budget is None and limits.max_indexes is None:
         budget, today = default_budget(run)
         run.limit_notes.append(
@@ -43,8 +45,12 @@ def select_indexes(run: Advising) -> None:
                 f"{limits.max_per_table} per table" if limits.max_per_table is not None else "",
                 f"{limits.budget_mb:,.1f} MB" if limits.budget_mb is not None else "",
                 f"min gain {limits.min_gain:.1%}") if part))
-    select(run.tables, max_indexes=limits.index_cap, max_per_table=limits.table_cap,
-           budget_bytes=budget, min_gain=limits.min_gain, per_byte=per_byte)
+    options = dict(max_indexes=limits.index_cap, max_per_table=limits.table_cap,
+                   budget_bytes=budget, min_gain=limits.min_gain)
+    if budget is None:
+        select(run.tables, **options, per_byte=False)
+    else:
+        select_under_budget(run.tables, **options)
 
 
 #: without limits, the new indexes may take this much of the size of the tables read...
@@ -140,6 +146,29 @@ def select(
         del per_table[step.table]
         used_bytes += step.bytes
         steps.append(step)
+
+
+def select_under_budget(tables: dict[str, TableState], **options: float | None) -> list[Step]:
+    """:func:`select` under a byte budget, both ways: the biggest gain first, and the best
+    gain per byte first (Extend); the set that saves more in total is kept (the modified
+    greedy of the knapsack problem, never worse than half the best set). Biggest-gain-first
+    alone lets a few wide indexes on big tables fill the budget and cut a session-token
+    lookup whose small index saves more per byte; per-byte alone can spend the budget on
+    small indexes and leave no room for one big saving.
+
+    ``options``: those of :func:`select` but ``per_byte``.
+    """
+    start = {key: list(state.chosen) for key, state in tables.items()}
+    by_gain = select(tables, **options, per_byte=False)  # type: ignore[arg-type]
+    kept = {key: list(state.chosen) for key, state in tables.items()}
+    for key, state in tables.items():
+        state.chosen = list(start[key])
+    by_byte = select(tables, **options, per_byte=True)  # type: ignore[arg-type]
+    if sum(s.gain for s in by_byte) > sum(s.gain for s in by_gain) * (1 + NEAR_EQUAL):
+        return by_byte
+    for key, state in tables.items():
+        state.chosen = kept[key]
+    return by_gain
 
 
 def _steps(key: str, state: TableState) -> list[Step]:
