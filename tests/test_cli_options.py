@@ -63,3 +63,14 @@ def test_ask_password_reaches_the_connection(dbtune_server, dbtune_database, com
                                input=f"{dbtune_server.password}\n")
     assert asked.exit_code == 0, asked.output
     assert dbtune_server.password not in asked.stdout
+
+
+def test_the_nightly_threshold_options_are_the_library_thresholds_with_its_defaults() -> None:
+    import dataclasses
+
+    from dbtune.nightly import Thresholds
+
+    command = dict(commands())["report nightly"]
+    defaults = {p.name: p.default for p in command.params}
+    fields = {f.name: f.default for f in dataclasses.fields(Thresholds)}
+    assert {name: defaults.get(name) for name in fields} == fields

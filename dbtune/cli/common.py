@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -58,20 +59,11 @@ def terminal_width(width: int | None, output: Path | None) -> int | None:
     return None
 
 
-def connect_options(function: F) -> F:
-    """--ask-password and --connect-timeout, as every command connecting to a server takes."""
-    function = click.option("--connect-timeout", type=click.FloatRange(min=0, min_open=True),
-                            default=10.0, show_default=True,
-                            help="Seconds to wait for the server to answer.")(function)
-    return click.option("--ask-password", is_flag=True,
-                        help="Prompt for the password (as does a bare `password` line "
-                             "in an option file).")(function)
-
-
 def connection_options(dsn_help: str, *, envvar: bool = True, disposable: bool = False,
                        database_help: str | None = None,
                        database_default: str | None = None) -> Callable[[F], F]:
-    """--dsn and --defaults-file, plus --disposable and --database when asked for.
+    """--dsn and --defaults-file, --disposable and --database when asked for, then
+    --ask-password and --connect-timeout: every command reaching a server takes them all.
 
     ``envvar``: --dsn falls back to $DBTUNE_DSN (off where a DSN excludes another input).
     """
@@ -88,6 +80,15 @@ def connection_options(dsn_help: str, *, envvar: bool = True, disposable: bool =
         options.append(click.option("--database", default=database_default,
                                     show_default=database_default is not None,
                                     help=database_help))
+
+    options += [
+        click.option("--ask-password", is_flag=True,
+                     help="Prompt for the password (as does a bare `password` line in an "
+                          "option file)."),
+        click.option("--connect-timeout", type=click.FloatRange(min=0, min_open=True),
+                     default=10.0, show_default=True,
+                     help="Seconds to wait for the server to answer."),
+    ]
 
     def decorate(function: F) -> F:
         for option in reversed(options):
@@ -178,6 +179,29 @@ def fail(message: str, status: int = 2) -> None:
     sys.exit(status)
 
 
+@contextlib.contextmanager
+def one_line_errors(*more: type[Exception], unexpected: bool = False) -> Iterator[None]:
+    """Around a command's library call: bad input, an unreachable or refusing server
+    (InputError, SandboxError, ``more``) and a server error mid-run become one ``dbtune:
+    error:`` line and exit 2, never a traceback; with ``unexpected`` any other exception
+    too (cron reads exit 1 as "warnings")."""
+    import pymysql
+
+    from dbtune.model import InputError
+    from dbtune.sandbox.errors import SandboxError
+
+    try:
+        yield
+    except (InputError, SandboxError, *more) as exc:
+        fail(str(exc))
+    except pymysql.err.MySQLError as exc:  # the server went away or refused mid-run
+        fail(f"server error: {exc.args[-1] if exc.args else exc}")
+    except Exception as exc:
+        if not unexpected:
+            raise
+        fail(f"unexpected {type(exc).__name__}: {exc}")
+
+
 def parse_when(value: str | None, now: datetime | None = None) -> datetime | None:
     """A point in time: ISO date/datetime, or a duration ago such as 90m, 12h, 7d."""
     if value is None:
@@ -251,6 +275,34 @@ def alert_status(classes: list[Any], fail_on: Any) -> int:
     if message:
         click.echo(f"dbtune: {message}", err=True)
     return fail_on.status(values)
+
+
+def replay_options(*, per_round: bool, warmup: int) -> Callable[[F], F]:
+    """--count/--duration, --concurrency, --warmup, --seed and --read-only: how a replay runs
+    (``per_round``: once per bench round, else once)."""
+    each = " per round" if per_round else ""
+    options = (
+        click.option("--count", type=click.IntRange(min=1),
+                     help=f"Statements to measure{each}" + (" [default: 2000]." if per_round
+                                                             else ".")),
+        click.option("--duration", type=click.FloatRange(min=0, min_open=True),
+                     help=f"Seconds to measure{each} (instead of --count)."),
+        click.option("--concurrency", "-c", type=click.IntRange(min=1), default=4,
+                     show_default=True, help="Connections replaying at once."),
+        click.option("--warmup", type=click.IntRange(min=0), default=warmup, show_default=True,
+                     help=f"Statements run first{' in each round' if per_round else ''}, "
+                          "not measured."),
+        click.option("--seed", type=int, default=0, show_default=True,
+                     help="Statement stream seed."),
+        click.option("--read-only", is_flag=True, help="Skip the workload's writes."),
+    )
+
+    def decorate(function: F) -> F:
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return decorate
 
 
 def workload_options(schema_help: str) -> Callable[[F], F]:

@@ -9,11 +9,10 @@ import click
 
 from dbtune.cli.common import (
     Command,
-    connect_options,
     connection_options,
     dsn_spec,
     emit,
-    fail,
+    one_line_errors,
     report_options,
     workload_options,
 )
@@ -29,7 +28,6 @@ from dbtune.cli.common import (
 @connection_options("mysql://user@host:port/db: schema, statistics and data checks "
                     "(read-only).", envvar=False,
                     database_help="Schema to read on the --dsn server.")
-@connect_options
 @click.option("--fixture", type=click.Choice(["marketplace"]),
               help="The whole story on a local sandbox: the fixture loaded, its workload "
                    "replayed and digested, advice verified, tests loading the same fixture.")
@@ -53,10 +51,8 @@ def propose(slowlogs, perfschema, schemas, advice_file, save_advice, dsn, databa
             large_table_mb, force, directory, fmt, output, width) -> None:
     """Numbered up/down migrations with online-DDL notes, lint and generated pytest tests."""
     from dbtune.migrate.build import propose_from_inputs
-    from dbtune.model import InputError
-    from dbtune.sandbox.errors import SandboxError
 
-    try:
+    with one_line_errors(ValueError):
         proposal = propose_from_inputs(
             directory, slowlogs=slowlogs, perfschema=perfschema, schemas=schemas,
             advice_file=advice_file, save_advice_to=save_advice,
@@ -64,8 +60,6 @@ def propose(slowlogs, perfschema, schemas, advice_file, save_advice, dsn, databa
             fixture=fixture, scale=scale, dump=dump,
             server_version=server_version, large_bytes=int(large_table_mb * (1 << 20)),
             force=force)
-    except (InputError, SandboxError, ValueError) as exc:
-        fail(str(exc))
     emit(proposal, output, fmt, width)
     click.echo(f"dbtune: {len(proposal.steps)} step(s) written to {proposal.directory}"
                + (f"; {len(proposal.already)} already there" if proposal.already else ""),
