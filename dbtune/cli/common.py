@@ -244,7 +244,7 @@ def dsn_spec(dsn: str | None, defaults_file: str | None, ask_password: bool = Fa
 def fail_on_option(statistics: tuple[str, ...] | None = None,
                    of: str = "a class's query time") -> Callable[[F], F]:
     """--fail-on STAT[:WARN_MS[:CRIT_MS]] (a :class:`dbtune.bench.verdict.Alert`): exit 1
-    (warning) or 3 (critical) when ``of`` STAT reaches a threshold; STAT one of
+    (warning) or 3 (critical) when STAT of ``of`` reaches a threshold; STAT one of
     ``statistics`` (default: a digest's, :data:`dbtune.model.STATS`)."""
 
     def parse(ctx: click.Context, param: click.Parameter, value: str | None):
@@ -260,8 +260,8 @@ def fail_on_option(statistics: tuple[str, ...] | None = None,
 
     return click.option(
         "--fail-on", "fail_on", metavar="STAT[:WARN_MS[:CRIT_MS]]", callback=parse,
-        help=f"Exit 1 when {of} STAT ({', '.join(statistics or ('p95', 'mean', 'max', '...'))}) "
-             f"reaches WARN_MS, 3 when it reaches CRIT_MS [thresholds: 200 and 500 ms].")
+        help=f"Exit 1 when STAT ({', '.join(statistics or ('p95', 'mean', 'max', '...'))}) of "
+             f"{of} reaches WARN_MS, 3 when it reaches CRIT_MS [thresholds: 200 and 500 ms].")
 
 
 def alert_status(classes: list[Any], fail_on: Any) -> int:
