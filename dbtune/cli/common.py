@@ -30,21 +30,30 @@ def _output_directory(ctx: click.Context, param: click.Parameter, value: Path | 
     return value
 
 
-def report_options(function: F) -> F:
-    """--format, --output/-o FILE (its directory must exist) and --width: what every
-    command rendering a report takes."""
-    for option in reversed((
-        click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
-                     show_default=True, help="Report format."),
-        click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-                     callback=_output_directory,
-                     help="Write the report to FILE instead of standard output."),
-        click.option("--width", type=click.IntRange(min=40), default=None,
-                     help="Columns the table format fits [default: $COLUMNS, else the "
-                          "terminal's width when standard output is one]."),
-    )):
-        function = option(function)
-    return function
+def options(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    """One decorator applying click options (or other decorators) in the order listed, as
+    they read above a command."""
+
+    def decorate(function: F) -> F:
+        for decorator in reversed(decorators):
+            function = decorator(function)
+        return function
+
+    return decorate
+
+
+#: --format, --output/-o FILE (its directory must exist) and --width: what every command
+#: rendering a report takes
+report_options = options(
+    click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
+                 show_default=True, help="Report format."),
+    click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+                 callback=_output_directory,
+                 help="Write the report to FILE instead of standard output."),
+    click.option("--width", type=click.IntRange(min=40), default=None,
+                 help="Columns the table format fits [default: $COLUMNS, else the "
+                      "terminal's width when standard output is one]."),
+)
 
 
 def terminal_width(width: int | None, output: Path | None) -> int | None:
@@ -67,35 +76,29 @@ def connection_options(dsn_help: str, *, envvar: bool = True, disposable: bool =
 
     ``envvar``: --dsn falls back to $DBTUNE_DSN (off where a DSN excludes another input).
     """
-    options = [
+    given = [
         click.option("--dsn", envvar="DBTUNE_DSN" if envvar else None, help=dsn_help),
         click.option("--defaults-file", type=click.Path(dir_okay=False),
                      help="Option file with the --dsn credentials ([client] group)."),
     ]
     if disposable:
-        options.append(click.option("--disposable", is_flag=True,
+        given.append(click.option("--disposable", is_flag=True,
                                     help="Declare the --dsn server disposable: it may be "
                                          "written to."))
     if database_help is not None:
-        options.append(click.option("--database", default=database_default,
+        given.append(click.option("--database", default=database_default,
                                     show_default=database_default is not None,
                                     help=database_help))
 
-    options += [
+    return options(
+        *given,
         click.option("--ask-password", is_flag=True,
                      help="Prompt for the password (as does a bare `password` line in an "
                           "option file)."),
         click.option("--connect-timeout", type=click.FloatRange(min=0, min_open=True),
                      default=10.0, show_default=True,
                      help="Seconds to wait for the server to answer."),
-    ]
-
-    def decorate(function: F) -> F:
-        for option in reversed(options):
-            function = option(function)
-        return function
-
-    return decorate
+    )
 
 
 def emit(report: Any, output: Path | None, fmt: str = "table",
@@ -281,7 +284,7 @@ def replay_options(*, per_round: bool, warmup: int) -> Callable[[F], F]:
     """--count/--duration, --concurrency, --warmup, --seed and --read-only: how a replay runs
     (``per_round``: once per bench round, else once)."""
     each = " per round" if per_round else ""
-    options = (
+    return options(
         click.option("--count", type=click.IntRange(min=1),
                      help=f"Statements to measure{each}" + (" [default: 2000]." if per_round
                                                              else ".")),
@@ -297,32 +300,17 @@ def replay_options(*, per_round: bool, warmup: int) -> Callable[[F], F]:
         click.option("--read-only", is_flag=True, help="Skip the workload's writes."),
     )
 
-    def decorate(function: F) -> F:
-        for option in reversed(options):
-            function = option(function)
-        return function
-
-    return decorate
-
 
 def workload_options(schema_help: str) -> Callable[[F], F]:
     """``--slowlog LOG...``, ``--perfschema`` and ``--schema FILE...``: what an advisor reads."""
-
-    def decorate(function: F) -> F:
-        for option in reversed((
-            click.option("--slowlog", "slowlogs", multiple=True, metavar="LOG",
-                         help="Slow log(s) holding the workload (files, globs, .gz, - for "
-                              "stdin)."),
-            click.option("--perfschema", is_flag=True,
-                         help="Take the workload from performance_schema of the --dsn "
-                              "server."),
-            click.option("--schema", "schemas", multiple=True, metavar="FILE",
-                         type=click.Path(dir_okay=False, path_type=Path), help=schema_help),
-        )):
-            function = option(function)
-        return function
-
-    return decorate
+    return options(
+        click.option("--slowlog", "slowlogs", multiple=True, metavar="LOG",
+                     help="Slow log(s) holding the workload (files, globs, .gz, - for stdin)."),
+        click.option("--perfschema", is_flag=True,
+                     help="Take the workload from performance_schema of the --dsn server."),
+        click.option("--schema", "schemas", multiple=True, metavar="FILE",
+                     type=click.Path(dir_okay=False, path_type=Path), help=schema_help),
+    )
 
 
 def check_workload_inputs(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple,
