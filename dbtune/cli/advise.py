@@ -11,8 +11,8 @@ from dbtune.cli.advise_indexes import indexes
 from dbtune.cli.advise_partitions import partitions
 from dbtune.cli.common import (
     Group,
+    ServerOptions,
     connection_options,
-    dsn_spec,
     emit,
     fail,
     one_line_errors,
@@ -49,11 +49,8 @@ def advise() -> None:
 @report_options
 def hygiene(
     schemas: tuple[Path, ...],
-    dsn: str | None,
+    server_options: ServerOptions,
     database: str | None,
-    defaults_file: str | None,
-    ask_password: bool,
-    connect_timeout: float,
     fail_on: str | None,
     fmt: str,
     output: Path | None,
@@ -65,11 +62,10 @@ def hygiene(
     else MariaDB's userstat); the report says which, and what they cover."""
     from dbtune.advise.usage import check_hygiene
 
-    if bool(schemas) == bool(dsn):
+    if bool(schemas) == bool(server_options.dsn):
         fail("give either --schema FILE... or --dsn DSN --database DB")
     with one_line_errors():
-        report = check_hygiene(schemas, dsn=dsn_spec(dsn, defaults_file, ask_password,
-                                                     connect_timeout), database=database)
+        report = check_hygiene(schemas, dsn=server_options.given(), database=database)
     emit(report, output, fmt, width)
     if fail_on and any(fail_on == "any" or f.kind == fail_on for f in report.findings):
         sys.exit(1)

@@ -10,9 +10,9 @@ from pathlib import Path
 import click
 
 from dbtune.cli.common import (
+    ServerOptions,
     check_workload_inputs,
     connection_options,
-    dsn_spec,
     emit,
     one_line_errors,
     per_table,
@@ -52,9 +52,8 @@ from dbtune.cli.common import (
                    "only what the optimizer uses.")
 @report_options
 def indexes(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path, ...],
-            row_counts: dict[str, int], dsn: str | None, database: str | None,
-            defaults_file: str | None, disposable: bool, ask_password: bool,
-            connect_timeout: float, max_indexes: int, max_per_table: int,
+            row_counts: dict[str, int], server_options: ServerOptions, database: str | None,
+            disposable: bool, max_indexes: int, max_per_table: int,
             budget_mb: float | None, min_gain: float, hygiene: bool, verify: bool, fmt: str,
             output: Path | None, width: int | None) -> None:
     """Indexes that serve the workload best: three-star candidates, merged, under a budget."""
@@ -63,10 +62,10 @@ def indexes(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path, ..
     from dbtune.catalog import load_catalog
     from dbtune.sandbox import start_server
 
-    check_workload_inputs(slowlogs, perfschema, schemas, dsn, verify=verify,
+    check_workload_inputs(slowlogs, perfschema, schemas, server_options.dsn, verify=verify,
                           disposable=disposable, verify_does="builds indexes")
     with one_line_errors():
-        spec = dsn_spec(dsn, defaults_file, ask_password, connect_timeout)
+        spec = server_options.given()
         catalog = load_catalog(schemas, dsn=spec, database=database, rows=row_counts)
         workload = workload_from(slowlogs=slowlogs, perfschema=spec if perfschema else None,
                                  database=database)

@@ -9,9 +9,9 @@ from pathlib import Path
 import click
 
 from dbtune.cli.common import (
+    ServerOptions,
     check_workload_inputs,
     connection_options,
-    dsn_spec,
     emit,
     one_line_errors,
     per_table,
@@ -45,8 +45,7 @@ from dbtune.cli.common import (
                    "every class before/after, then restore it.")
 @report_options
 def partitions(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path, ...],
-               dsn: str | None, database: str | None, defaults_file: str | None,
-               disposable: bool, ask_password: bool, connect_timeout: float, min_rows: int,
+               server_options: ServerOptions, database: str | None, disposable: bool, min_rows: int,
                min_mb: float, retention: dict[str, float], max_partitions: int, ahead: int,
                force: tuple[str, ...], verify: bool, fmt: str, output: Path | None,
                width: int | None) -> None:
@@ -55,13 +54,13 @@ def partitions(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path,
     from dbtune.catalog import load_catalog
     from dbtune.sandbox import start_server
 
-    check_workload_inputs(slowlogs, perfschema, schemas, dsn, verify=verify,
+    check_workload_inputs(slowlogs, perfschema, schemas, server_options.dsn, verify=verify,
                           disposable=disposable, verify_does="partitions tables")
     options = dict(thresholds=Thresholds(min_rows, int(min_mb * 2**20)), retention=retention,
                    max_live=max_partitions, ahead=ahead, force=force)
     connection = None
     with one_line_errors(), contextlib.ExitStack() as stack:
-        spec = dsn_spec(dsn, defaults_file, ask_password, connect_timeout)
+        spec = server_options.given()
         catalog = load_catalog(schemas, dsn=None if schemas else spec, database=database)
         if spec is not None:
             connection = spec.connect(database or spec.database)

@@ -10,6 +10,7 @@ import click
 from dbtune.cli.common import (
     RELATIVE_TIME,
     UNIT_SECONDS,
+    ServerOptions,
     alert_status,
     connection_options,
     emit,
@@ -17,7 +18,6 @@ from dbtune.cli.common import (
     fail_on_option,
     one_line_errors,
     report_options,
-    server_spec,
 )
 
 SHOW = ("classes", "full-scans", "tmp-disk", "sort-merge", "index-usage", "unused-indexes")
@@ -70,8 +70,7 @@ def _order_key(value: str) -> str:
               help="Per-class detail blocks after the profile (table/markdown).")
 @fail_on_option()
 @report_options
-def perfschema(dsn: str | None, defaults_file: str | None, ask_password: bool,
-               connect_timeout: float, read_timeout: float, interval: float | None,
+def perfschema(server_options: ServerOptions, read_timeout: float, interval: float | None,
                baseline: Path | None, save_to: Path | None, show: str, top: int, order_by: str,
                min_count: int, details: int, fail_on, fmt: str, output: Path | None,
                width: int | None) -> None:
@@ -90,8 +89,7 @@ def perfschema(dsn: str | None, defaults_file: str | None, ask_password: bool,
     with one_line_errors():
         if baseline is not None and not baseline.is_file():  # before the server is resolved
             fail(f"{baseline}: no such snapshot file")
-        spec = server_spec(dsn, defaults_file, ask_password, connect_timeout,
-                           read_timeout=read_timeout)
+        spec = server_options.spec(read_timeout=read_timeout)
         if show in ("index-usage", "unused-indexes"):
             frame = read_index_usage(spec, unused=show == "unused-indexes")
             notes = [frame.attrs["caveat"]] if "caveat" in frame.attrs else []

@@ -17,7 +17,6 @@ from dbtune.cli.common import (
     one_line_errors,
     replay_options,
     report_options,
-    server_spec,
 )
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -58,8 +57,8 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @report_options
 def bench(fixture, scale, load, slowlog, sql_file, migration, rollback, advise, target,
           max_regression, fail_on, rounds,
-          count, duration, concurrency, warmup, checks, read_only, seed, backend, dsn,
-          defaults_file, disposable, database, ask_password, connect_timeout, fmt, output,
+          count, duration, concurrency, warmup, checks, read_only, seed, backend, server_options,
+          disposable, database, fmt, output,
           width) -> None:
     """Replay a workload before and after a change on a disposable server: latency per class
     with confidence intervals, result checksums, and the --target verdict.
@@ -90,9 +89,8 @@ def bench(fixture, scale, load, slowlog, sql_file, migration, rollback, advise, 
                     concurrency=concurrency, warmup=warmup, read_only=read_only, seed=seed,
                     checks_per_class=checks)
     with one_line_errors(LoadError):
-        manager = (start_server("dsn", dsn=server_spec(dsn, defaults_file, ask_password,
-                                                       connect_timeout),
-                                disposable=disposable) if dsn or defaults_file
+        manager = (start_server("dsn", dsn=server_options.spec(), disposable=disposable)
+                   if server_options.dsn or server_options.defaults_file
                    else start_server(backend))
         with manager as server, _progress(replay, rounds) as progress:
             result = bench_on(server, database, fixture=fixture, scale=scale, load=load,

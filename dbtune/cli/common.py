@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import re
 import shutil
 import sys
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -73,6 +75,8 @@ def connection_options(dsn_help: str, *, envvar: bool = True, disposable: bool =
                        database_default: str | None = None) -> Callable[[F], F]:
     """--dsn and --defaults-file, --disposable and --database when asked for, then
     --ask-password and --connect-timeout: every command reaching a server takes them all.
+    The command receives --dsn, --defaults-file, --ask-password and --connect-timeout as
+    one ``server_options`` (:class:`ServerOptions`).
 
     ``envvar``: --dsn falls back to $DBTUNE_DSN (off where a DSN excludes another input).
     """
@@ -90,7 +94,7 @@ def connection_options(dsn_help: str, *, envvar: bool = True, disposable: bool =
                                     show_default=database_default is not None,
                                     help=database_help))
 
-    return options(
+    bundle = options(
         *given,
         click.option("--ask-password", is_flag=True,
                      help="Prompt for the password (as does a bare `password` line in an "
@@ -99,6 +103,45 @@ def connection_options(dsn_help: str, *, envvar: bool = True, disposable: bool =
                      default=10.0, show_default=True,
                      help="Seconds to wait for the server to answer."),
     )
+
+    def decorate(function: F) -> F:
+        @functools.wraps(function)
+        def command(*args: Any, dsn: str | None, defaults_file: str | None,
+                    ask_password: bool, connect_timeout: float, **kwargs: Any) -> Any:
+            server_options = ServerOptions(dsn, defaults_file, ask_password, connect_timeout)
+            return function(*args, server_options=server_options, **kwargs)
+
+        return bundle(command)  # type: ignore[arg-type]
+
+    return decorate
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """The server a command was told of: --dsn, --defaults-file, --ask-password and
+    --connect-timeout, resolved only when the command asks."""
+
+    dsn: str | None
+    defaults_file: str | None = None
+    ask_password: bool = False
+    connect_timeout: float = 10.0
+
+    def spec(self, **settings: Any):
+        """The ConnectionSpec of the server the command reaches (the one rule of
+        :func:`dbtune.sandbox.dsn.resolve_target`), its password prompted for when asked
+        (--ask-password, or a bare ``password`` line in an option file), its
+        --connect-timeout and ``settings`` set."""
+        from dbtune.sandbox.dsn import resolve_target
+
+        spec = resolve_target(self.dsn, defaults_file=self.defaults_file)
+        spec = spec.with_password_from(
+            lambda: click.prompt("Password", hide_input=True, err=True), self.ask_password)
+        return replace(spec, connect_timeout=self.connect_timeout, **settings)
+
+    def given(self):
+        """:meth:`spec` of --dsn, for the library calls taking a DSN (which take a
+        ConnectionSpec too); None without --dsn (a command whose server is optional)."""
+        return self.spec() if self.dsn else None
 
 
 def emit(report: Any, output: Path | None, fmt: str = "table",
@@ -219,29 +262,6 @@ def parse_when(value: str | None, now: datetime | None = None) -> datetime | Non
         raise click.BadParameter(
             f"{value!r} is neither an ISO date/time (2026-11-26 14:00) nor a duration (12h, 7d)"
         ) from None
-
-
-def server_spec(dsn: str | None, defaults_file: str | None, ask_password: bool = False,
-                connect_timeout: float = 10.0, **settings: Any):
-    """The ConnectionSpec of the server a command reaches (the one rule of
-    :func:`dbtune.sandbox.dsn.resolve_target`), its password prompted for when asked
-    (--ask-password, or a bare ``password`` line in an option file)."""
-    from dataclasses import replace
-
-    from dbtune.sandbox.dsn import resolve_target
-
-    spec = resolve_target(dsn, defaults_file=defaults_file)
-    spec = spec.with_password_from(
-        lambda: click.prompt("Password", hide_input=True, err=True), ask_password)
-    return replace(spec, connect_timeout=connect_timeout, **settings)
-
-
-def dsn_spec(dsn: str | None, defaults_file: str | None, ask_password: bool = False,
-             connect_timeout: float = 10.0):
-    """The ConnectionSpec of ``--dsn`` (completed by the option files, its password prompted
-    for when asked, its --connect-timeout set), for the library calls taking a DSN; None
-    without --dsn (a command whose server is optional)."""
-    return server_spec(dsn, defaults_file, ask_password, connect_timeout) if dsn else None
 
 
 def fail_on_option(statistics: tuple[str, ...] | None = None,

@@ -10,7 +10,6 @@ import click
 from dbtune.cli.common import (
     Command,
     connection_options,
-    dsn_spec,
     emit,
     one_line_errors,
     report_options,
@@ -46,8 +45,8 @@ from dbtune.cli.common import (
 @click.option("--out", "-d", "directory", required=True,
               type=click.Path(path_type=Path), help="Proposal directory (created, or added to).")
 @report_options
-def propose(slowlogs, perfschema, schemas, advice_file, save_advice, dsn, database,
-            defaults_file, ask_password, connect_timeout, fixture, scale, dump, server_version,
+def propose(slowlogs, perfschema, schemas, advice_file, save_advice, server_options, database,
+            fixture, scale, dump, server_version,
             large_table_mb, force, directory, fmt, output, width) -> None:
     """Numbered up/down migrations with online-DDL notes, lint and generated pytest tests."""
     from dbtune.migrate.build import propose_from_inputs
@@ -56,7 +55,7 @@ def propose(slowlogs, perfschema, schemas, advice_file, save_advice, dsn, databa
         proposal = propose_from_inputs(
             directory, slowlogs=slowlogs, perfschema=perfschema, schemas=schemas,
             advice_file=advice_file, save_advice_to=save_advice,
-            dsn=dsn_spec(dsn, defaults_file, ask_password, connect_timeout), database=database,
+            dsn=server_options.given(), database=database,
             fixture=fixture, scale=scale, dump=dump,
             server_version=server_version, large_bytes=int(large_table_mb * (1 << 20)),
             force=force)

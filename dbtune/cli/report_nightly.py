@@ -9,8 +9,8 @@ import click
 
 from dbtune.cli.common import (
     Group,
+    ServerOptions,
     connection_options,
-    dsn_spec,
     emit,
     fail,
     one_line_errors,
@@ -74,8 +74,7 @@ def report() -> None:
                    "DIR (needs --schema).")
 @report_options
 def nightly(paths: tuple[str, ...], history: Path, snapshots: tuple[str, str] | None,
-            schemas: tuple[Path, ...], dsn: str | None, defaults_file: str | None,
-            database: str | None, ask_password: bool, connect_timeout: float, day,
+            schemas: tuple[Path, ...], server_options: ServerOptions, database: str | None, day,
             since: str | None, until: str | None, keep_days: int, top: int,
             propose_dir: Path | None, fmt: str, output: Path | None, width: int | None,
             **thresholds: float) -> None:
@@ -91,7 +90,7 @@ def nightly(paths: tuple[str, ...], history: Path, snapshots: tuple[str, str] | 
     with one_line_errors(unexpected=True):  # cron reads exit 1 as "warnings": never crash
         result = nightly_report(
             list(paths), history=history, perfschema=snapshots or (), schemas=schemas,
-            dsn=dsn_spec(dsn, defaults_file, ask_password, connect_timeout), database=database,
+            dsn=server_options.given(), database=database,
             day=day.date() if day else None, since=parse_when(since), until=parse_when(until),
             thresholds=Thresholds(**thresholds), keep_days=keep_days or None, top=top,
             propose=propose_dir, progress=sys.stderr.isatty())

@@ -12,13 +12,13 @@ import click
 import dbtune.workload.drivers  # noqa: F401 - loads the connector's C extension before pandas
 from dbtune.cli.common import (
     Group,
+    ServerOptions,
     connection_options,
     emit,
     fail,
     one_line_errors,
     replay_options,
     report_options,
-    server_spec,
 )
 
 FIXTURES = ("marketplace",)
@@ -31,8 +31,7 @@ target_options = connection_options(
 
 
 @contextlib.contextmanager
-def _server(dsn: str | None, defaults_file: str | None, disposable: bool,
-            ask_password: bool, connect_timeout: float) -> Iterator:
+def _server(server_options: ServerOptions, disposable: bool) -> Iterator:
     """The server of the one rule (:func:`dbtune.sandbox.dsn.resolve_target`); the
     sandbox of `dbtune sandbox up` is disposable. Errors, in reaching it or in the body,
     are one line (:func:`~dbtune.cli.common.one_line_errors`)."""
@@ -42,7 +41,7 @@ def _server(dsn: str | None, defaults_file: str | None, disposable: bool,
     from dbtune.workload.marketplace import LoadError
 
     with one_line_errors(LoadError), contextlib.ExitStack() as stack:
-        spec = server_spec(dsn, defaults_file, ask_password, connect_timeout)
+        spec = server_options.spec()
         current = status() if spec.origin == SANDBOX_ORIGIN else None
         yield current.server if current is not None else stack.enter_context(
             start_server("dsn", dsn=spec, disposable=disposable))
@@ -59,14 +58,14 @@ def workload() -> None:
               show_default=True, help="Size factor (1.0 is the calibrated default).")
 @click.option("--seed", type=int, default=42, show_default=True, help="Data seed.")
 @target_options
-def load(fixture: str, scale: float, seed: int, dsn: str | None, defaults_file: str | None,
-         disposable: bool, database: str, ask_password: bool, connect_timeout: float) -> None:
+def load(fixture: str, scale: float, seed: int, server_options: ServerOptions, disposable: bool,
+         database: str) -> None:
     """Create the fixture's tables (primary keys only) in DATABASE and fill them."""
     from tqdm import tqdm
 
     from dbtune.workload.marketplace import load_marketplace
 
-    with (_server(dsn, defaults_file, disposable, ask_password, connect_timeout) as server,
+    with (_server(server_options, disposable) as server,
           tqdm(unit=" rows", unit_scale=True, desc=fixture, leave=False,
                disable=not sys.stderr.isatty()) as bar):
         counts = load_marketplace(server, database, scale=scale, seed=seed,
@@ -84,9 +83,9 @@ def load(fixture: str, scale: float, seed: int, dsn: str | None, defaults_file: 
 @target_options
 @report_options
 def run(fixture: str, scale: float, count: int | None, duration: float | None,
-        concurrency: int, warmup: int, seed: int, read_only: bool, dsn: str | None,
-        defaults_file: str | None, disposable: bool, database: str, ask_password: bool,
-        connect_timeout: float, fmt: str, output: Path | None, width: int | None) -> None:
+        concurrency: int, warmup: int, seed: int, read_only: bool, server_options: ServerOptions,
+        disposable: bool, database: str, fmt: str, output: Path | None,
+        width: int | None) -> None:
     """Replay the fixture's weighted query mix and report latency per template."""
     from tqdm import tqdm
 
@@ -96,7 +95,7 @@ def run(fixture: str, scale: float, count: int | None, duration: float | None,
 
     if (count is None) == (duration is None):
         fail("give exactly one of --count N or --duration SECONDS")
-    with _server(dsn, defaults_file, disposable, ask_password, connect_timeout) as server:
+    with _server(server_options, disposable) as server:
         with server.connect() as connection, connection.cursor() as cursor:
             if not cursor.execute("SHOW DATABASES LIKE %s", (database,)):
                 fail(f"database {database!r} not found on {server.dsn()}: "
