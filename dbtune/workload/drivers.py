@@ -21,6 +21,7 @@ affected-rows semantics (no CLIENT_FOUND_ROWS).
 from __future__ import annotations
 
 import importlib.util
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -179,6 +180,11 @@ def _connect_mysqlclient(spec: ConnectionSpec, database: str | None) -> Any:
         raise ConnectError(spec.scrub(f"cannot connect to {spec.label()}: {message}")) from None
 
 
+#: the connector's C connect, one thread at a time: two threads inside it at once crashed the
+#: process once (SIGSEGV in ``_cmysql.connect``, in a full test run beside MySQLdb)
+_CONNECTOR_CONNECTS = threading.Lock()
+
+
 def _connect_connector(spec: ConnectionSpec, database: str | None) -> Any:
     import mysql.connector
     from mysql.connector.constants import ClientFlag
@@ -195,7 +201,8 @@ def _connect_connector(spec: ConnectionSpec, database: str | None) -> Any:
     if database or spec.database:
         params["database"] = database or spec.database
     try:
-        connection = mysql.connector.connect(**params)
+        with _CONNECTOR_CONNECTS:
+            connection = mysql.connector.connect(**params)
     except mysql.connector.Error as exc:
         message = exc.msg if getattr(exc, "msg", None) else str(exc)
         raise ConnectError(spec.scrub(f"cannot connect to {spec.label()}: {message}")) from None
