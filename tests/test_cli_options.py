@@ -63,3 +63,36 @@ def test_ask_password_reaches_the_connection(dbtune_server, dbtune_database, com
                                input=f"{dbtune_server.password}\n")
     assert asked.exit_code == 0, asked.output
     assert dbtune_server.password not in asked.stdout
+
+
+def test_the_nightly_threshold_options_are_the_library_thresholds_with_its_defaults() -> None:
+    import dataclasses
+
+    from dbtune.nightly import Thresholds
+
+    command = dict(commands())["report nightly"]
+    defaults = {p.name: p.default for p in command.params}
+    fields = {f.name: f.default for f in dataclasses.fields(Thresholds)}
+    assert {name: defaults.get(name) for name in fields} == fields
+
+
+@pytest.mark.parametrize(("error", "says"), [
+    ("server", "dbtune: error: server error: Lost connection to server during query"),
+    ("input", "dbtune: error: no such file"),
+    ("other", "dbtune: error: unexpected RuntimeError: boom"),
+])
+def test_library_errors_are_one_line_and_exit_2(error, says, capsys) -> None:
+    import pymysql
+
+    from dbtune.cli.common import one_line_errors
+    from dbtune.model import InputError
+
+    raised = {"server": pymysql.err.OperationalError(2013, "Lost connection to server during "
+                                                            "query"),
+              "input": InputError("no such file"), "other": RuntimeError("boom")}[error]
+    with pytest.raises(SystemExit) as exit_, one_line_errors(unexpected=True):
+        raise raised
+    assert exit_.value.code == 2 and capsys.readouterr().err.strip() == says
+    if error == "other":  # a bug is a traceback unless the command asks (cron's nightly)
+        with pytest.raises(RuntimeError), one_line_errors():
+            raise raised

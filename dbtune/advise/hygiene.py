@@ -115,6 +115,12 @@ def _usable_instead(keeper: Index, dropped: Index) -> bool:
     return keeper.visible or not dropped.visible
 
 
+def _longest(indexes: list[Index]) -> Index:
+    """The index to keep among those serving a dropped one: the longest, then by
+    :func:`_rank`."""
+    return min(indexes, key=lambda i: (-len(i.columns), *_rank(i)))
+
+
 def _columns_text(index: Index) -> str:
     return index.parts_sql()[1:-1]
 
@@ -165,15 +171,8 @@ def duplicate_indexes(table: Table, indexes: list[Index], usage=None) -> list[Hy
             for dup in same[1:]:
                 keeper = same[0]
                 if _usable_instead(keeper, dup):
-                    found.append(
-                        _finding(
-                            table,
-                            dup,
-                            "duplicate",
-                            f"{dup.name} is a duplicate of {keeper.name}",
-                            keeper,
-                        )
-                    )
+                    found.append(_finding(table, dup, "duplicate",
+                                          f"{dup.name} is a duplicate of {keeper.name}", keeper))
     return found
 
 
@@ -186,21 +185,12 @@ def unique_subsumed_indexes(table: Table, indexes: list[Index], usage=None) -> l
             keeper = next((u for u in uniques if _usable_instead(u, plain)), None)
             if keeper is not None:
                 what = "the primary key" if keeper.primary else f"unique key {keeper.name}"
-                found.append(
-                    _finding(
-                        table,
-                        plain,
-                        "unique-subsumed",
-                        f"{plain.name} has the same columns as {what}",
-                        keeper,
-                    )
-                )
+                found.append(_finding(table, plain, "unique-subsumed",
+                                      f"{plain.name} has the same columns as {what}", keeper))
     return found
 
 
-def implied_unique_indexes(
-    table: Table, indexes: list[Index], usage=None
-) -> list[HygieneFinding]:
+def implied_unique_indexes(table: Table, indexes: list[Index], usage=None) -> list[HygieneFinding]:
     """A multi-column UNIQUE key holding a column that is unique by itself (the primary key
     or a one-column UNIQUE key, as pt-duplicate-key-checker calls it: a stronger constraint)
     enforces nothing more; when another index serves its lookups (it is a left prefix or a
@@ -221,7 +211,7 @@ def implied_unique_indexes(
         longer = [i for i in indexes if i is not index and i is not strong
                   and covers(i, plain) and _usable_instead(i, index)]
         if longer:
-            keeper = min(longer, key=lambda i: (-len(i.columns), *_rank(i)))
+            keeper = _longest(longer)
             found.append(_finding(
                 table, index, "unique-implied",
                 f"uniqueness of {index.name} is implied by {strong.name} (a stronger "
@@ -265,25 +255,12 @@ def left_prefix_indexes(table: Table, indexes: list[Index], usage=None) -> list[
     for short in indexes:
         if short.unique or short.kind != "BTREE":
             continue
-        longer = [
-            i
-            for i in indexes
-            if i is not short
-            and covers(i, short)
-            and i.key != short.key
-            and _usable_instead(i, short)
-        ]
+        longer = [i for i in indexes if i is not short and covers(i, short)
+                  and i.key != short.key and _usable_instead(i, short)]
         if longer:
-            keeper = min(longer, key=lambda i: (-len(i.columns), *_rank(i)))
-            found.append(
-                _finding(
-                    table,
-                    short,
-                    "left-prefix",
-                    f"{short.name} is a left prefix of {keeper.name}",
-                    keeper,
-                )
-            )
+            keeper = _longest(longer)
+            found.append(_finding(table, short, "left-prefix",
+                                  f"{short.name} is a left prefix of {keeper.name}", keeper))
     return found
 
 
@@ -353,14 +330,9 @@ def unused_indexes(table: Table, indexes: list[Index], usage=None) -> list[Hygie
         if count is None:
             count = reads.get((table.name.lower(), index.name.lower()))
         if count == 0:
-            found.append(
-                _finding(
-                    table,
-                    index,
-                    "unused",
-                    f"{index.name} had no reads in the usage data; {UNUSED_CAVEAT}",
-                )
-            )
+            found.append(_finding(table, index, "unused",
+                                  f"{index.name} had no reads in the usage data; "
+                                  f"{UNUSED_CAVEAT}"))
     return found
 
 

@@ -11,11 +11,11 @@ from dbtune.cli.advise_indexes import indexes
 from dbtune.cli.advise_partitions import partitions
 from dbtune.cli.common import (
     Group,
-    connect_options,
+    ServerOptions,
     connection_options,
-    dsn_spec,
     emit,
     fail,
+    one_line_errors,
     report_options,
 )
 
@@ -43,18 +43,14 @@ def advise() -> None:
     envvar=False,  # $DBTUNE_DSN must not turn --schema runs into errors
     database_help="Schema to read on the --dsn server.",
 )
-@connect_options
 @click.option("--fail-on", "fail_on", type=click.Choice(FAIL_ON),
               help="Exit 1 when the report holds a finding of this kind (any: any finding); "
                    "for cron and CI.")
 @report_options
 def hygiene(
     schemas: tuple[Path, ...],
-    dsn: str | None,
+    server_options: ServerOptions,
     database: str | None,
-    defaults_file: str | None,
-    ask_password: bool,
-    connect_timeout: float,
     fail_on: str | None,
     fmt: str,
     output: Path | None,
@@ -65,16 +61,11 @@ def hygiene(
     With --dsn, unused indexes come from the server's usage counters (performance_schema,
     else MariaDB's userstat); the report says which, and what they cover."""
     from dbtune.advise.usage import check_hygiene
-    from dbtune.model import InputError
-    from dbtune.sandbox.errors import SandboxError
 
-    if bool(schemas) == bool(dsn):
+    if bool(schemas) == bool(server_options.dsn):
         fail("give either --schema FILE... or --dsn DSN --database DB")
-    try:
-        report = check_hygiene(schemas, dsn=dsn_spec(dsn, defaults_file, ask_password,
-                                                     connect_timeout), database=database)
-    except (InputError, SandboxError) as exc:
-        fail(str(exc))
+    with one_line_errors():
+        report = check_hygiene(schemas, dsn=server_options.given(), database=database)
     emit(report, output, fmt, width)
     if fail_on and any(fail_on == "any" or f.kind == fail_on for f in report.findings):
         sys.exit(1)

@@ -10,12 +10,11 @@ from pathlib import Path
 import click
 
 from dbtune.cli.common import (
+    ServerOptions,
     check_workload_inputs,
-    connect_options,
     connection_options,
-    dsn_spec,
     emit,
-    fail,
+    one_line_errors,
     per_table,
     report_options,
     row_count,
@@ -34,7 +33,6 @@ from dbtune.cli.common import (
                     "--disposable also the --verify server.", envvar=False, disposable=True,
                     database_help="Schema to read on the --dsn server; only its statements "
                                   "are advised on.")
-@connect_options
 @click.option("--max-indexes", type=click.IntRange(min=0), default=None,
               help="New indexes in the whole plan, at most [default: no count limit: the "
                    "search stops where the next index no longer saves --min-gain, or at a "
@@ -59,26 +57,21 @@ from dbtune.cli.common import (
                    "weighed against read gain].")
 @report_options
 def indexes(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path, ...],
-            row_counts: dict[str, int], dsn: str | None, database: str | None,
-            defaults_file: str | None, disposable: bool, ask_password: bool,
-            connect_timeout: float, max_indexes: int, max_per_table: int,
+            row_counts: dict[str, int], server_options: ServerOptions, database: str | None,
+            disposable: bool, max_indexes: int, max_per_table: int,
             budget_mb: float | None, min_gain: float, hygiene: bool, verify: bool,
             max_write_slowdown: float | None, fmt: str, output: Path | None,
             width: int | None) -> None:
     """Indexes that serve the workload best: three-star candidates, merged, under a budget."""
-    import pymysql
-
     from dbtune.advise import advise_indexes, find_hygiene
     from dbtune.advise.workload import workload_from
     from dbtune.catalog import load_catalog
-    from dbtune.model import InputError
     from dbtune.sandbox import start_server
-    from dbtune.sandbox.errors import SandboxError
 
-    check_workload_inputs(slowlogs, perfschema, schemas, dsn, verify=verify,
+    check_workload_inputs(slowlogs, perfschema, schemas, server_options.dsn, verify=verify,
                           disposable=disposable, verify_does="builds indexes")
-    try:
-        spec = dsn_spec(dsn, defaults_file, ask_password, connect_timeout)
+    with one_line_errors():
+        spec = server_options.given()
         catalog = load_catalog(schemas, dsn=spec, database=database, rows=row_counts)
         workload = workload_from(slowlogs=slowlogs, perfschema=spec if perfschema else None,
                                  database=database)
@@ -90,8 +83,4 @@ def indexes(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path, ..
                 plan = advise_indexes(workload, catalog, verify_on=server, **options)
         else:
             plan = advise_indexes(workload, catalog, **options)
-    except (InputError, SandboxError) as exc:
-        fail(str(exc))
-    except pymysql.MySQLError as exc:  # the server went away or refused a read mid-run
-        fail(f"server error: {exc.args[-1] if exc.args else exc}")
     emit(plan, output, fmt, width)

@@ -3,17 +3,17 @@ dbtune.advise.partitioning). Registered in the ``advise`` group by dbtune/cli/ad
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import click
 
 from dbtune.cli.common import (
+    ServerOptions,
     check_workload_inputs,
-    connect_options,
     connection_options,
-    dsn_spec,
     emit,
-    fail,
+    one_line_errors,
     per_table,
     report_options,
     workload_options,
@@ -25,7 +25,6 @@ from dbtune.cli.common import (
 @connection_options("mysql://user@host:port/db: schema, sizes and the column's MIN/MAX "
                     "(read-only); with --disposable also the --verify server.", envvar=False,
                     disposable=True, database_help="Schema to read on the --dsn server.")
-@connect_options
 @click.option("--min-rows", type=click.IntRange(min=0), default=1_000_000, show_default=True,
               help="A table this large (rows) is a candidate ...")
 @click.option("--min-mb", type=click.FloatRange(min=0), default=1024.0, show_default=True,
@@ -46,30 +45,26 @@ from dbtune.cli.common import (
                    "every class before/after, then restore it.")
 @report_options
 def partitions(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path, ...],
-               dsn: str | None, database: str | None, defaults_file: str | None,
-               disposable: bool, ask_password: bool, connect_timeout: float, min_rows: int,
+               server_options: ServerOptions, database: str | None, disposable: bool, min_rows: int,
                min_mb: float, retention: dict[str, float], max_partitions: int, ahead: int,
                force: tuple[str, ...], verify: bool, fmt: str, output: Path | None,
                width: int | None) -> None:
     """RANGE partitioning where it pays (pruning, DROP PARTITION purges), and why not elsewhere."""
-    import pymysql
-
     from dbtune.advise.partitioning import Thresholds, advise_partitions
     from dbtune.catalog import load_catalog
-    from dbtune.model import InputError
     from dbtune.sandbox import start_server
-    from dbtune.sandbox.errors import SandboxError
 
-    check_workload_inputs(slowlogs, perfschema, schemas, dsn, verify=verify,
+    check_workload_inputs(slowlogs, perfschema, schemas, server_options.dsn, verify=verify,
                           disposable=disposable, verify_does="partitions tables")
     options = dict(thresholds=Thresholds(min_rows, int(min_mb * 2**20)), retention=retention,
                    max_live=max_partitions, ahead=ahead, force=force)
     connection = None
-    try:
-        spec = dsn_spec(dsn, defaults_file, ask_password, connect_timeout)
+    with one_line_errors(), contextlib.ExitStack() as stack:
+        spec = server_options.given()
         catalog = load_catalog(schemas, dsn=None if schemas else spec, database=database)
         if spec is not None:
             connection = spec.connect(database or spec.database)
+            stack.callback(connection.close)
         workload = _workload(slowlogs, connection, database)
         if verify:
             with start_server("dsn", dsn=spec, disposable=True) as server:
@@ -77,13 +72,6 @@ def partitions(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path,
                                          verify_on=server, **options)
         else:
             plan = advise_partitions(workload, catalog, connection=connection, **options)
-    except (InputError, SandboxError) as exc:
-        fail(str(exc))
-    except pymysql.MySQLError as exc:
-        fail(f"server error: {exc.args[-1] if exc.args else exc}")
-    finally:
-        if connection is not None:
-            connection.close()
     for line in plan.skipped:
         click.echo(f"dbtune: skipped: {line}", err=True)
     emit(plan, output, fmt, width, title="dbtune advise partitions")

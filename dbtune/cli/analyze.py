@@ -14,6 +14,7 @@ from dbtune.cli.common import (
     emit,
     fail,
     fail_on_option,
+    options,
     parse_when,
     report_options,
 )
@@ -40,24 +41,21 @@ def order_key(value: str) -> str:
     return value
 
 
-def ranking_options(command):
-    """--top/--order-by/--min-count/--details, --fail-on and the report options."""
-    for option in reversed((
-        click.option("--top", type=click.IntRange(min=0), default=20, show_default=True,
-                     help="Show the N costliest classes (0 for all)."),
-        click.option("--order-by", default="query_time:sum", show_default=True,
-                     callback=lambda ctx, param, value: order_key(value),
-                     help="Rank by METRIC:STAT (query_time:sum, rows_examined:p95, ...) "
-                          "or count."),
-        click.option("--min-count", type=click.IntRange(min=1), default=1, show_default=True,
-                     help="Hide classes seen fewer times."),
-        click.option("--details", type=click.IntRange(min=0), default=5, show_default=True,
-                     help="Per-class detail blocks after the profile (table/markdown)."),
-        fail_on_option(),
-        report_options,
-    )):
-        command = option(command)
-    return command
+#: --top/--order-by/--min-count/--details, --fail-on and the report options
+ranking_options = options(
+    click.option("--top", type=click.IntRange(min=0), default=20, show_default=True,
+                 help="Show the N costliest classes (0 for all)."),
+    click.option("--order-by", default="query_time:sum", show_default=True,
+                 callback=lambda ctx, param, value: order_key(value),
+                 help="Rank by METRIC:STAT (query_time:sum, rows_examined:p95, ...) "
+                      "or count."),
+    click.option("--min-count", type=click.IntRange(min=1), default=1, show_default=True,
+                 help="Hide classes seen fewer times."),
+    click.option("--details", type=click.IntRange(min=0), default=5, show_default=True,
+                 help="Per-class detail blocks after the profile (table/markdown)."),
+    fail_on_option(),
+    report_options,
+)
 
 
 @analyze.command("slowlog")

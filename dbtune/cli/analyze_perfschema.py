@@ -10,14 +10,14 @@ import click
 from dbtune.cli.common import (
     RELATIVE_TIME,
     UNIT_SECONDS,
+    ServerOptions,
     alert_status,
-    connect_options,
     connection_options,
     emit,
     fail,
     fail_on_option,
+    one_line_errors,
     report_options,
-    server_spec,
 )
 
 SHOW = ("classes", "full-scans", "tmp-disk", "sort-merge", "index-usage", "unused-indexes")
@@ -47,7 +47,6 @@ def _order_key(value: str) -> str:
 @click.command("perfschema")
 @connection_options("mysql://user@host:port/ of the server to read (read-only; $DBTUNE_DSN; "
                     "credentials also from ~/.my.cnf).")
-@connect_options
 @click.option("--read-timeout", type=click.FloatRange(min=0, min_open=True), default=120.0,
               show_default=True,
               help="Seconds to wait for one query's result.")
@@ -71,8 +70,7 @@ def _order_key(value: str) -> str:
               help="Per-class detail blocks after the profile (table/markdown).")
 @fail_on_option()
 @report_options
-def perfschema(dsn: str | None, defaults_file: str | None, ask_password: bool,
-               connect_timeout: float, read_timeout: float, interval: float | None,
+def perfschema(server_options: ServerOptions, read_timeout: float, interval: float | None,
                baseline: Path | None, save_to: Path | None, show: str, top: int, order_by: str,
                min_count: int, details: int, fail_on, fmt: str, output: Path | None,
                width: int | None) -> None:
@@ -81,20 +79,17 @@ def perfschema(dsn: str | None, defaults_file: str | None, ask_password: bool,
     Exit status: 0 done, 1/3 a --fail-on warning/critical threshold reached, 2 error.
     """
     from dbtune.ingest.perfschema import read_index_usage, sample_perfschema
-    from dbtune.model import InputError
     from dbtune.report.document import Table
-    from dbtune.sandbox import SandboxError
 
     if interval is not None and baseline is not None:
         fail("give either --interval or --baseline, not both")
     if show in ("index-usage", "unused-indexes") and (interval or baseline or save_to):
         fail(f"--show {show} reads counters since the server started: "
              f"--interval, --baseline and --snapshot do not apply")
-    try:
+    with one_line_errors():
         if baseline is not None and not baseline.is_file():  # before the server is resolved
             fail(f"{baseline}: no such snapshot file")
-        spec = server_spec(dsn, defaults_file, ask_password, connect_timeout,
-                           read_timeout=read_timeout)
+        spec = server_options.spec(read_timeout=read_timeout)
         if show in ("index-usage", "unused-indexes"):
             frame = read_index_usage(spec, unused=show == "unused-indexes")
             notes = [frame.attrs["caveat"]] if "caveat" in frame.attrs else []
@@ -105,8 +100,6 @@ def perfschema(dsn: str | None, defaults_file: str | None, ask_password: bool,
         digest = sample_perfschema(spec, interval=interval, baseline=baseline, save_to=save_to,
                                    on_sampling=lambda s: click.echo(
                                        f"dbtune: sampling for {s:g}s ...", err=True))
-    except (InputError, SandboxError) as exc:
-        fail(str(exc))
     if save_to is not None:
         click.echo(f"dbtune: snapshot written to {save_to}", err=True)
     for note in digest.notes:

@@ -6,18 +6,17 @@ import sys
 from pathlib import Path
 
 import click
-import pymysql
 
 import dbtune.workload.drivers  # noqa: F401 - loads the connector's C extension before pandas
 from dbtune.cli.common import (
     Command,
-    connect_options,
     connection_options,
     emit,
     fail,
     fail_on_option,
+    one_line_errors,
+    replay_options,
     report_options,
-    server_spec,
 )
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -46,28 +45,20 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @fail_on_option(("mean", "p50", "p95", "p99"), of="a class's latency after the change")
 @click.option("--rounds", type=click.IntRange(min=1), default=2, show_default=True,
               help="Rounds per phase.")
-@click.option("--count", type=click.IntRange(min=1), help="Statements per round [default: 2000].")
-@click.option("--duration", type=click.FloatRange(min=0, min_open=True),
-              help="Seconds per round (instead of --count).")
-@click.option("--concurrency", "-c", type=click.IntRange(min=1), default=4, show_default=True)
-@click.option("--warmup", type=click.IntRange(min=0), default=200, show_default=True,
-              help="Statements run unmeasured at the start of each round.")
+@replay_options(per_round=True, warmup=200)
 @click.option("--checks", type=click.IntRange(min=0), default=5, show_default=True,
               help="Read statements per class compared before/after (0: no check).")
-@click.option("--read-only", is_flag=True, help="Skip the workload's writes.")
-@click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--backend", type=click.Choice(("auto", "local", "docker")), default="auto",
               show_default=True, help="Sandbox to start when no --dsn is given.")
 @connection_options("Use this server instead of a sandbox (it must be marked --disposable).",
                     disposable=True,
                     database_help="Database to bench in [default: marketplace for the fixture, "
                                   "else the slow log's database, else bench].")
-@connect_options
 @report_options
 def bench(fixture, scale, load, slowlog, sql_file, migration, rollback, advise, target,
           max_regression, fail_on, rounds,
-          count, duration, concurrency, warmup, checks, read_only, seed, backend, dsn,
-          defaults_file, disposable, database, ask_password, connect_timeout, fmt, output,
+          count, duration, concurrency, warmup, checks, read_only, seed, backend, server_options,
+          disposable, database, fmt, output,
           width) -> None:
     """Replay a workload before and after a change on a disposable server: latency per class
     with confidence intervals, result checksums, and the --target verdict.
@@ -81,8 +72,7 @@ def bench(fixture, scale, load, slowlog, sql_file, migration, rollback, advise, 
     from dbtune.bench.rounds import Replay
     from dbtune.bench.story import MARKETPLACE_TARGET, bench_on
     from dbtune.bench.verdict import TargetError, parse_targets
-    from dbtune.model import InputError
-    from dbtune.sandbox import SandboxError, start_server
+    from dbtune.sandbox import start_server
     from dbtune.workload.marketplace import LoadError
 
     if count is not None and duration is not None:
@@ -98,10 +88,9 @@ def bench(fixture, scale, load, slowlog, sql_file, migration, rollback, advise, 
     replay = Replay(count=None if duration else (count or 2000), duration=duration,
                     concurrency=concurrency, warmup=warmup, read_only=read_only, seed=seed,
                     checks_per_class=checks)
-    try:
-        manager = (start_server("dsn", dsn=server_spec(dsn, defaults_file, ask_password,
-                                                       connect_timeout),
-                                disposable=disposable) if dsn or defaults_file
+    with one_line_errors(LoadError):
+        manager = (start_server("dsn", dsn=server_options.spec(), disposable=disposable)
+                   if server_options.dsn or server_options.defaults_file
                    else start_server(backend))
         with manager as server, _progress(replay, rounds) as progress:
             result = bench_on(server, database, fixture=fixture, scale=scale, load=load,
@@ -111,10 +100,6 @@ def bench(fixture, scale, load, slowlog, sql_file, migration, rollback, advise, 
                               replay=replay,
                               on_load=progress.rows, on_round=progress.round,
                               on_progress=progress.statements)
-    except (InputError, SandboxError, LoadError) as exc:
-        fail(str(exc))
-    except pymysql.err.MySQLError as exc:  # a server error mid-run: one line, no traceback
-        fail(f"server error: {exc.args[-1] if exc.args else exc}")
     emit(BenchReport(result), output, fmt, width)
     alert = fail_on.message(result.after_values(), "after") if fail_on else None
     if alert:

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import re
 import shutil
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any, TypeVar
@@ -29,21 +32,30 @@ def _output_directory(ctx: click.Context, param: click.Parameter, value: Path | 
     return value
 
 
-def report_options(function: F) -> F:
-    """--format, --output/-o FILE (its directory must exist) and --width: what every
-    command rendering a report takes."""
-    for option in reversed((
-        click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
-                     show_default=True, help="Report format."),
-        click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
-                     callback=_output_directory,
-                     help="Write the report to FILE instead of standard output."),
-        click.option("--width", type=click.IntRange(min=40), default=None,
-                     help="Columns the table format fits [default: $COLUMNS, else the "
-                          "terminal's width when standard output is one]."),
-    )):
-        function = option(function)
-    return function
+def options(*decorators: Callable[[F], F]) -> Callable[[F], F]:
+    """One decorator applying click options (or other decorators) in the order listed, as
+    they read above a command."""
+
+    def decorate(function: F) -> F:
+        for decorator in reversed(decorators):
+            function = decorator(function)
+        return function
+
+    return decorate
+
+
+#: --format, --output/-o FILE (its directory must exist) and --width: what every command
+#: rendering a report takes
+report_options = options(
+    click.option("--format", "fmt", type=click.Choice(FORMATS), default="table",
+                 show_default=True, help="Report format."),
+    click.option("--output", "-o", type=click.Path(dir_okay=False, path_type=Path),
+                 callback=_output_directory,
+                 help="Write the report to FILE instead of standard output."),
+    click.option("--width", type=click.IntRange(min=40), default=None,
+                 help="Columns the table format fits [default: $COLUMNS, else the "
+                      "terminal's width when standard output is one]."),
+)
 
 
 def terminal_width(width: int | None, output: Path | None) -> int | None:
@@ -58,43 +70,78 @@ def terminal_width(width: int | None, output: Path | None) -> int | None:
     return None
 
 
-def connect_options(function: F) -> F:
-    """--ask-password and --connect-timeout, as every command connecting to a server takes."""
-    function = click.option("--connect-timeout", type=click.FloatRange(min=0, min_open=True),
-                            default=10.0, show_default=True,
-                            help="Seconds to wait for the server to answer.")(function)
-    return click.option("--ask-password", is_flag=True,
-                        help="Prompt for the password (as does a bare `password` line "
-                             "in an option file).")(function)
-
-
 def connection_options(dsn_help: str, *, envvar: bool = True, disposable: bool = False,
                        database_help: str | None = None,
                        database_default: str | None = None) -> Callable[[F], F]:
-    """--dsn and --defaults-file, plus --disposable and --database when asked for.
+    """--dsn and --defaults-file, --disposable and --database when asked for, then
+    --ask-password and --connect-timeout: every command reaching a server takes them all.
+    The command receives --dsn, --defaults-file, --ask-password and --connect-timeout as
+    one ``server_options`` (:class:`ServerOptions`).
 
     ``envvar``: --dsn falls back to $DBTUNE_DSN (off where a DSN excludes another input).
     """
-    options = [
+    given = [
         click.option("--dsn", envvar="DBTUNE_DSN" if envvar else None, help=dsn_help),
         click.option("--defaults-file", type=click.Path(dir_okay=False),
                      help="Option file with the --dsn credentials ([client] group)."),
     ]
     if disposable:
-        options.append(click.option("--disposable", is_flag=True,
+        given.append(click.option("--disposable", is_flag=True,
                                     help="Declare the --dsn server disposable: it may be "
                                          "written to."))
     if database_help is not None:
-        options.append(click.option("--database", default=database_default,
+        given.append(click.option("--database", default=database_default,
                                     show_default=database_default is not None,
                                     help=database_help))
 
+    bundle = options(
+        *given,
+        click.option("--ask-password", is_flag=True,
+                     help="Prompt for the password (as does a bare `password` line in an "
+                          "option file)."),
+        click.option("--connect-timeout", type=click.FloatRange(min=0, min_open=True),
+                     default=10.0, show_default=True,
+                     help="Seconds to wait for the server to answer."),
+    )
+
     def decorate(function: F) -> F:
-        for option in reversed(options):
-            function = option(function)
-        return function
+        @functools.wraps(function)
+        def command(*args: Any, dsn: str | None, defaults_file: str | None,
+                    ask_password: bool, connect_timeout: float, **kwargs: Any) -> Any:
+            server_options = ServerOptions(dsn, defaults_file, ask_password, connect_timeout)
+            return function(*args, server_options=server_options, **kwargs)
+
+        return bundle(command)  # type: ignore[arg-type]
 
     return decorate
+
+
+@dataclass(frozen=True)
+class ServerOptions:
+    """The server a command was told of: --dsn, --defaults-file, --ask-password and
+    --connect-timeout, resolved only when the command asks."""
+
+    dsn: str | None
+    defaults_file: str | None = None
+    ask_password: bool = False
+    connect_timeout: float = 10.0
+
+    def spec(self, **settings: Any):
+        """The ConnectionSpec of the server the command reaches (the one rule of
+        :func:`dbtune.sandbox.dsn.resolve_target`), its password prompted for when asked
+        (--ask-password, or a bare ``password`` line in an option file), its
+        --connect-timeout and ``settings`` set."""
+        from dbtune.sandbox.dsn import resolve_target
+
+        spec = resolve_target(self.dsn, defaults_file=self.defaults_file)
+        spec = spec.with_password_from(
+            lambda: click.prompt("Password", hide_input=True, err=True), self.ask_password)
+        return replace(spec, connect_timeout=self.connect_timeout, **settings)
+
+    def given(self):
+        """:meth:`spec` of --dsn, for the library calls taking a DSN (which take a
+        ConnectionSpec too); None without --dsn (a command whose server is optional)."""
+        return self.spec() if self.dsn else None
 
 
 def emit(report: Any, output: Path | None, fmt: str = "table",
@@ -178,6 +225,29 @@ def fail(message: str, status: int = 2) -> None:
     sys.exit(status)
 
 
+@contextlib.contextmanager
+def one_line_errors(*more: type[Exception], unexpected: bool = False) -> Iterator[None]:
+    """Around a command's library call: bad input, an unreachable or refusing server
+    (InputError, SandboxError, ``more``) and a server error mid-run become one ``dbtune:
+    error:`` line and exit 2, never a traceback; with ``unexpected`` any other exception
+    too (cron reads exit 1 as "warnings")."""
+    import pymysql
+
+    from dbtune.model import InputError
+    from dbtune.sandbox.errors import SandboxError
+
+    try:
+        yield
+    except (InputError, SandboxError, *more) as exc:
+        fail(str(exc))
+    except pymysql.err.MySQLError as exc:  # the server went away or refused mid-run
+        fail(f"server error: {exc.args[-1] if exc.args else exc}")
+    except Exception as exc:
+        if not unexpected:
+            raise
+        fail(f"unexpected {type(exc).__name__}: {exc}")
+
+
 def parse_when(value: str | None, now: datetime | None = None) -> datetime | None:
     """A point in time: ISO date/datetime, or a duration ago such as 90m, 12h, 7d."""
     if value is None:
@@ -194,33 +264,10 @@ def parse_when(value: str | None, now: datetime | None = None) -> datetime | Non
         ) from None
 
 
-def server_spec(dsn: str | None, defaults_file: str | None, ask_password: bool = False,
-                connect_timeout: float = 10.0, **settings: Any):
-    """The ConnectionSpec of the server a command reaches (the one rule of
-    :func:`dbtune.sandbox.dsn.resolve_target`), its password prompted for when asked
-    (--ask-password, or a bare ``password`` line in an option file)."""
-    from dataclasses import replace
-
-    from dbtune.sandbox.dsn import resolve_target
-
-    spec = resolve_target(dsn, defaults_file=defaults_file)
-    spec = spec.with_password_from(
-        lambda: click.prompt("Password", hide_input=True, err=True), ask_password)
-    return replace(spec, connect_timeout=connect_timeout, **settings)
-
-
-def dsn_spec(dsn: str | None, defaults_file: str | None, ask_password: bool = False,
-             connect_timeout: float = 10.0):
-    """The ConnectionSpec of ``--dsn`` (completed by the option files, its password prompted
-    for when asked, its --connect-timeout set), for the library calls taking a DSN; None
-    without --dsn (a command whose server is optional)."""
-    return server_spec(dsn, defaults_file, ask_password, connect_timeout) if dsn else None
-
-
 def fail_on_option(statistics: tuple[str, ...] | None = None,
                    of: str = "a class's query time") -> Callable[[F], F]:
     """--fail-on STAT[:WARN_MS[:CRIT_MS]] (a :class:`dbtune.bench.verdict.Alert`): exit 1
-    (warning) or 3 (critical) when ``of`` STAT reaches a threshold; STAT one of
+    (warning) or 3 (critical) when STAT of ``of`` reaches a threshold; STAT one of
     ``statistics`` (default: a digest's, :data:`dbtune.model.STATS`)."""
 
     def parse(ctx: click.Context, param: click.Parameter, value: str | None):
@@ -236,8 +283,8 @@ def fail_on_option(statistics: tuple[str, ...] | None = None,
 
     return click.option(
         "--fail-on", "fail_on", metavar="STAT[:WARN_MS[:CRIT_MS]]", callback=parse,
-        help=f"Exit 1 when {of} STAT ({', '.join(statistics or ('p95', 'mean', 'max', '...'))}) "
-             f"reaches WARN_MS, 3 when it reaches CRIT_MS [thresholds: 200 and 500 ms].")
+        help=f"Exit 1 when STAT ({', '.join(statistics or ('p95', 'mean', 'max', '...'))}) of "
+             f"{of} reaches WARN_MS, 3 when it reaches CRIT_MS [thresholds: 200 and 500 ms].")
 
 
 def alert_status(classes: list[Any], fail_on: Any) -> int:
@@ -253,24 +300,37 @@ def alert_status(classes: list[Any], fail_on: Any) -> int:
     return fail_on.status(values)
 
 
+def replay_options(*, per_round: bool, warmup: int) -> Callable[[F], F]:
+    """--count/--duration, --concurrency, --warmup, --seed and --read-only: how a replay runs
+    (``per_round``: once per bench round, else once)."""
+    each = " per round" if per_round else ""
+    return options(
+        click.option("--count", type=click.IntRange(min=1),
+                     help=f"Statements to measure{each}" + (" [default: 2000]." if per_round
+                                                             else ".")),
+        click.option("--duration", type=click.FloatRange(min=0, min_open=True),
+                     help=f"Seconds to measure{each} (instead of --count)."),
+        click.option("--concurrency", "-c", type=click.IntRange(min=1), default=4,
+                     show_default=True, help="Connections replaying at once."),
+        click.option("--warmup", type=click.IntRange(min=0), default=warmup, show_default=True,
+                     help=f"Statements run first{' in each round' if per_round else ''}, "
+                          "not measured."),
+        click.option("--seed", type=int, default=0, show_default=True,
+                     help="Statement stream seed."),
+        click.option("--read-only", is_flag=True, help="Skip the workload's writes."),
+    )
+
+
 def workload_options(schema_help: str) -> Callable[[F], F]:
     """``--slowlog LOG...``, ``--perfschema`` and ``--schema FILE...``: what an advisor reads."""
-
-    def decorate(function: F) -> F:
-        for option in reversed((
-            click.option("--slowlog", "slowlogs", multiple=True, metavar="LOG",
-                         help="Slow log(s) holding the workload (files, globs, .gz, - for "
-                              "stdin)."),
-            click.option("--perfschema", is_flag=True,
-                         help="Take the workload from performance_schema of the --dsn "
-                              "server."),
-            click.option("--schema", "schemas", multiple=True, metavar="FILE",
-                         type=click.Path(dir_okay=False, path_type=Path), help=schema_help),
-        )):
-            function = option(function)
-        return function
-
-    return decorate
+    return options(
+        click.option("--slowlog", "slowlogs", multiple=True, metavar="LOG",
+                     help="Slow log(s) holding the workload (files, globs, .gz, - for stdin)."),
+        click.option("--perfschema", is_flag=True,
+                     help="Take the workload from performance_schema of the --dsn server."),
+        click.option("--schema", "schemas", multiple=True, metavar="FILE",
+                     type=click.Path(dir_okay=False, path_type=Path), help=schema_help),
+    )
 
 
 def check_workload_inputs(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple,

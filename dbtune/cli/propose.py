@@ -9,11 +9,9 @@ import click
 
 from dbtune.cli.common import (
     Command,
-    connect_options,
     connection_options,
-    dsn_spec,
     emit,
-    fail,
+    one_line_errors,
     report_options,
     workload_options,
 )
@@ -29,7 +27,6 @@ from dbtune.cli.common import (
 @connection_options("mysql://user@host:port/db: schema, statistics and data checks "
                     "(read-only).", envvar=False,
                     database_help="Schema to read on the --dsn server.")
-@connect_options
 @click.option("--fixture", type=click.Choice(["marketplace"]),
               help="The whole story on a local sandbox: the fixture loaded, its workload "
                    "replayed and digested, advice verified, tests loading the same fixture.")
@@ -48,24 +45,20 @@ from dbtune.cli.common import (
 @click.option("--out", "-d", "directory", required=True,
               type=click.Path(path_type=Path), help="Proposal directory (created, or added to).")
 @report_options
-def propose(slowlogs, perfschema, schemas, advice_file, save_advice, dsn, database,
-            defaults_file, ask_password, connect_timeout, fixture, scale, dump, server_version,
+def propose(slowlogs, perfschema, schemas, advice_file, save_advice, server_options, database,
+            fixture, scale, dump, server_version,
             large_table_mb, force, directory, fmt, output, width) -> None:
     """Numbered up/down migrations with online-DDL notes, lint and generated pytest tests."""
     from dbtune.migrate.build import propose_from_inputs
-    from dbtune.model import InputError
-    from dbtune.sandbox.errors import SandboxError
 
-    try:
+    with one_line_errors(ValueError):
         proposal = propose_from_inputs(
             directory, slowlogs=slowlogs, perfschema=perfschema, schemas=schemas,
             advice_file=advice_file, save_advice_to=save_advice,
-            dsn=dsn_spec(dsn, defaults_file, ask_password, connect_timeout), database=database,
+            dsn=server_options.given(), database=database,
             fixture=fixture, scale=scale, dump=dump,
             server_version=server_version, large_bytes=int(large_table_mb * (1 << 20)),
             force=force)
-    except (InputError, SandboxError, ValueError) as exc:
-        fail(str(exc))
     emit(proposal, output, fmt, width)
     click.echo(f"dbtune: {len(proposal.steps)} step(s) written to {proposal.directory}"
                + (f"; {len(proposal.already)} already there" if proposal.already else ""),

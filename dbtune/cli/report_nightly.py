@@ -9,15 +9,36 @@ import click
 
 from dbtune.cli.common import (
     Group,
-    connect_options,
+    ServerOptions,
     connection_options,
-    dsn_spec,
     emit,
     fail,
+    one_line_errors,
     parse_when,
     report_options,
     terminal_width,
 )
+
+#: the fields of dbtune.nightly.Thresholds as options: (name, type, default, help); the
+#: defaults are the library's (a test holds them equal) without importing it for --help
+THRESHOLDS = (
+    ("warning_ms", click.FloatRange(min=0), 200.0, "p95 above this is a warning."),
+    ("critical_ms", click.FloatRange(min=0), 500.0, "p95 above this is critical."),
+    ("ratio", click.FloatRange(min=1), 2.0,
+     "p95 or total time up by more than this factor is a regression."),
+    ("min_events", click.IntRange(min=1), 10,
+     "Least events (today and in the baseline) for a regression or threshold."),
+    ("lookback_days", click.IntRange(min=1), 7,
+     "Days before the report's day that form the baseline."),
+)
+
+
+def threshold_options(function):
+    """--warning-ms, --critical-ms, --ratio, --min-events, --lookback-days (:data:`THRESHOLDS`)."""
+    for name, kind, default, text in reversed(THRESHOLDS):
+        function = click.option(f"--{name.replace('_', '-')}", name, type=kind, default=default,
+                                show_default=True, help=text)(function)
+    return function
 
 
 @click.group(cls=Group)
@@ -38,21 +59,11 @@ def report() -> None:
 @connection_options("mysql://user@host:port/db: read the schema from this server "
                     "(read-only) when no --schema is given.", envvar=False,
                     database_help="Schema to read on the --dsn server.")
-@connect_options
 @click.option("--day", type=click.DateTime(["%Y-%m-%d"]),
               help="Report this calendar day of the log (default: the day of the last event).")
 @click.option("--since", help="Only events at or after this time (ISO, or 12h / 7d ago).")
 @click.option("--until", help="Only events before this time (ISO, or 12h / 7d ago).")
-@click.option("--warning-ms", type=click.FloatRange(min=0), default=200.0, show_default=True,
-              help="p95 above this is a warning.")
-@click.option("--critical-ms", type=click.FloatRange(min=0), default=500.0, show_default=True,
-              help="p95 above this is critical.")
-@click.option("--ratio", type=click.FloatRange(min=1), default=2.0, show_default=True,
-              help="p95 or total time up by more than this factor is a regression.")
-@click.option("--min-events", type=click.IntRange(min=1), default=10, show_default=True,
-              help="Least events (today and in the baseline) for a regression or threshold.")
-@click.option("--lookback-days", type=click.IntRange(min=1), default=7, show_default=True,
-              help="Days before the report's day that form the baseline.")
+@threshold_options
 @click.option("--keep-days", type=click.IntRange(min=0), default=90, show_default=True,
               help="Drop history days older than this (0 keeps all).")
 @click.option("--top", type=click.IntRange(min=1), default=20, show_default=True,
@@ -63,36 +74,26 @@ def report() -> None:
                    "DIR (needs --schema).")
 @report_options
 def nightly(paths: tuple[str, ...], history: Path, snapshots: tuple[str, str] | None,
-            schemas: tuple[Path, ...], dsn: str | None, defaults_file: str | None,
-            database: str | None, ask_password: bool, connect_timeout: float, day,
-            since: str | None, until: str | None, warning_ms: float, critical_ms: float,
-            ratio: float, min_events: int, lookback_days: int, keep_days: int, top: int,
-            propose_dir: Path | None, fmt: str, output: Path | None,
-            width: int | None) -> None:
+            schemas: tuple[Path, ...], server_options: ServerOptions, database: str | None, day,
+            since: str | None, until: str | None, keep_days: int, top: int,
+            propose_dir: Path | None, fmt: str, output: Path | None, width: int | None,
+            **thresholds: float) -> None:
     """The morning report: PATHS are the day's slow logs (files, globs, .gz); --format html
     writes one self-contained page.
 
     Exit status: 0 clean, 1 warnings, 3 critical, 2 error.
     """
-    from dbtune.model import InputError
     from dbtune.nightly import Thresholds, nightly_report
-    from dbtune.sandbox.errors import SandboxError
 
     if bool(paths) == bool(snapshots):
         fail("give the day's slow logs (PATHS) or --perfschema BEFORE AFTER")
-    thresholds = Thresholds(warning_ms=warning_ms, critical_ms=critical_ms, ratio=ratio,
-                            min_events=min_events, lookback_days=lookback_days)
-    try:
+    with one_line_errors(unexpected=True):  # cron reads exit 1 as "warnings": never crash
         result = nightly_report(
             list(paths), history=history, perfschema=snapshots or (), schemas=schemas,
-            dsn=dsn_spec(dsn, defaults_file, ask_password, connect_timeout), database=database,
+            dsn=server_options.given(), database=database,
             day=day.date() if day else None, since=parse_when(since), until=parse_when(until),
-            thresholds=thresholds, keep_days=keep_days or None, top=top, propose=propose_dir,
-            progress=sys.stderr.isatty())
-    except (InputError, SandboxError) as exc:
-        fail(str(exc))
-    except Exception as exc:  # noqa: BLE001 - cron reads exit 1 as "warnings": never crash so
-        fail(f"unexpected {type(exc).__name__}: {exc}")
+            thresholds=Thresholds(**thresholds), keep_days=keep_days or None, top=top,
+            propose=propose_dir, progress=sys.stderr.isatty())
     emit(result.render(fmt, terminal_width(width, output)), output)
     sys.exit(result.exit_status)
 

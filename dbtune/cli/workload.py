@@ -8,17 +8,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import click
-import pymysql
 
 import dbtune.workload.drivers  # noqa: F401 - loads the connector's C extension before pandas
 from dbtune.cli.common import (
     Group,
-    connect_options,
+    ServerOptions,
     connection_options,
     emit,
     fail,
+    one_line_errors,
+    replay_options,
     report_options,
-    server_spec,
 )
 
 FIXTURES = ("marketplace",)
@@ -31,24 +31,20 @@ target_options = connection_options(
 
 
 @contextlib.contextmanager
-def _server(dsn: str | None, defaults_file: str | None, disposable: bool,
-            ask_password: bool, connect_timeout: float) -> Iterator:
+def _server(server_options: ServerOptions, disposable: bool) -> Iterator:
     """The server of the one rule (:func:`dbtune.sandbox.dsn.resolve_target`); the
-    sandbox of `dbtune sandbox up` is disposable."""
-    from dbtune.model import InputError
-    from dbtune.sandbox import SandboxError, start_server
+    sandbox of `dbtune sandbox up` is disposable. Errors, in reaching it or in the body,
+    are one line (:func:`~dbtune.cli.common.one_line_errors`)."""
+    from dbtune.sandbox import start_server
     from dbtune.sandbox.detached import status
     from dbtune.sandbox.dsn import SANDBOX_ORIGIN
+    from dbtune.workload.marketplace import LoadError
 
-    with contextlib.ExitStack() as stack:
-        try:
-            spec = server_spec(dsn, defaults_file, ask_password, connect_timeout)
-            current = status() if spec.origin == SANDBOX_ORIGIN else None
-            server = current.server if current is not None else stack.enter_context(
-                start_server("dsn", dsn=spec, disposable=disposable))
-        except (InputError, SandboxError) as exc:
-            fail(str(exc))
-        yield server
+    with one_line_errors(LoadError), contextlib.ExitStack() as stack:
+        spec = server_options.spec()
+        current = status() if spec.origin == SANDBOX_ORIGIN else None
+        yield current.server if current is not None else stack.enter_context(
+            start_server("dsn", dsn=spec, disposable=disposable))
 
 
 @click.group(cls=Group)
@@ -62,26 +58,18 @@ def workload() -> None:
               show_default=True, help="Size factor (1.0 is the calibrated default).")
 @click.option("--seed", type=int, default=42, show_default=True, help="Data seed.")
 @target_options
-@connect_options
-def load(fixture: str, scale: float, seed: int, dsn: str | None, defaults_file: str | None,
-         disposable: bool, database: str, ask_password: bool, connect_timeout: float) -> None:
+def load(fixture: str, scale: float, seed: int, server_options: ServerOptions, disposable: bool,
+         database: str) -> None:
     """Create the fixture's tables (primary keys only) in DATABASE and fill them."""
     from tqdm import tqdm
 
-    from dbtune.model import InputError
-    from dbtune.sandbox import SandboxError
-    from dbtune.workload.marketplace import LoadError, load_marketplace
+    from dbtune.workload.marketplace import load_marketplace
 
-    with _server(dsn, defaults_file, disposable, ask_password, connect_timeout) as server:
-        try:
-            with tqdm(unit=" rows", unit_scale=True, desc=fixture, leave=False,
-                      disable=not sys.stderr.isatty()) as bar:
-                counts = load_marketplace(server, database, scale=scale, seed=seed,
-                                          on_progress=lambda table, rows: bar.update(rows))
-        except (LoadError, SandboxError, InputError) as exc:
-            fail(str(exc))
-        except pymysql.err.MySQLError as exc:
-            fail(f"server error: {exc.args[-1] if exc.args else exc}")
+    with (_server(server_options, disposable) as server,
+          tqdm(unit=" rows", unit_scale=True, desc=fixture, leave=False,
+               disable=not sys.stderr.isatty()) as bar):
+        counts = load_marketplace(server, database, scale=scale, seed=seed,
+                                  on_progress=lambda table, rows: bar.update(rows))
     for table, rows in counts.items():
         click.echo(f"{table:22}{rows:>12,}")
     click.echo(f"loaded {sum(counts.values()):,} rows into {database} on {server.dsn()}")
@@ -91,48 +79,33 @@ def load(fixture: str, scale: float, seed: int, dsn: str | None, defaults_file: 
 @click.option("--fixture", type=click.Choice(FIXTURES), default="marketplace", show_default=True)
 @click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0,
               show_default=True, help="Scale the fixture was loaded at.")
-@click.option("--count", type=click.IntRange(min=1), help="Statements to measure.")
-@click.option("--duration", type=click.FloatRange(min=0, min_open=True),
-              help="Seconds to run (instead of --count).")
-@click.option("--concurrency", "-c", type=click.IntRange(min=1), default=4, show_default=True)
-@click.option("--warmup", type=click.IntRange(min=0), default=0, show_default=True,
-              help="Statements run first and not measured.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Statement stream seed.")
-@click.option("--read-only", is_flag=True, help="Skip the workload's writes.")
+@replay_options(per_round=False, warmup=0)
 @target_options
-@connect_options
 @report_options
 def run(fixture: str, scale: float, count: int | None, duration: float | None,
-        concurrency: int, warmup: int, seed: int, read_only: bool, dsn: str | None,
-        defaults_file: str | None, disposable: bool, database: str, ask_password: bool,
-        connect_timeout: float, fmt: str, output: Path | None, width: int | None) -> None:
+        concurrency: int, warmup: int, seed: int, read_only: bool, server_options: ServerOptions,
+        disposable: bool, database: str, fmt: str, output: Path | None,
+        width: int | None) -> None:
     """Replay the fixture's weighted query mix and report latency per template."""
     from tqdm import tqdm
 
-    from dbtune.model import InputError
-    from dbtune.sandbox import SandboxError
     from dbtune.workload.report import RunReport
     from dbtune.workload.runner import run_workload
     from dbtune.workload.spec import marketplace_spec
 
     if (count is None) == (duration is None):
         fail("give exactly one of --count N or --duration SECONDS")
-    with _server(dsn, defaults_file, disposable, ask_password, connect_timeout) as server:
-        try:
-            with server.connect() as connection, connection.cursor() as cursor:
-                if not cursor.execute("SHOW DATABASES LIKE %s", (database,)):
-                    fail(f"database {database!r} not found on {server.dsn()}: "
-                         f"run `dbtune workload load --database {database}` first")
-            with tqdm(total=count, unit=" statements", leave=False,
-                      disable=not sys.stderr.isatty()) as bar:
-                result = run_workload(server, marketplace_spec(scale), database=database,
-                                      count=count, duration=duration, concurrency=concurrency,
-                                      warmup=warmup, read_only=read_only, seed=seed,
-                                      on_progress=lambda done: bar.update(done - bar.n))
-        except (SandboxError, InputError) as exc:
-            fail(str(exc))
-        except pymysql.err.MySQLError as exc:
-            fail(f"server error: {exc.args[-1] if exc.args else exc}")
+    with _server(server_options, disposable) as server:
+        with server.connect() as connection, connection.cursor() as cursor:
+            if not cursor.execute("SHOW DATABASES LIKE %s", (database,)):
+                fail(f"database {database!r} not found on {server.dsn()}: "
+                     f"run `dbtune workload load --database {database}` first")
+        with tqdm(total=count, unit=" statements", leave=False,
+                  disable=not sys.stderr.isatty()) as bar:
+            result = run_workload(server, marketplace_spec(scale), database=database,
+                                  count=count, duration=duration, concurrency=concurrency,
+                                  warmup=warmup, read_only=read_only, seed=seed,
+                                  on_progress=lambda done: bar.update(done - bar.n))
     emit(RunReport(result, server.spec.label()), output, fmt, width)
     for name, message in result.error_samples.items():
         click.echo(f"dbtune: {result.errors[name]} error(s) in {name}: {message}", err=True)

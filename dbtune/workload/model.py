@@ -36,46 +36,37 @@ ENTITY_TYPES = ("listing", "order", "product", "sync_job", "customer")
 ENTITY_SHARE = (0.50, 0.25, 0.10, 0.10, 0.05)
 
 
+class _Scaled:
+    """A table's row count: ``base`` rows at scale 1.0, scaled, at least 10.
+
+    >>> Sizes(0.5).orders, Sizes(0.00001).orders
+    (85000, 10)
+    """
+
+    def __init__(self, base: int) -> None:
+        self.base = base
+
+    def __get__(self, sizes: Sizes, owner: type | None = None) -> int:
+        return max(10, int(self.base * sizes.scale))
+
+
 @dataclass(frozen=True)
 class Sizes:
     """Row counts of the key tables at a scale (scale 1.0 is the calibrated default)."""
 
     scale: float
 
-    def _n(self, base: int) -> int:
-        return max(10, int(base * self.scale))
-
-    @property
-    def products(self) -> int:
-        return self._n(40_000)
+    products = _Scaled(40_000)
+    sellers = _Scaled(2_000)
+    sync_jobs = _Scaled(200_000)
+    customers = _Scaled(60_000)
+    orders = _Scaled(170_000)
+    sessions = _Scaled(150_000)
+    audit = _Scaled(700_000)
 
     @property
     def listings(self) -> int:
         return 3 * self.products
-
-    @property
-    def sellers(self) -> int:
-        return self._n(2_000)
-
-    @property
-    def sync_jobs(self) -> int:
-        return self._n(200_000)
-
-    @property
-    def customers(self) -> int:
-        return self._n(60_000)
-
-    @property
-    def orders(self) -> int:
-        return self._n(170_000)
-
-    @property
-    def sessions(self) -> int:
-        return self._n(150_000)
-
-    @property
-    def audit(self) -> int:
-        return self._n(700_000)
 
     def entity_count(self, entity_type: str) -> int:
         """How many ids an audit_log entity_type ranges over."""
