@@ -63,7 +63,7 @@ class Metric:
     high: np.ndarray
     keys: list[np.ndarray] = field(default_factory=list)
     weights: list[np.ndarray] = field(default_factory=list)
-    pending: int = 0
+    pending: int = 0  # bucket entries added since the last compaction
 
     @classmethod
     def empty(cls, size: int) -> Metric:
@@ -86,6 +86,8 @@ class Metric:
         self.keys.append(keys)
         self.weights.append(weights)
         self.pending += len(keys)
+        # compact when what came since the last compaction outgrows what it left, so
+        # each bucket is sorted O(log n) times, not once per block
         if self.pending > max(_COMPACT_AT, len(self.keys[0])) and len(self.keys) > 1:
             self.compact()
 
@@ -100,7 +102,7 @@ class Metric:
             keys, weights = keys[order], weights[order]
             starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
             self.keys, self.weights = [keys[starts]], [np.add.reduceat(weights, starts)]
-        self.pending = len(self.keys[0])
+        self.pending = 0
         return self.keys[0], self.weights[0]
 
 
