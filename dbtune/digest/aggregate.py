@@ -225,11 +225,8 @@ class Aggregate:
         self.first[uniq] = np.minimum(self.first[uniq], low)
         self.last[uniq] = np.maximum(self.last[uniq], high)
 
-        who = block.who
-        dims = self.dims
-        for (c, db, person), k in Counter(zip(cls.tolist(), block.dbs, block.people,
-                                              strict=True)).items():
-            dims[(c, db, *who[person])] += k
+        users, hosts = zip(*map(block.who.__getitem__, block.people), strict=True)
+        self.dims.update(zip(cls.tolist(), block.dbs, users, hosts, strict=True))
 
         columns = {k: v for k, v in _columns(block).items() if len(v[0])}
         errno = columns.pop(ERRNO, None)

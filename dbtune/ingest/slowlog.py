@@ -23,6 +23,7 @@ import sys
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from itertools import compress
 from pathlib import Path
 from typing import BinaryIO
 
@@ -344,20 +345,19 @@ class Scanner:
             return None
         if any(admin):
             _zero_admin(layouts, admin)
-        db_list: list[str | None] = [None] * n
+        schemas = np.full(n, None, dtype=object)
         for names, rows, table in layouts:
-            if "Schema" in names:
-                schema = table[:, names.index("Schema")]
-                for i, value in zip(rows.tolist(), schema.tolist(), strict=True):
-                    db_list[i] = value or None
+            if "Schema" in names:  # never empty here: values are non-blank tokens
+                schemas[rows] = table[:, names.index("Schema")]
+        db_list: list[str | None] = schemas.tolist()
         if any(uses):
             cache: dict[str, str] = {}
-            for i, use in enumerate(uses):
-                if use:
-                    db = cache.get(use)
-                    if db is None:
-                        db = cache[use] = use.strip().strip("`")
-                    db_list[i] = db
+            for i in compress(range(n), uses):
+                use = uses[i]
+                db = cache.get(use)
+                if db is None:
+                    db = cache[use] = use.strip().strip("`")
+                db_list[i] = db
         users = self._users
         for uh in set(uhs):
             if uh not in users:
