@@ -366,13 +366,15 @@ class Scanner:
                 users[uh] = _user_host(uh) if uh else (None, None, None, None)
         who = {uh: users[uh][:2] for uh in set(uhs)}
         ips = {uh: users[uh][3] for uh in set(uhs)}
-        sqls = [a or q for a, q in zip(admin, sqls, strict=True)] if any(admin) else sqls
+        sqls = list(sqls)
+        for i in compress(range(n), admin):  # an admin command is the entry's statement
+            sqls[i] = admin[i]
         times = self._block_times(time_texts, stamps)
         lines = text.count("\n") + (0 if text.endswith("\n") else 1)
         stats = self.stats
         stats.events += n
         stats.event_lines += lines
-        block = Block(list(sqls), times, db_list, list(uhs), who, layouts, None, wholes,
+        block = Block(sqls, times, db_list, list(uhs), who, layouts, None, wholes,
                       self.line, admin, text, ips=ips)
         self.line += lines
         return block
@@ -638,7 +640,7 @@ class Scanner:
 
 def _zero_admin(layouts: list[Layout], admin: tuple[str, ...]) -> None:
     """Set the :data:`ZERO_FOR_ADMIN` values of admin-command entries to ``"0"``."""
-    is_admin = np.array([bool(a) for a in admin])
+    is_admin = np.fromiter(map(bool, admin), bool, len(admin))
     for names, rows, table in layouts:
         columns = [names.index(x) for x in ZERO_FOR_ADMIN if x in names]
         chosen = np.flatnonzero(is_admin[rows])
@@ -710,7 +712,8 @@ def _layouts(heads: tuple[str, ...], n: int) -> list[Layout] | None:
         if template is None:
             return None
         kind[shape] = templates.setdefault(template, len(templates))
-    every = np.array([kind[s] for s in shapes], np.int64) if len(templates) > 1 else None
+    every = (np.fromiter(map(kind.__getitem__, shapes), np.int64, n) if len(templates) > 1
+             else None)
     out: list[Layout] = []
     for template, code in templates.items():
         if every is None:
@@ -718,7 +721,7 @@ def _layouts(heads: tuple[str, ...], n: int) -> list[Layout] | None:
             group = heads
         else:
             rows = np.flatnonzero(every == code)
-            group = [heads[i] for i in rows.tolist()]
+            group = list(map(heads.__getitem__, rows.tolist()))
         names = tuple(sys.intern(template[j - 1][:-1])  # type: ignore[index]
                       for j, x in enumerate(template) if x is None)
         if "Query_time" not in names or len(set(names)) != len(names):
