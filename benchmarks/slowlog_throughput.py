@@ -1,15 +1,19 @@
 """Slow-log throughput: dbtune vs pt-query-digest vs mariadb-dumpslow on one generated log.
 
     python benchmarks/slowlog_throughput.py --size-mb 600
+    python benchmarks/slowlog_throughput.py --size-mb 100 --runs 3
+    python benchmarks/slowlog_throughput.py --log captured.log --skip-dumpslow
     python benchmarks/slowlog_throughput.py --size-mb 50 --skip-pt   # quick look
 
 Generates (deterministically, into benchmarks/data/) a MariaDB 10.11 slow log of a
 marketplace workload (log_slow_verbosity=query_plan,explain; several hundred query
 classes, literals that vary per event, IN lists of varying length, multi-line
 statements, `use db;` and `SET timestamp` lines, connection Quit commands), then runs
-each tool on it once and prints wall time, MB/s, peak RSS of the largest process and
-the dbtune/pt ratio. dbtune runs with --jobs 1 and --jobs 2 and the two JSON outputs
-must be identical.
+each tool on it ``--runs`` times, interleaved (after a warm-up run that puts the log in
+the page cache), and prints the medians of wall time, CPU seconds, MB/s and peak RSS of
+the largest process, the load average around each round (the machine may be shared)
+and the dbtune/pt ratios: per core is pt's CPU seconds over dbtune's. dbtune runs with
+--jobs 1 and --jobs 2 and the two JSON outputs must be identical.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import json
 import os
 import random
 import shutil
+import statistics
 import subprocess
 import sys
 import time
@@ -221,11 +226,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mb", type=int, default=600)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--log", type=Path, help="an existing slow log instead of a generated one")
+    parser.add_argument("--runs", type=int, default=3, help="runs of each tool (medians)")
     parser.add_argument("--skip-pt", action="store_true", help="do not run pt-query-digest")
     parser.add_argument("--skip-dumpslow", action="store_true")
+    parser.add_argument("--pt-runs", type=int, help="runs of pt-query-digest (default --runs)")
     args = parser.parse_args()
     DATA.mkdir(exist_ok=True)
-    log = DATA / f"marketplace-{args.size_mb}mb-seed{args.seed}.log"
+    log = args.log or DATA / f"marketplace-{args.size_mb}mb-seed{args.seed}.log"
     if not log.exists():
         t = time.perf_counter()
         generate(log.with_suffix(".tmp"), args.size_mb << 20, args.seed)
@@ -233,52 +241,54 @@ def main() -> None:
         print(f"generated {log} in {time.perf_counter() - t:.1f}s")
     size_mb = log.stat().st_size / (1 << 20)
     dbtune = [sys.executable, "-m", "dbtune", "analyze", "slowlog", str(log), "--format", "json"]
-    runs = []
-    load = os.getloadavg()[0]
-    for jobs in (1, 2):
-        runs.append(
-            _measure(
-                f"dbtune --jobs {jobs}",
-                dbtune + ["--jobs", str(jobs)],
-                DATA / f"dbtune-jobs{jobs}.json",
-            )
-        )
+    tools = [(f"dbtune --jobs {jobs}", dbtune + ["--jobs", str(jobs)],
+              DATA / f"dbtune-jobs{jobs}.json", args.runs) for jobs in (1, 2)]
     if not args.skip_pt and shutil.which("pt-query-digest"):
-        runs.append(
-            _measure(
-                "pt-query-digest",
-                ["pt-query-digest", "--output", "json", "--limit", "100%:100000", str(log)],
-                DATA / "pt.json",
-            )
-        )
+        tools.append(("pt-query-digest",
+                      ["pt-query-digest", "--output", "json", "--limit", "100%:100000", str(log)],
+                      DATA / "pt.json", args.pt_runs or args.runs))
     if not args.skip_dumpslow and shutil.which("mariadb-dumpslow"):
-        runs.append(
-            _measure(
-                "mariadb-dumpslow", ["mariadb-dumpslow", "-s", "t", str(log)], DATA / "dumpslow.txt"
-            )
-        )
+        tools.append(("mariadb-dumpslow", ["mariadb-dumpslow", "-s", "t", str(log)],
+                      DATA / "dumpslow.txt", args.runs))
+    _measure("warm-up", dbtune + ["--jobs", "1"], DATA / "dbtune-jobs1.json")  # page cache
+    runs: dict[str, list[dict]] = {label: [] for label, *_ in tools}
+    loads = [os.getloadavg()[0]]
+    for k in range(max(t[3] for t in tools)):  # tools interleaved, run after run
+        for label, argv, out, wanted in tools:
+            if k < wanted:
+                runs[label].append(_measure(label, argv, out))
+        loads.append(os.getloadavg()[0])
     same = (DATA / "dbtune-jobs1.json").read_bytes() == (DATA / "dbtune-jobs2.json").read_bytes()
-    print(f"\nlog: {log.name}, {size_mb:.0f} MB\n")
-    print(f"load average before the runs: {load:.1f}, after: {os.getloadavg()[0]:.1f}")
-    print(f"{'tool':<20}{'wall s':>9}{'MB/s':>8}{'CPU s':>9}{'MB/CPU s':>10}{'peak RSS MB':>13}")
-    for r in runs:
-        print(
-            f"{r['tool']:<20}{r['seconds']:>9.1f}{size_mb / r['seconds']:>8.1f}"
-            f"{r['cpu_seconds']:>9.1f}{size_mb / r['cpu_seconds']:>10.1f}"
-            f"{r['peak_rss_mb']:>13.0f}"
-        )
-    pt = next((r for r in runs if r["tool"] == "pt-query-digest"), None)
+    print(f"\nlog: {log.name}, {size_mb:.0f} MB; medians of {args.runs} runs "
+          f"(pt-query-digest: {args.pt_runs or args.runs})\n")
+    print("load average (1 min) before and after each round: "
+          + ", ".join(f"{x:.1f}" for x in loads))
+    print(f"{'tool':<20}{'wall s':>9}{'MB/s':>8}{'CPU s':>9}{'MB/CPU s':>10}{'peak RSS MB':>13}"
+          f"  CPU s of each run")
+    medians = {label: _medians(found) for label, found in runs.items()}
+    for label, m in medians.items():
+        print(f"{label:<20}{m['seconds']:>9.1f}{size_mb / m['seconds']:>8.1f}"
+              f"{m['cpu_seconds']:>9.1f}{size_mb / m['cpu_seconds']:>10.1f}"
+              f"{m['peak_rss_mb']:>13.0f}  "
+              + " ".join(f"{r['cpu_seconds']:.1f}" for r in runs[label]))
+    pt = medians.get("pt-query-digest")
     if pt:
-        for r in runs[:2]:
-            print(
-                f"{r['tool']} vs pt-query-digest: {pt['seconds'] / r['seconds']:.1f}x wall, "
-                f"{pt['cpu_seconds'] / r['cpu_seconds']:.1f}x CPU"
-            )
+        for jobs in (1, 2):
+            m = medians[f"dbtune --jobs {jobs}"]
+            print(f"dbtune --jobs {jobs} vs pt-query-digest: "
+                  f"{pt['seconds'] / m['seconds']:.1f}x wall, "
+                  f"{pt['cpu_seconds'] / m['cpu_seconds']:.1f}x per core (CPU seconds)")
     summary = json.loads((DATA / "dbtune-jobs1.json").read_text()).get("summary", {})
     print(f"dbtune events={summary.get('events')} classes={summary.get('classes')}")
     print(f"dbtune --jobs 1 and --jobs 2 outputs identical: {same}")
     if not same:
         sys.exit(1)
+
+
+def _medians(found: list[dict]) -> dict[str, float]:
+    """The median of each figure over runs."""
+    return {key: statistics.median(r[key] for r in found)
+            for key in ("seconds", "cpu_seconds", "peak_rss_mb")}
 
 
 def _measure(label: str, argv: list[str], out: Path) -> dict:

@@ -63,7 +63,7 @@ class Metric:
     high: np.ndarray
     keys: list[np.ndarray] = field(default_factory=list)
     weights: list[np.ndarray] = field(default_factory=list)
-    pending: int = 0
+    pending: int = 0  # bucket entries added since the last compaction
 
     @classmethod
     def empty(cls, size: int) -> Metric:
@@ -86,6 +86,8 @@ class Metric:
         self.keys.append(keys)
         self.weights.append(weights)
         self.pending += len(keys)
+        # compact when what came since the last compaction outgrows what it left, so
+        # each bucket is sorted O(log n) times, not once per block
         if self.pending > max(_COMPACT_AT, len(self.keys[0])) and len(self.keys) > 1:
             self.compact()
 
@@ -100,7 +102,7 @@ class Metric:
             keys, weights = keys[order], weights[order]
             starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
             self.keys, self.weights = [keys[starts]], [np.add.reduceat(weights, starts)]
-        self.pending = len(self.keys[0])
+        self.pending = 0
         return self.keys[0], self.weights[0]
 
 
@@ -223,11 +225,8 @@ class Aggregate:
         self.first[uniq] = np.minimum(self.first[uniq], low)
         self.last[uniq] = np.maximum(self.last[uniq], high)
 
-        who = block.who
-        dims = self.dims
-        for (c, db, person), k in Counter(zip(cls.tolist(), block.dbs, block.people,
-                                              strict=True)).items():
-            dims[(c, db, *who[person])] += k
+        users, hosts = zip(*map(block.who.__getitem__, block.people), strict=True)
+        self.dims.update(zip(cls.tolist(), block.dbs, users, hosts, strict=True))
 
         columns = {k: v for k, v in _columns(block).items() if len(v[0])}
         errno = columns.pop(ERRNO, None)
@@ -348,21 +347,17 @@ class Aggregate:
         stats_of: list[dict[str, dict[str, float]]] = [{} for _ in range(n)]
         for name in sorted(self.metrics, key=_metric_order):
             metric = self.metrics[name]
-            keys, weights = metric.compact()
-            owners = keys >> KEY_BITS
-            bounds = np.searchsorted(owners, np.arange(n + 1))
             scale = metric_scale(name)
-            for c in np.flatnonzero(metric.count).tolist():
-                count = int(metric.count[c])
-                lo, hi = metric.low[c] / scale, metric.high[c] / scale
-                entry = {"sum": int(metric.total[c]) / scale, "min": lo, "max": hi,
-                         "mean": int(metric.total[c]) / scale / count}
-                a, b = bounds[c], bounds[c + 1]
-                cum = np.cumsum(weights[a:b])
-                for percent, label in ((50, "p50"), (95, "p95"), (99, "p99")):
-                    rank = -(-percent * count // 100)  # nearest rank: ceil(q x n), 1-based
-                    key = int(keys[a + np.searchsorted(cum, rank, side="left")])
-                    key &= KEY_MASK
+            present = np.flatnonzero(metric.count)
+            counts = metric.count[present]
+            for c, count, total, low, high, p50, p95, p99 in zip(
+                    present.tolist(), counts.tolist(), metric.total[present].tolist(),
+                    metric.low[present].tolist(), metric.high[present].tolist(),
+                    *_percentile_keys(metric, present, counts), strict=True):
+                lo, hi = low / scale, high / scale
+                entry = {"sum": total / scale, "min": lo, "max": hi,
+                         "mean": total / scale / count}
+                for label, key in (("p50", p50), ("p95", p95), ("p99", p99)):
                     v = 0.0 if key == _ZERO_KEY else _MAPPING.value(key - _KEY_OFFSET)
                     entry[label] = min(max(v, lo), hi)
                 stats_of[c][name] = entry
@@ -412,6 +407,23 @@ class Aggregate:
         out.sort(key=lambda q: (-q.metrics.get("query_time", {}).get("sum", 0.0), -q.count,
                                 q.id))
         return out
+
+
+def _percentile_keys(metric: Metric, present: np.ndarray, counts: np.ndarray
+                     ) -> list[list[int]]:
+    """The bucket keys (low bits) of the p50, p95 and p99 of each class in ``present``.
+
+    Nearest rank (ceil(q x n), 1-based) over the class's buckets, found for every class
+    at once: the classes' buckets are consecutive in the sorted store, so a search of the
+    running total of all weights for (weights before the class + rank) lands in the
+    class's buckets, on the one a search of the class's own running total finds.
+    """
+    keys, weights = metric.compact()
+    starts = np.searchsorted(keys >> KEY_BITS, present)
+    running = np.cumsum(weights)
+    before = np.where(starts > 0, running[np.maximum(starts - 1, 0)], 0)
+    return [(keys[np.searchsorted(running, before - (-percent * counts // 100), side="left")]
+             & KEY_MASK).tolist() for percent in (50, 95, 99)]
 
 
 def _metric_order(name: str) -> tuple[int, str]:

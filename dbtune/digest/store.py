@@ -143,7 +143,7 @@ def load_digest(path: str | os.PathLike) -> Digest:
     for name, (keys, weights) in parts.items():
         metric = state.metrics[name]
         metric.keys, metric.weights = [np.concatenate(keys)], [np.concatenate(weights)]
-        metric.pending = len(metric.keys[0])
+        metric.pending = 0
     state.dims = Counter({(c, d["db"], d["user"], d["host"]): d["events"]
                           for c in range(n) for d in columns["dims"][c]})
     state.errors = Counter({(c, e["code"]): e["events"]

@@ -23,6 +23,7 @@ import sys
 from collections.abc import Hashable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
+from itertools import compress
 from pathlib import Path
 from typing import BinaryIO
 
@@ -344,20 +345,19 @@ class Scanner:
             return None
         if any(admin):
             _zero_admin(layouts, admin)
-        db_list: list[str | None] = [None] * n
+        schemas = np.full(n, None, dtype=object)
         for names, rows, table in layouts:
-            if "Schema" in names:
-                schema = table[:, names.index("Schema")]
-                for i, value in zip(rows.tolist(), schema.tolist(), strict=True):
-                    db_list[i] = value or None
+            if "Schema" in names:  # never empty here: values are non-blank tokens
+                schemas[rows] = table[:, names.index("Schema")]
+        db_list: list[str | None] = schemas.tolist()
         if any(uses):
             cache: dict[str, str] = {}
-            for i, use in enumerate(uses):
-                if use:
-                    db = cache.get(use)
-                    if db is None:
-                        db = cache[use] = use.strip().strip("`")
-                    db_list[i] = db
+            for i in compress(range(n), uses):
+                use = uses[i]
+                db = cache.get(use)
+                if db is None:
+                    db = cache[use] = use.strip().strip("`")
+                db_list[i] = db
         users = self._users
         for uh in set(uhs):
             if uh not in users:
@@ -366,13 +366,15 @@ class Scanner:
                 users[uh] = _user_host(uh) if uh else (None, None, None, None)
         who = {uh: users[uh][:2] for uh in set(uhs)}
         ips = {uh: users[uh][3] for uh in set(uhs)}
-        sqls = [a or q for a, q in zip(admin, sqls, strict=True)] if any(admin) else sqls
+        sqls = list(sqls)
+        for i in compress(range(n), admin):  # an admin command is the entry's statement
+            sqls[i] = admin[i]
         times = self._block_times(time_texts, stamps)
         lines = text.count("\n") + (0 if text.endswith("\n") else 1)
         stats = self.stats
         stats.events += n
         stats.event_lines += lines
-        block = Block(list(sqls), times, db_list, list(uhs), who, layouts, None, wholes,
+        block = Block(sqls, times, db_list, list(uhs), who, layouts, None, wholes,
                       self.line, admin, text, ips=ips)
         self.line += lines
         return block
@@ -640,7 +642,7 @@ class Scanner:
 
 def _zero_admin(layouts: list[Layout], admin: tuple[str, ...]) -> None:
     """Set the :data:`ZERO_FOR_ADMIN` values of admin-command entries to ``"0"``."""
-    is_admin = np.array([bool(a) for a in admin])
+    is_admin = np.fromiter(map(bool, admin), bool, len(admin))
     for names, rows, table in layouts:
         columns = [names.index(x) for x in ZERO_FOR_ADMIN if x in names]
         chosen = np.flatnonzero(is_admin[rows])
@@ -712,7 +714,8 @@ def _layouts(heads: tuple[str, ...], n: int) -> list[Layout] | None:
         if template is None:
             return None
         kind[shape] = templates.setdefault(template, len(templates))
-    every = np.array([kind[s] for s in shapes], np.int64) if len(templates) > 1 else None
+    every = (np.fromiter(map(kind.__getitem__, shapes), np.int64, n) if len(templates) > 1
+             else None)
     out: list[Layout] = []
     for template, code in templates.items():
         if every is None:
@@ -720,15 +723,14 @@ def _layouts(heads: tuple[str, ...], n: int) -> list[Layout] | None:
             group = heads
         else:
             rows = np.flatnonzero(every == code)
-            group = [heads[i] for i in rows.tolist()]
-        found = _template_regex(template).findall("\x00" + "\x00".join(group))
-        if len(found) != len(rows):  # a header differs from its group's first
-            return None
+            group = list(map(heads.__getitem__, rows.tolist()))
         names = tuple(sys.intern(template[j - 1][:-1])  # type: ignore[index]
                       for j, x in enumerate(template) if x is None)
         if "Query_time" not in names or len(set(names)) != len(names):
             return None
-        values = np.array(found, dtype=object).reshape(len(rows), len(names))
+        values = _template_values(template, group)
+        if values is None:  # a header differs from its group's first
+            return None
         qt = values[:, names.index("Query_time")].tolist()
         if not _QT_COLUMN.fullmatch("\n".join(qt) + "\n"):
             return None
@@ -742,23 +744,58 @@ def _layouts(heads: tuple[str, ...], n: int) -> list[Layout] | None:
     return out
 
 
-_TEMPLATE_REGEXES: dict[tuple[str | None, ...], re.Pattern] = {}
+def _template_values(template: tuple[str | None, ...], group: list[str] | tuple[str, ...]
+                     ) -> np.ndarray | None:
+    """The values of headers of one template (rows of an object array), None if one of
+    them does not match it.
+
+    Headers of one template have as many lines as it (a group shares the text without
+    digits), so the block's lines are cut into one column per template line. Each line
+    is matched by its line of the template; lines repeat a lot (``# Full_scan: No ...``),
+    so each column is matched once per distinct line and the values are gathered, except
+    the ``Query_time`` line, which hardly ever repeats.
+    """
+    lines = "".join(group).split("\n")
+    patterns = _line_patterns(template)
+    n, width = len(group), len(patterns)
+    if len(lines) != n * width + 1:
+        return None
+    columns = []
+    for p, (pattern, size, unique) in enumerate(patterns):
+        column = lines[p:n * width:width]
+        distinct = column if unique else list(dict.fromkeys(column))
+        found = pattern.findall("\n".join(distinct))
+        if len(found) != len(distinct):
+            return None
+        if not size:
+            continue
+        values = np.array(found, dtype=object).reshape(len(distinct), size)
+        if len(distinct) < n:
+            at = dict(zip(distinct, range(len(distinct)), strict=True))
+            values = values[np.fromiter(map(at.__getitem__, column), np.intp, n)]
+        columns.append(values)
+    return np.hstack(columns) if len(columns) > 1 else columns[0]
 
 
-def _template_regex(template: tuple[str | None, ...]) -> re.Pattern:
-    """A regex matching a whole header of ``template`` after a NUL, capturing the values."""
-    found = _TEMPLATE_REGEXES.get(template)
+_LINE_PATTERNS: dict[tuple[str | None, ...], list[tuple[re.Pattern, int, bool]]] = {}
+
+
+def _line_patterns(template: tuple[str | None, ...]) -> list[tuple[re.Pattern, int, bool]]:
+    """Per line of ``template``: a regex matching whole lines of it (findall over lines
+    joined by newlines), its number of values, and whether it holds ``Query_time``."""
+    found = _LINE_PATTERNS.get(template)
     if found is None:
-        parts = []
+        found = []
         for token in template:
             if token == "#":
-                parts.append(" *\n#" if parts else "\x00#")
+                found.append(["#"])
             else:
-                parts.append(r" +(\S+)" if token is None else " +" + re.escape(token))
-        if len(_TEMPLATE_REGEXES) > 1000:
-            _TEMPLATE_REGEXES.clear()
-        found = _TEMPLATE_REGEXES[template] = re.compile(
-            "".join(parts) + r" *\n(?=\x00|\Z)")
+                found[-1].append(r" +(\S+)" if token is None else " +" + re.escape(token))
+        if len(_LINE_PATTERNS) > 1000:
+            _LINE_PATTERNS.clear()
+        found = _LINE_PATTERNS[template] = [
+            (re.compile("^" + "".join(parts) + " *$", re.M), parts.count(r" +(\S+)"),
+             " +Query_time:" in parts) for parts in found]
     return found
 
 
