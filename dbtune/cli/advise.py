@@ -7,24 +7,16 @@ from pathlib import Path
 
 import click
 
+from dbtune.cli import common
 from dbtune.cli.advise_indexes import indexes
 from dbtune.cli.advise_partitions import partitions
-from dbtune.cli.common import (
-    Group,
-    ServerOptions,
-    connection_options,
-    emit,
-    fail,
-    one_line_errors,
-    report_options,
-)
 
 #: ``advise hygiene --fail-on``: any finding, or one kind of finding
 FAIL_ON = ("any", "duplicate", "unique-subsumed", "unique-implied", "left-prefix",
            "clustered-suffix", "unused", "duplicate-fk")
 
 
-@click.group(cls=Group)
+@click.group(cls=common.Group)
 def advise() -> None:
     """Advice on indexes (what to drop, what to add) and on partitioning."""
 
@@ -38,7 +30,7 @@ def advise() -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="DDL file (CREATE TABLE ...); repeat for several.",
 )
-@connection_options(
+@common.connection_options(
     "mysql://user@host:port/db of a server to read (read-only).",
     envvar=False,  # $DBTUNE_DSN must not turn --schema runs into errors
     database_help="Schema to read on the --dsn server.",
@@ -46,10 +38,10 @@ def advise() -> None:
 @click.option("--fail-on", "fail_on", type=click.Choice(FAIL_ON),
               help="Exit 1 when the report holds a finding of this kind (any: any finding); "
                    "for cron and CI.")
-@report_options
+@common.report_options
 def hygiene(
     schemas: tuple[Path, ...],
-    server_options: ServerOptions,
+    server_options: common.ServerOptions,
     database: str | None,
     fail_on: str | None,
     fmt: str,
@@ -63,10 +55,10 @@ def hygiene(
     from dbtune.advise.usage import check_hygiene
 
     if bool(schemas) == bool(server_options.dsn):
-        fail("give either --schema FILE... or --dsn DSN --database DB")
-    with one_line_errors():
+        common.fail("give either --schema FILE... or --dsn DSN --database DB")
+    with common.one_line_errors():
         report = check_hygiene(schemas, dsn=server_options.given(), database=database)
-    emit(report, output, fmt, width)
+    common.emit(report, output, fmt, width)
     if fail_on and any(fail_on == "any" or f.kind == fail_on for f in report.findings):
         sys.exit(1)
 

@@ -9,27 +9,17 @@ from pathlib import Path
 
 import click
 
-from dbtune.cli.common import (
-    ServerOptions,
-    check_workload_inputs,
-    connection_options,
-    emit,
-    one_line_errors,
-    per_table,
-    report_options,
-    row_count,
-    workload_options,
-)
+from dbtune.cli import common
 
 
 @click.command("indexes")
-@workload_options("DDL file of the schema to advise on (repeatable); else read from --dsn. "
+@common.workload_options("DDL file of the schema to advise on (repeatable); else read from --dsn. "
                    "With --dsn too, row counts are read from the server.")
 @click.option("--rows", "row_counts", multiple=True, metavar="TABLE=N",
-              callback=per_table(row_count, "TABLE=N, e.g. orders=2500000"),
+              callback=common.per_table(common.row_count, "TABLE=N, e.g. orders=2500000"),
               help="Row count of a table (repeatable), where the DDL has none: else "
                    "100,000 is assumed, and the report says so.")
-@connection_options("mysql://user@host:port/db: schema, statistics (read-only); with "
+@common.connection_options("mysql://user@host:port/db: schema, statistics (read-only); with "
                     "--disposable also the --verify server.", envvar=False, disposable=True,
                     database_help="Schema to read on the --dsn server; only its statements "
                                   "are advised on.")
@@ -55,9 +45,10 @@ from dbtune.cli.common import (
               help="With --verify: no write class may get slower than this factor by the "
                    "measured upkeep of the new indexes [default: no cap; write cost is "
                    "weighed against read gain].")
-@report_options
+@common.report_options
 def indexes(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path, ...],
-            row_counts: dict[str, int], server_options: ServerOptions, database: str | None,
+            row_counts: dict[str, int], server_options: common.ServerOptions,
+            database: str | None,
             disposable: bool, max_indexes: int, max_per_table: int,
             budget_mb: float | None, min_gain: float, hygiene: bool, verify: bool,
             max_write_slowdown: float | None, fmt: str, output: Path | None,
@@ -68,9 +59,9 @@ def indexes(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path, ..
     from dbtune.catalog import load_catalog
     from dbtune.sandbox import start_server
 
-    check_workload_inputs(slowlogs, perfschema, schemas, server_options.dsn, verify=verify,
+    common.check_workload_inputs(slowlogs, perfschema, schemas, server_options.dsn, verify=verify,
                           disposable=disposable, verify_does="builds indexes")
-    with one_line_errors():
+    with common.one_line_errors():
         spec = server_options.given()
         catalog = load_catalog(schemas, dsn=spec, database=database, rows=row_counts)
         workload = workload_from(slowlogs=slowlogs, perfschema=spec if perfschema else None,
@@ -83,4 +74,4 @@ def indexes(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path, ..
                 plan = advise_indexes(workload, catalog, verify_on=server, **options)
         else:
             plan = advise_indexes(workload, catalog, **options)
-    emit(plan, output, fmt, width)
+    common.emit(plan, output, fmt, width)

@@ -8,21 +8,12 @@ from pathlib import Path
 
 import click
 
-from dbtune.cli.common import (
-    ServerOptions,
-    check_workload_inputs,
-    connection_options,
-    emit,
-    one_line_errors,
-    per_table,
-    report_options,
-    workload_options,
-)
+from dbtune.cli import common
 
 
 @click.command("partitions")
-@workload_options("DDL file of the schema (repeatable); else read from --dsn (with sizes).")
-@connection_options("mysql://user@host:port/db: schema, sizes and the column's MIN/MAX "
+@common.workload_options("DDL file of the schema (repeatable); else read from --dsn (with sizes).")
+@common.connection_options("mysql://user@host:port/db: schema, sizes and the column's MIN/MAX "
                     "(read-only); with --disposable also the --verify server.", envvar=False,
                     disposable=True, database_help="Schema to read on the --dsn server.")
 @click.option("--min-rows", type=click.IntRange(min=0), default=1_000_000, show_default=True,
@@ -30,7 +21,7 @@ from dbtune.cli.common import (
 @click.option("--min-mb", type=click.FloatRange(min=0), default=1024.0, show_default=True,
               help="... or this large (data + indexes, MiB).")
 @click.option("--retention", multiple=True, metavar="TABLE=DAYS",
-              callback=per_table(lambda days: float(days.rstrip("d")),
+              callback=common.per_table(lambda days: float(days.rstrip("d")),
                                  "TABLE=DAYS, e.g. audit_log=365"),
               help="Days of rows to keep (else read from the purge DELETEs); repeatable.")
 @click.option("--max-partitions", type=click.IntRange(min=2), default=50, show_default=True,
@@ -43,10 +34,11 @@ from dbtune.cli.common import (
 @click.option("--verify", is_flag=True,
               help="Partition each advised table on the --disposable server, EXPLAIN and run "
                    "every class before/after, then restore it.")
-@report_options
+@common.report_options
 def partitions(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path, ...],
-               server_options: ServerOptions, database: str | None, disposable: bool, min_rows: int,
-               min_mb: float, retention: dict[str, float], max_partitions: int, ahead: int,
+               server_options: common.ServerOptions, database: str | None, disposable: bool,
+               min_rows: int, min_mb: float, retention: dict[str, float], max_partitions: int,
+               ahead: int,
                force: tuple[str, ...], verify: bool, fmt: str, output: Path | None,
                width: int | None) -> None:
     """RANGE partitioning where it pays (pruning, DROP PARTITION purges), and why not elsewhere."""
@@ -54,12 +46,12 @@ def partitions(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path,
     from dbtune.catalog import load_catalog
     from dbtune.sandbox import start_server
 
-    check_workload_inputs(slowlogs, perfschema, schemas, server_options.dsn, verify=verify,
+    common.check_workload_inputs(slowlogs, perfschema, schemas, server_options.dsn, verify=verify,
                           disposable=disposable, verify_does="partitions tables")
     options = dict(thresholds=Thresholds(min_rows, int(min_mb * 2**20)), retention=retention,
                    max_live=max_partitions, ahead=ahead, force=force)
     connection = None
-    with one_line_errors(), contextlib.ExitStack() as stack:
+    with common.one_line_errors(), contextlib.ExitStack() as stack:
         spec = server_options.given()
         catalog = load_catalog(schemas, dsn=None if schemas else spec, database=database)
         if spec is not None:
@@ -74,7 +66,7 @@ def partitions(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path,
             plan = advise_partitions(workload, catalog, connection=connection, **options)
     for line in plan.skipped:
         click.echo(f"dbtune: skipped: {line}", err=True)
-    emit(plan, output, fmt, width, title="dbtune advise partitions")
+    common.emit(plan, output, fmt, width, title="dbtune advise partitions")
 
 
 def _workload(slowlogs: tuple[str, ...], connection, database: str | None):

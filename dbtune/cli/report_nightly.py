@@ -7,17 +7,7 @@ from pathlib import Path
 
 import click
 
-from dbtune.cli.common import (
-    Group,
-    ServerOptions,
-    connection_options,
-    emit,
-    fail,
-    one_line_errors,
-    parse_when,
-    report_options,
-    terminal_width,
-)
+from dbtune.cli import common
 
 #: the fields of dbtune.nightly.Thresholds as options: (name, type, default, help); the
 #: defaults are the library's (a test holds them equal) without importing it for --help
@@ -41,7 +31,7 @@ def threshold_options(function):
     return function
 
 
-@click.group(cls=Group)
+@click.group(cls=common.Group)
 def report() -> None:
     """Reports over time: the nightly report with history."""
 
@@ -56,7 +46,7 @@ def report() -> None:
 @click.option("--schema", "schemas", multiple=True, metavar="FILE",
               type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="DDL file of the schema, for index and hygiene advice (repeatable).")
-@connection_options("mysql://user@host:port/db: read the schema from this server "
+@common.connection_options("mysql://user@host:port/db: read the schema from this server "
                     "(read-only) when no --schema is given.", envvar=False,
                     database_help="Schema to read on the --dsn server.")
 @click.option("--day", type=click.DateTime(["%Y-%m-%d"]),
@@ -72,9 +62,10 @@ def report() -> None:
               type=click.Path(file_okay=False, path_type=Path),
               help="Also write the migration proposal of the advice (dbtune propose) into "
                    "DIR (needs --schema).")
-@report_options
+@common.report_options
 def nightly(paths: tuple[str, ...], history: Path, snapshots: tuple[str, str] | None,
-            schemas: tuple[Path, ...], server_options: ServerOptions, database: str | None, day,
+            schemas: tuple[Path, ...], server_options: common.ServerOptions,
+            database: str | None, day,
             since: str | None, until: str | None, keep_days: int, top: int,
             propose_dir: Path | None, fmt: str, output: Path | None, width: int | None,
             **thresholds: float) -> None:
@@ -86,14 +77,15 @@ def nightly(paths: tuple[str, ...], history: Path, snapshots: tuple[str, str] | 
     from dbtune.nightly import Thresholds, nightly_report
 
     if bool(paths) == bool(snapshots):
-        fail("give the day's slow logs (PATHS) or --perfschema BEFORE AFTER")
-    with one_line_errors(unexpected=True):  # cron reads exit 1 as "warnings": never crash
+        common.fail("give the day's slow logs (PATHS) or --perfschema BEFORE AFTER")
+    with common.one_line_errors(unexpected=True):  # cron reads exit 1 as "warnings": never crash
         result = nightly_report(
             list(paths), history=history, perfschema=snapshots or (), schemas=schemas,
             dsn=server_options.given(), database=database,
-            day=day.date() if day else None, since=parse_when(since), until=parse_when(until),
+            day=day.date() if day else None, since=common.parse_when(since),
+            until=common.parse_when(until),
             thresholds=Thresholds(**thresholds), keep_days=keep_days or None, top=top,
             propose=propose_dir, progress=sys.stderr.isatty())
-    emit(result.render(fmt, terminal_width(width, output)), output)
+    common.emit(result.render(fmt, common.terminal_width(width, output)), output)
     sys.exit(result.exit_status)
 

@@ -10,28 +10,19 @@ from pathlib import Path
 import click
 
 import dbtune.workload.drivers  # noqa: F401 - loads the connector's C extension before pandas
-from dbtune.cli.common import (
-    Group,
-    ServerOptions,
-    connection_options,
-    emit,
-    fail,
-    one_line_errors,
-    replay_options,
-    report_options,
-)
+from dbtune.cli import common
 
 FIXTURES = ("marketplace",)
 
 
-target_options = connection_options(
+target_options = common.connection_options(
     "Server to use (mysql://user@host:port/); default: the sandbox started by "
     "`dbtune sandbox up`.", disposable=True, database_help="Database holding the fixture.",
     database_default="marketplace")
 
 
 @contextlib.contextmanager
-def _server(server_options: ServerOptions, disposable: bool) -> Iterator:
+def _server(server_options: common.ServerOptions, disposable: bool) -> Iterator:
     """The server of the one rule (:func:`dbtune.sandbox.dsn.resolve_target`); the
     sandbox of `dbtune sandbox up` is disposable. Errors, in reaching it or in the body,
     are one line (:func:`~dbtune.cli.common.one_line_errors`)."""
@@ -40,14 +31,14 @@ def _server(server_options: ServerOptions, disposable: bool) -> Iterator:
     from dbtune.sandbox.dsn import SANDBOX_ORIGIN
     from dbtune.workload.marketplace import LoadError
 
-    with one_line_errors(LoadError), contextlib.ExitStack() as stack:
+    with common.one_line_errors(LoadError), contextlib.ExitStack() as stack:
         spec = server_options.spec()
         current = status() if spec.origin == SANDBOX_ORIGIN else None
         yield current.server if current is not None else stack.enter_context(
             start_server("dsn", dsn=spec, disposable=disposable))
 
 
-@click.group(cls=Group)
+@click.group(cls=common.Group)
 def workload() -> None:
     """Fixtures and their workloads: load the data, replay the traffic."""
 
@@ -58,8 +49,8 @@ def workload() -> None:
               show_default=True, help="Size factor (1.0 is the calibrated default).")
 @click.option("--seed", type=int, default=42, show_default=True, help="Data seed.")
 @target_options
-def load(fixture: str, scale: float, seed: int, server_options: ServerOptions, disposable: bool,
-         database: str) -> None:
+def load(fixture: str, scale: float, seed: int, server_options: common.ServerOptions,
+         disposable: bool, database: str) -> None:
     """Create the fixture's tables (primary keys only) in DATABASE and fill them."""
     from tqdm import tqdm
 
@@ -79,12 +70,13 @@ def load(fixture: str, scale: float, seed: int, server_options: ServerOptions, d
 @click.option("--fixture", type=click.Choice(FIXTURES), default="marketplace", show_default=True)
 @click.option("--scale", type=click.FloatRange(min=0, min_open=True), default=1.0,
               show_default=True, help="Scale the fixture was loaded at.")
-@replay_options(per_round=False, warmup=0)
+@common.replay_options(per_round=False, warmup=0)
 @target_options
-@report_options
+@common.report_options
 def run(fixture: str, scale: float, count: int | None, duration: float | None,
-        concurrency: int, warmup: int, seed: int, read_only: bool, server_options: ServerOptions,
-        disposable: bool, database: str, fmt: str, output: Path | None,
+        concurrency: int, warmup: int, seed: int, read_only: bool,
+        server_options: common.ServerOptions, disposable: bool, database: str, fmt: str,
+        output: Path | None,
         width: int | None) -> None:
     """Replay the fixture's weighted query mix and report latency per template."""
     from tqdm import tqdm
@@ -94,11 +86,11 @@ def run(fixture: str, scale: float, count: int | None, duration: float | None,
     from dbtune.workload.spec import marketplace_spec
 
     if (count is None) == (duration is None):
-        fail("give exactly one of --count N or --duration SECONDS")
+        common.fail("give exactly one of --count N or --duration SECONDS")
     with _server(server_options, disposable) as server:
         with server.connect() as connection, connection.cursor() as cursor:
             if not cursor.execute("SHOW DATABASES LIKE %s", (database,)):
-                fail(f"database {database!r} not found on {server.dsn()}: "
+                common.fail(f"database {database!r} not found on {server.dsn()}: "
                      f"run `dbtune workload load --database {database}` first")
         with tqdm(total=count, unit=" statements", leave=False,
                   disable=not sys.stderr.isatty()) as bar:
@@ -106,6 +98,6 @@ def run(fixture: str, scale: float, count: int | None, duration: float | None,
                                   count=count, duration=duration, concurrency=concurrency,
                                   warmup=warmup, read_only=read_only, seed=seed,
                                   on_progress=lambda done: bar.update(done - bar.n))
-    emit(RunReport(result, server.spec.label()), output, fmt, width)
+    common.emit(RunReport(result, server.spec.label()), output, fmt, width)
     for name, message in result.error_samples.items():
         click.echo(f"dbtune: {result.errors[name]} error(s) in {name}: {message}", err=True)
