@@ -122,7 +122,7 @@ class QualityResult:
                          "capped": "yes" if capped else ""})
         return sorted(rows, key=lambda r: -(r["bare_ms"] * max(r["n"], 1)))
 
-    def losses(self, limit: int = 8) -> list[str]:
+    def losses(self, limit: int = 12) -> list[str]:
         """The classes dbtune's phase lost most time on against the expert's (more than 2x
         slower and at least 5 ms a round), worst first: what the plans are read for."""
         lost = []
