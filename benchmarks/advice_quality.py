@@ -154,7 +154,9 @@ class QualityResult:
                 "expert_MB": round(mb["expert"], 1), "dbtune_MB": round(mb["dbtune"], 1),
                 "writes_s b/e/d": "/".join(f"{self.write_seconds(p):.2f}" for p in PHASES)
                 if self.writes else "-",
-                "classes >2x": len(self.slower())}
+                ">2x bare": sum((r["dbtune/bare"] or 0) > SLOWER for r in self.class_rows()),
+                ">2x expert": sum((r["dbtune/expert"] or 0) > SLOWER
+                                  for r in self.class_rows())}
 
 
 def _ratio(a: float, b: float) -> float | None:
