@@ -16,7 +16,8 @@ Per workload, on one disposable local sandbox (never the server on port 3306):
    statement is timed by the client (mysqlclient when installed) and a statement running
    longer than ``--cap`` seconds is stopped by ``max_statement_time`` and counted at the cap.
 
-Reported per workload: median phase time, ``dbtune/expert``, index counts and sizes (InnoDB
+Reported per workload: median phase time, ``dbtune/expert`` (the ratio of the medians, and
+the median of the per-round ratios with their range: ``paired``), index counts and sizes (InnoDB
 ``mysql.innodb_index_stats``), write-class times, and every class made more than 2x slower
 than bare or than the expert. Timings are medians over rounds; read ratios, not absolutes.
 """
@@ -102,6 +103,13 @@ class QualityResult:
         """dbtune/expert on the median phase times (the goal is <= 1.0)."""
         return self.phase_seconds("dbtune") / self.phase_seconds("expert")
 
+    def paired(self) -> list[float]:
+        """dbtune/expert within each round (the two phases ran minutes apart, under the same
+        load), sorted: their median is steadier than the ratio of medians on a busy machine."""
+        seconds = {(r.phase, r.round): r.seconds for r in self.runs}
+        rounds = sorted({r.round for r in self.runs})
+        return sorted(seconds["dbtune", n] / seconds["expert", n] for n in rounds)
+
     def class_rows(self) -> list[dict[str, Any]]:
         """One row per class: kind, executions, ms per execution in each phase, ratios."""
         rows = []
@@ -148,6 +156,8 @@ class QualityResult:
                 "expert_s": round(self.phase_seconds("expert"), 3),
                 "dbtune_s": round(self.phase_seconds("dbtune"), 3),
                 "dbtune/expert": round(self.ratio(), 2),
+                "paired (range)": f"{statistics.median(self.paired()):.2f} "
+                                  f"({self.paired()[0]:.2f}-{self.paired()[-1]:.2f})",
                 "bare/expert": round(self.phase_seconds("bare") / self.phase_seconds("expert"), 1),
                 "expert_idx": len(self.indexes["expert"]),
                 "dbtune_idx": len(self.indexes["dbtune"]),
