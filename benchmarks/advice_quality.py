@@ -16,7 +16,8 @@ Per workload, on one disposable local sandbox (never the server on port 3306):
    statement is timed by the client (mysqlclient when installed) and a statement running
    longer than ``--cap`` seconds is stopped by ``max_statement_time`` and counted at the cap.
 
-Reported per workload: median phase time, ``dbtune/expert``, index counts and sizes (InnoDB
+Reported per workload: median phase time, ``dbtune/expert`` (the ratio of the medians, and
+the median of the per-round ratios with their range: ``paired``), index counts and sizes (InnoDB
 ``mysql.innodb_index_stats``), write-class times, and every class made more than 2x slower
 than bare or than the expert. Timings are medians over rounds; read ratios, not absolutes.
 """
@@ -102,6 +103,13 @@ class QualityResult:
         """dbtune/expert on the median phase times (the goal is <= 1.0)."""
         return self.phase_seconds("dbtune") / self.phase_seconds("expert")
 
+    def paired(self) -> list[float]:
+        """dbtune/expert within each round (the two phases ran minutes apart, under the same
+        load), sorted: their median is steadier than the ratio of medians on a busy machine."""
+        seconds = {(r.phase, r.round): r.seconds for r in self.runs}
+        rounds = sorted({r.round for r in self.runs})
+        return sorted(seconds["dbtune", n] / seconds["expert", n] for n in rounds)
+
     def class_rows(self) -> list[dict[str, Any]]:
         """One row per class: kind, executions, ms per execution in each phase, ratios."""
         rows = []
@@ -122,7 +130,7 @@ class QualityResult:
                          "capped": "yes" if capped else ""})
         return sorted(rows, key=lambda r: -(r["bare_ms"] * max(r["n"], 1)))
 
-    def losses(self, limit: int = 8) -> list[str]:
+    def losses(self, limit: int = 12) -> list[str]:
         """The classes dbtune's phase lost most time on against the expert's (more than 2x
         slower and at least 5 ms a round), worst first: what the plans are read for."""
         lost = []
@@ -148,13 +156,17 @@ class QualityResult:
                 "expert_s": round(self.phase_seconds("expert"), 3),
                 "dbtune_s": round(self.phase_seconds("dbtune"), 3),
                 "dbtune/expert": round(self.ratio(), 2),
+                "paired (range)": f"{statistics.median(self.paired()):.2f} "
+                                  f"({self.paired()[0]:.2f}-{self.paired()[-1]:.2f})",
                 "bare/expert": round(self.phase_seconds("bare") / self.phase_seconds("expert"), 1),
                 "expert_idx": len(self.indexes["expert"]),
                 "dbtune_idx": len(self.indexes["dbtune"]),
                 "expert_MB": round(mb["expert"], 1), "dbtune_MB": round(mb["dbtune"], 1),
                 "writes_s b/e/d": "/".join(f"{self.write_seconds(p):.2f}" for p in PHASES)
                 if self.writes else "-",
-                "classes >2x": len(self.slower())}
+                ">2x bare": sum((r["dbtune/bare"] or 0) > SLOWER for r in self.class_rows()),
+                ">2x expert": sum((r["dbtune/expert"] or 0) > SLOWER
+                                  for r in self.class_rows())}
 
 
 def _ratio(a: float, b: float) -> float | None:

@@ -68,6 +68,7 @@ def test_tiny_sysbench_three_phases(dbtune_server) -> None:
     assert summary["expert_idx"] == 1 and summary["rounds"] == 2
     assert summary["dbtune/expert"] == round(result.ratio(), 2) > 0
     assert summary["writes_s b/e/d"].count("/") == 2
+    assert len(result.paired()) == 2 and summary["paired (range)"].count("-") == 1
     assert result.indexes["expert"] == ["CREATE INDEX k_1 ON sbtest1 (k)"]
     assert result.index_bytes["bare"] == 0 < result.index_bytes["expert"]
     assert any("captured" in m for m in messages)
