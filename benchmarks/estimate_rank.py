@@ -14,9 +14,13 @@ on) is set against the measured one (:attr:`~dbtune.advise.whatif.ReadMeasure.ra
 Reported, per workload and run:
 
 - per class: Spearman's rho between the two rankings of its candidates (ties share their
-  average rank; undefined - blank - with fewer than two candidates or a constant side), and
-  whether the best candidate by estimate is also the best by measurement (a class no
-  candidate measurably helps has no best and is left out);
+  average rank; undefined - nan - with fewer than two candidates or a constant side); the
+  same over only the candidates either side says help (``rho_helping``: a candidate on
+  columns the class does not read is 1.0 on both sides, a tie that flatters ``rho``); the
+  pairs whose two ratios differ by more than
+  :data:`~dbtune.advise.whatif.AGREEMENT` (where the search swaps in the measured ratios);
+  and whether the best candidate by estimate is also the best by measurement (within
+  :data:`TIED`; a class no candidate measurably helps has no best and is left out);
 - per table: the same over its candidates ranked by their gain on the whole table (the
   sum over classes of the class's share x (1 - ratio)), as the search ranks them;
 - a summary: the median rho over classes and over tables, the share of classes (and
@@ -48,7 +52,8 @@ from dbtune.advise.indexes import STAGES  # noqa: E402
 from dbtune.advise.measure import measure_whatif  # noqa: E402
 from dbtune.advise.needs import class_shares  # noqa: E402
 from dbtune.advise.run import Advising  # noqa: E402
-from dbtune.catalog import Catalog  # noqa: E402
+from dbtune.advise.whatif import AGREEMENT  # noqa: E402
+from dbtune.catalog import Catalog, quote  # noqa: E402
 from dbtune.report.formats import render_rows  # noqa: E402
 from dbtune.sandbox import Server, start_server  # noqa: E402
 
@@ -124,8 +129,12 @@ def compare(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, 
     classes = []
     for (table, class_id), group in frame.groupby(["table", "class"], sort=True):
         group = group.reset_index(drop=True)
+        helping = group[(group["estimated"] < 1.0) | (group["measured"] < 1.0)]
         classes.append({"table": table, "class": class_id, "candidates": len(group),
                         "rho": spearman(group["estimated"], group["measured"]),
+                        "rho_helping": spearman(helping["estimated"], helping["measured"]),
+                        "disagree": int(((group["estimated"] - group["measured"]).abs()
+                                         > AGREEMENT).sum()),
                         "best_estimated": group.at[group["estimated"].idxmin(), "candidate"],
                         "best_measured": group.at[group["measured"].idxmin(), "candidate"],
                         "agrees": agrees(1 - group["estimated"], 1 - group["measured"])})
@@ -139,7 +148,8 @@ def compare(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, 
                        "rho": spearman(total["est"], total["meas"]),
                        "agrees": agrees(total["est"], total["meas"])})
     per_class = pd.DataFrame(classes, columns=["table", "class", "candidates", "rho",
-                                               "best_estimated", "best_measured", "agrees"])
+                                               "rho_helping", "disagree", "best_estimated",
+                                               "best_measured", "agrees"])
     per_table = pd.DataFrame(tables, columns=["table", "candidates", "classes", "rho",
                                               "agrees"])
     return per_class, per_table, summary(frame, per_class, per_table)
@@ -159,6 +169,8 @@ def summary(frame: pd.DataFrame, per_class: pd.DataFrame, per_table: pd.DataFram
     return {"pairs": len(frame), "classes": len(per_class),
             "classes_ranked": int(per_class["rho"].notna().sum()),
             "class_rho_median": median(per_class["rho"]),
+            "helping_rho_median": median(per_class["rho_helping"]),
+            "pairs_disagree": int(per_class["disagree"].sum()),
             "class_best_agrees": share(per_class["agrees"]),
             "classes_judged": int(per_class["agrees"].notna().sum()),
             "tables": len(per_table), "table_rho_median": median(per_table["rho"]),
@@ -178,12 +190,7 @@ def marketplace(server: Server, scale: float, statements: int) -> tuple[list[Any
 
     database = "shop"
     load_marketplace(server, database, scale=scale)
-    with server.connect(database) as connection, connection.cursor() as cursor:
-        cursor.execute("SHOW TABLES")
-        for (name,) in cursor.fetchall():
-            cursor.execute(f"ANALYZE TABLE `{name}` PERSISTENT FOR ALL")
-            cursor.fetchall()
-        catalog = Catalog.from_server(connection, database)
+    catalog = live_catalog(server, database)
     run_workload(server, marketplace_spec(scale), count=statements, concurrency=2, seed=5,
                  database=database)
     digest = digest_slowlog(server.slow_log_path, database=database)
@@ -197,15 +204,25 @@ def sysbench(server: Server, scale: float, work: Path) -> tuple[list[Any], Catal
     from advice_quality import capture
 
     from dbtune.advise.workload import workload_from
-    from dbtune.catalog import load_catalog
 
     workload = advice_quality_workloads.sysbench_workload()
     workload.load(server, workload.database, scale)
     log = work / "capture-sysbench.log"
     capture(server, workload, log)
-    catalog = load_catalog(dsn=server.dsn(reveal_password=True) + workload.database,
-                           database=workload.database)
-    return list(workload_from(slowlogs=[str(log)], database=workload.database)), catalog
+    classes = workload_from(slowlogs=[str(log)], database=workload.database)
+    return list(classes), live_catalog(server, workload.database)
+
+
+def live_catalog(server: Server, database: str) -> Catalog:
+    """``database``'s catalog read from ``server`` after ``ANALYZE TABLE ... PERSISTENT FOR
+    ALL`` on each of its tables (column statistics, as the marketplace proof test has)."""
+    with server.connect(database) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT table_name FROM information_schema.tables WHERE "
+                       "table_schema = %s AND table_type = 'BASE TABLE'", (database,))
+        for table in [row[0] for row in cursor.fetchall()]:
+            cursor.execute(f"ANALYZE TABLE {quote(table)} PERSISTENT FOR ALL")
+            cursor.fetchall()
+        return Catalog.from_server(connection, database)
 
 
 def machine() -> str:

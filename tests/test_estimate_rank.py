@@ -10,9 +10,8 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import test_advise_measure
 from test_advise_indexes import Klass
-
-from dbtune.catalog import Catalog
 
 BENCHMARKS = Path(__file__).parent.parent / "benchmarks"
 _SPEC = importlib.util.spec_from_file_location("estimate_rank", BENCHMARKS / "estimate_rank.py")
@@ -20,7 +19,8 @@ rank = importlib.util.module_from_spec(_SPEC)
 sys.modules["estimate_rank"] = rank
 _SPEC.loader.exec_module(rank)
 
-ROWS = 20_000
+#: table s (20,000 sessions) and its live catalog
+sessions = test_advise_measure.sessions
 
 
 def test_compare_ranks_per_class_and_per_table() -> None:
@@ -42,17 +42,8 @@ def test_compare_ranks_per_class_and_per_table() -> None:
 
 
 @pytest.mark.server
-def test_two_classes_measured_on_a_sandbox(dbtune_server, dbtune_database) -> None:
-    with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
-        cursor.execute("CREATE TABLE s (id INT AUTO_INCREMENT PRIMARY KEY, token CHAR(32) NOT "
-                       "NULL, user_id INT NOT NULL, expires_at DATETIME NOT NULL, "
-                       "pad VARCHAR(100) NOT NULL DEFAULT '') ENGINE=InnoDB")
-        cursor.execute("INSERT INTO s (token, user_id, expires_at, pad) SELECT MD5(seq), "
-                       "(seq * 7919) % 2000, '2026-01-01' + INTERVAL seq * 43 SECOND, "
-                       f"REPEAT('x', 80) FROM seq_1_to_{ROWS}")
-        cursor.execute("ANALYZE TABLE s PERSISTENT FOR ALL")
-        cursor.fetchall()
-        catalog = Catalog.from_server(connection, dbtune_database)
+def test_two_classes_measured_on_a_sandbox(dbtune_server, dbtune_database, sessions) -> None:
+    catalog = sessions
     classes = [Klass("user", "SELECT id, expires_at FROM s WHERE user_id = 77", 0.5,
                      sample_db=dbtune_database),
                Klass("expiry", "SELECT id, token FROM s WHERE user_id = 5 AND expires_at > "
