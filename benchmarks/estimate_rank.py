@@ -112,16 +112,30 @@ def spearman(x: pd.Series, y: pd.Series) -> float:
 
 def agrees(estimated: pd.Series, measured: pd.Series) -> bool | None:
     """Is the best candidate by estimated gain among the best by measured gain (within
-    :data:`TIED` of it)? None when nothing measurably helps (no measured gain) or there is
-    only one candidate.
+    :data:`TIED` of it)? Estimated ties count against (the measured worst of them is
+    taken), and so does an estimate that sees no gain where one was measured. None when
+    nothing measurably helps (no measured gain) or there is only one candidate.
 
     >>> agrees(pd.Series([0.9, 0.5]), pd.Series([0.98, 0.7])), agrees(pd.Series([0.9, 0.5]),
     ...                                                               pd.Series([0.0, 0.0]))
     (True, None)
+    >>> agrees(pd.Series([0.9, 0.9]), pd.Series([0.98, 0.7])), agrees(pd.Series([0.0, 0.0]),
+    ...                                                               pd.Series([0.5, 0.7]))
+    (False, False)
     """
     if len(measured) < 2 or measured.max() <= 0:
         return None
-    return bool(measured[estimated.idxmax()] >= measured.max() * (1 - TIED))
+    if estimated.max() <= 0:
+        return False
+    picked = measured[estimated == estimated.max()].min()
+    return bool(picked >= measured.max() * (1 - TIED))
+
+
+def best(gains: pd.Series, candidates: pd.Series) -> str:
+    """The candidate of the largest gain ("-" when none gains; ties joined by " | ")."""
+    if gains.max() <= 0:
+        return "-"
+    return " | ".join(candidates[gains == gains.max()])
 
 
 def compare(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]]:
@@ -135,8 +149,8 @@ def compare(frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, 
                         "rho_helping": spearman(helping["estimated"], helping["measured"]),
                         "disagree": int(((group["estimated"] - group["measured"]).abs()
                                          > AGREEMENT).sum()),
-                        "best_estimated": group.at[group["estimated"].idxmin(), "candidate"],
-                        "best_measured": group.at[group["measured"].idxmin(), "candidate"],
+                        "best_estimated": best(1 - group["estimated"], group["candidate"]),
+                        "best_measured": best(1 - group["measured"], group["candidate"]),
                         "agrees": agrees(1 - group["estimated"], 1 - group["measured"])})
     tables = []
     for table, group in frame.groupby("table", sort=True):
