@@ -183,6 +183,7 @@ def summary(frame: pd.DataFrame, per_class: pd.DataFrame, per_table: pd.DataFram
     return {"pairs": len(frame), "classes": len(per_class),
             "classes_ranked": int(per_class["rho"].notna().sum()),
             "class_rho_median": median(per_class["rho"]),
+            "helping_ranked": int(per_class["rho_helping"].notna().sum()),
             "helping_rho_median": median(per_class["rho_helping"]),
             "pairs_disagree": int(per_class["disagree"].sum()),
             "class_best_agrees": share(per_class["agrees"]),
