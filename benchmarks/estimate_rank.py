@@ -57,7 +57,7 @@ from dbtune.catalog import Catalog, quote  # noqa: E402
 from dbtune.report.formats import render_rows  # noqa: E402
 from dbtune.sandbox import Server, start_server  # noqa: E402
 
-#: measured ratios this close (relative) count as one best
+#: a candidate within this share of the best measured gain counts as a best
 TIED = 0.05
 COLUMNS = ["table", "class", "candidate", "weight", "estimated", "measured", "ms_before",
            "ms_after", "used"]
@@ -75,8 +75,9 @@ def measured_run(classes: Sequence[Any], catalog: Catalog, server: Server) -> Ad
 
 def pairs(run: Advising) -> pd.DataFrame:
     """One row per measured (class, candidate): its table, the class's share of the time on
-    that table (``weight``), the estimated and the measured time ratio, the measured times
-    and whether the optimizer used the candidate."""
+    that table (``weight``), the estimated time ratio (the model's alone, capped at 1, never
+    the measured figure the search may have swapped in) and the measured one, the measured
+    times and whether the optimizer used the candidate."""
     rows = []
     for key, state in run.tables.items():
         needs = {}
