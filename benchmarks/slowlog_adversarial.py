@@ -22,7 +22,8 @@ import tempfile
 import time
 from collections.abc import Callable
 
-from dbtune.ingest.slowlog import Scanner, ScanStats, iter_blocks, read_events
+from dbtune.ingest.slowlog import Scanner, ScanStats, read_events
+from dbtune.ingest.slowlog_input import iter_blocks
 from dbtune.model import InputError
 
 MB = 1 << 20

@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from dbtune.ingest.slowlog import SNIFF_BYTES, read_events
+from dbtune.ingest.slowlog import read_events
+from dbtune.ingest.slowlog_input import SNIFF_BYTES
 from dbtune.model import InputError
 
 _SPEC = importlib.util.spec_from_file_location(

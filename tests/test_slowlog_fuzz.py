@@ -8,7 +8,8 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dbtune.ingest.slowlog import NO_QUERY, Block, Scanner, iter_blocks
+from dbtune.ingest.slowlog import NO_QUERY, Block, Scanner
+from dbtune.ingest.slowlog_input import iter_blocks
 
 FIXTURES = Path(__file__).parent.parent / "fixtures" / "slowlogs"
 LOGS = [p.read_bytes() for p in sorted(FIXTURES.glob("*.log")) if p.stat().st_size < 20_000]

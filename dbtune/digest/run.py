@@ -16,7 +16,8 @@ from dbtune.digest.aggregate import Aggregate
 from dbtune.digest.filters import Filters, values
 from dbtune.digest.result import Digest
 from dbtune.fingerprint import FingerprintCache
-from dbtune.ingest.slowlog import EPOCH, expand_paths
+from dbtune.ingest.slowlog import EPOCH
+from dbtune.ingest.slowlog_input import expand_paths
 from dbtune.ingest.slowlog_source import MIN_PARALLEL_BYTES, ByteRange, RangeReader, byte_ranges
 from dbtune.model import InputError
 

@@ -17,19 +17,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any, BinaryIO
 
-from dbtune.ingest.slowlog import (
-    Block,
-    Scanner,
-    ScanStats,
-    check_is_slowlog,
-    iter_blocks,
-    open_input,
-)
+from dbtune.ingest.slowlog import Block, Scanner, ScanStats, check_is_slowlog
+from dbtune.ingest.slowlog_input import GZIP_MAGIC, iter_blocks, open_input
 from dbtune.model import InputError
 
 #: Inputs smaller than this are read as one range.
 MIN_PARALLEL_BYTES = 16 << 20
-_GZIP_MAGIC = b"\x1f\x8b"
+
 
 
 @dataclass(frozen=True)
@@ -53,7 +47,7 @@ def byte_ranges(name: str, parts: int, min_bytes: int | None = None) -> list[Byt
     size = os.path.getsize(name)
     limit = MIN_PARALLEL_BYTES if min_bytes is None else min_bytes
     with open(name, "rb") as fh:
-        if size < limit or fh.read(2) == _GZIP_MAGIC:
+        if size < limit or fh.read(2) == GZIP_MAGIC:
             return whole
         cuts = [0]
         for k in range(1, parts):
