@@ -611,9 +611,11 @@ class Scanner:
         else:
             self._skip(start + first, count, "entry without a statement")
             return
-        if admin is not None and not attrs and time_text is None and user is None:
-            pass  # a bare admin command (a rotated log's first line): counted, untimed
-        elif "Query_time" not in attrs or not NUMBER.fullmatch(attrs["Query_time"]):
+        # a bare admin command (a rotated log's first line, its header in the file before)
+        # is counted untimed, as pt-query-digest counts it
+        bare_admin = admin is not None and not attrs and time_text is None and user is None
+        if not bare_admin and ("Query_time" not in attrs
+                               or not NUMBER.fullmatch(attrs["Query_time"])):
             self._skip(start + first, count, "entry without a valid Query_time")
             return
         set_ts = None
