@@ -4,10 +4,10 @@ columns towards the tables already read.
 
 Syntax does not say which table MySQL reads first (``FROM supplier, lineitem, orders,
 nation WHERE n_name = 'X'`` is best read from ``nation``), so the first table of the FROM
-clause is not taken as the driver. :func:`join_order` orders one query block greedily (the
-optimizer's own greedy search, on the advisor's estimates): first the table left with the
-fewest rows by its constant predicates, then, repeatedly, the table joined to those already
-read that leaves the fewest rows after the join. Each table is then looked up through the
+clause is not taken as the driver. :func:`block_order` orders each query block left-deep,
+on the advisor's estimates, so that the fewest rows pass from table to table (each is a
+lookup into the next): usually the table its constant predicates leave smallest first, then
+the tables joined to those already read. Each table is then looked up through the
 join columns that point to tables read before it, once per row reaching it
 (:attr:`JoinStep.lookups`); the driver only through its own predicates.
 
@@ -31,6 +31,8 @@ from dbtune.advise.need import TableInfo
 
 #: IN (SELECT ...) values assumed per outer row (as in :mod:`dbtune.advise.needs`)
 IN_SUBQUERY_VALUES = 10
+#: blocks with more tables are ordered greedily, not by the exhaustive search
+EXHAUSTIVE_TABLES = 10
 
 
 @dataclass(frozen=True)
@@ -98,10 +100,6 @@ def join_order(class_id: str, patterns: Sequence[AccessPattern], infos: Sequence
         if number == 0:
             outer_rows = rows
     return steps
-
-
-#: blocks with more tables are ordered greedily, not by the exhaustive search
-EXHAUSTIVE_TABLES = 10
 
 
 def block_order(members: Sequence[int], patterns: Sequence[AccessPattern],
