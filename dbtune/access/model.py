@@ -67,8 +67,9 @@ class AccessPattern:
     read: tuple[str, ...] = ()
     star: bool = False
     limit: int | None = None
-    block: int = 0
-    nullable_side: bool = False
+    #: where the reference sits, not what it asks of the table: not compared
+    block: int = field(default=0, compare=False)
+    nullable_side: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)
