@@ -40,10 +40,15 @@ class _Access:
         self.group_by: tuple[str, ...] = ()
         self.star = False
         self.limit: int | None = None
+        #: the query block whose FROM holds this reference
+        self.block: Block | None = None
 
-    def freeze(self) -> AccessPattern:
+    def freeze(self, blocks: dict[int, int]) -> AccessPattern:
+        block = self.block
         return AccessPattern(
             table=self.table, alias=self.alias, driving=self.driving,
+            block=blocks.get(id(block), 0),
+            nullable_side=block is not None and id(self) in block.outer,
             equality=dict(self.equality), range=tuple(self.range), is_null=tuple(self.is_null),
             joins=tuple(self.joins), order_by=self.order_by, group_by=self.group_by,
             read=tuple(self.read), star=self.star, limit=self.limit,
@@ -123,7 +128,10 @@ class Analyzer:
                 self.finding("negation_only", f"only negated predicates (!=, NOT IN, NOT LIKE) "
                              f"on {acc.table} ({cols}): an index cannot narrow a negation, the "
                              "table is scanned", acc.table, next(iter(acc.negated)))
-        patterns = tuple(acc.freeze() for acc in self.accesses)
+        blocks: dict[int, int] = {}
+        for acc in self.accesses:
+            blocks.setdefault(id(acc.block), len(blocks))
+        patterns = tuple(acc.freeze(blocks) for acc in self.accesses)
         tables: dict[str, AccessPattern] = {}
         for pattern in patterns:
             tables.setdefault(pattern.table, pattern)
@@ -235,6 +243,7 @@ class Analyzer:
                 block.sources[alias] = _Source(block=ctes[node.name])
             else:
                 access = self.new_access(node, node.alias or None)
+                access.block = block
                 block.sources[alias] = _Source(access=access)
             for join in node.args.get("joins") or []:  # UPDATE/DELETE and nested joins
                 self.add_source(block, join.this, ctes)

@@ -50,6 +50,9 @@ class AccessPattern:
     ``read`` is every column of this table the statement touches (select list, predicates, joins,
     GROUP BY, ORDER BY, HAVING): an index holding all of them covers the statement, unless
     ``star`` (``SELECT *`` / ``t.*``). ``limit`` is the LIMIT of the block this table drives.
+    ``block`` numbers the query block (SELECT) whose FROM holds the reference, in order of
+    first appearance; ``nullable_side``: the NULL-supplying side of a LEFT (or RIGHT) JOIN,
+    never read first.
     """
 
     table: str
@@ -64,6 +67,9 @@ class AccessPattern:
     read: tuple[str, ...] = ()
     star: bool = False
     limit: int | None = None
+    #: where the reference sits, not what it asks of the table: not compared
+    block: int = field(default=0, compare=False)
+    nullable_side: bool = field(default=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -36,6 +36,12 @@ class Need:
     limit: int | None = None
     #: share of the workload's total time spent in this class on this table
     weight: float = 0.0
+    #: times the table is looked up per execution: the rows reaching it from the tables a
+    #: join reads before it (:func:`dbtune.advise.joinorder.join_order`); 1 when read first
+    lookups: float = 1.0
+    #: range column -> fraction of the table the class's constant range on it keeps, by the
+    #: catalog's value distribution (:mod:`dbtune.advise.rangestats`); measured ones win
+    range_estimates: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass

@@ -17,15 +17,14 @@ from typing import Any
 from sqlglot import exp
 
 from dbtune.access import access_patterns
+from dbtune.advise.joinorder import IN_SUBQUERY_VALUES, JoinStep, join_order
 from dbtune.advise.need import DEFAULT_ROWS, Need, TableInfo
 from dbtune.advise.plan import ClassFinding
+from dbtune.advise.rangestats import range_fractions
 from dbtune.advise.run import Advising, Analysed
 from dbtune.advise.writecost import Write, updated_columns, write_fraction
 from dbtune.catalog import Catalog, Index, Table, type_width
 from dbtune.parsing import parse_statement
-
-#: IN (SELECT ...) values assumed per outer row
-IN_SUBQUERY_VALUES = 10
 
 
 def find_needs(run: Advising) -> None:
@@ -160,20 +159,29 @@ def needs_for_class(
     if access.kind in ("select", "update", "delete", "insert"):
         tree = parse_statement(sql)
         aggregated = tree is not None and bool(tree.find(exp.Group, exp.AggFunc))
+        found = []
         for pattern in access.accesses or tuple(access.tables.values()):
             table = resolve_table(catalog, pattern.table)
             if table is not None:
-                needs.append((need_for(cls.id, access, pattern, table, aggregated), table))
+                found.append((pattern, table))
             else:
                 findings.append(ClassFinding(
                     cls.id, share, "unknown_table", pattern.table, None,
                     f"table {pattern.table} is not in the catalog: no index advice for it"))
+        estimated = [range_fractions(sql, p, t) for p, t in found]
+        steps = join_order(cls.id, [p for p, _ in found], [table_info(t) for _, t in found],
+                           estimated)
+        for (pattern, table), step, ranged in zip(found, steps, estimated, strict=True):
+            needs.append((replace(need_for(cls.id, access, pattern, table, aggregated, step),
+                                  range_estimates=ranged), table))
     return needs, written, findings, access.kind
 
 
-def need_for(class_id: str, access: Any, pattern: Any, table: Table, aggregated: bool = False
-             ) -> Need:
-    """The Need of one class's access ``pattern`` on ``table`` (catalog spellings)."""
+def need_for(class_id: str, access: Any, pattern: Any, table: Table, aggregated: bool,
+             step: JoinStep) -> Need:
+    """The Need of one class's access ``pattern`` on ``table`` (catalog spellings), reached
+    as ``step`` of the statement's join order: its join columns towards the tables read
+    before it are equalities, looked up once per row reaching it."""
     def known(columns: Iterable[str]) -> tuple[str, ...]:
         out = []
         for c in columns:
@@ -185,10 +193,7 @@ def need_for(class_id: str, access: Any, pattern: Any, table: Table, aggregated:
     equality = {**{c: 1 for c in pattern.is_null},
                 **{c: (IN_SUBQUERY_VALUES if n is None else n)
                    for c, n in pattern.equality.items()}}
-    # a join column is an equality only when this table is the inner one of the join: it is
-    # not read first, or it has no filter of its own to be read first by
-    if not pattern.driving or not (equality or pattern.range):
-        equality = {**{j.column: 1 for j in pattern.joins}, **equality}
+    equality = {**{c: 1 for c in step.joined}, **equality}
     eq = known(equality)
     sizes = {table.column(c).name: n for c, n in equality.items()
              if n != 1 and table.column(c) is not None}
@@ -197,7 +202,7 @@ def need_for(class_id: str, access: Any, pattern: Any, table: Table, aggregated:
         order = ()
     limit = pattern.limit
     patterns = access.accesses or tuple(access.tables.values())
-    if aggregated or (len(patterns) > 1 and not pattern.driving):
+    if aggregated or (len(patterns) > 1 and not step.first):
         limit = None  # aggregation reads every matching row; an inner table's rows all count
     if limit is not None and access.offset and access.limit == pattern.limit:
         limit += access.offset
@@ -212,4 +217,5 @@ def need_for(class_id: str, access: Any, pattern: Any, table: Table, aggregated:
         group=known(pattern.group_by),
         reads=None if pattern.star else frozenset(known(pattern.read)),
         limit=limit,
+        lookups=step.lookups,
     )

@@ -27,6 +27,10 @@ class Column:
     type: str
     nullable: bool = True
     ndv: int | None = None
+    #: cumulative value distribution from the server's statistics (MariaDB column_stats,
+    #: MySQL histograms): ``(value, fraction of rows <= value)`` on the axis of
+    #: :func:`dbtune.catalog.histogram.axis_value`; empty when not known
+    distribution: tuple[tuple[float, float], ...] = ()
     #: generation expression of a generated column (SQL), else None
     generated: str | None = None
     stored: bool = False

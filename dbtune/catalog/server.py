@@ -10,6 +10,7 @@ import json
 import warnings
 from pathlib import Path
 
+from dbtune.catalog.histogram import Points, mariadb_points, mysql_points
 from dbtune.catalog.model import Catalog, Column, ForeignKey, Index, Partitioning, Table
 from dbtune.catalog.sqltext import expression_list, normalize_type, partition_expression
 from dbtune.model import InputError
@@ -99,7 +100,8 @@ def read_catalog(connection, database: str) -> list[Table]:
     )
     column_stats = rows(
         "SELECT table_name AS TABLE_NAME, column_name AS COLUMN_NAME, nulls_ratio AS NULLS, "
-        "avg_frequency AS FREQ FROM mysql.column_stats WHERE db_name = %s",
+        "avg_frequency AS FREQ, min_value AS LOW, max_value AS HIGH, hist_type AS HIST_TYPE, "
+        "histogram AS HISTOGRAM FROM mysql.column_stats WHERE db_name = %s",
         database,
         optional=True,
     )
@@ -225,9 +227,12 @@ def assemble(
         table.partitioning.partitions.append(row["PARTITION_NAME"])
 
     ndv: dict[tuple[str, str], int] = {}
+    points: dict[tuple[str, str], Points] = {}
     for row in histograms:
         hist = row["HISTOGRAM"]
         hist = json.loads(hist) if isinstance(hist, (str, bytes)) else hist
+        key = (row["TABLE_NAME"], row["COLUMN_NAME"].lower())
+        points[key] = mysql_points(hist, _type_of(by_table, key))
         buckets = hist.get("buckets", [])
         count = (
             len(buckets)
@@ -241,6 +246,10 @@ def assemble(
         if table is not None and table.rows is not None and freq > 0:
             non_null = table.rows * (1 - float(row["NULLS"] or 0))
             ndv[(row["TABLE_NAME"], row["COLUMN_NAME"].lower())] = max(round(non_null / freq), 1)
+        if table is not None and row.get("LOW") is not None:
+            key = (row["TABLE_NAME"], row["COLUMN_NAME"].lower())
+            points[key] = mariadb_points(row.get("HIST_TYPE"), row.get("HISTOGRAM"), row["LOW"],
+                                         row.get("HIGH"), _type_of(by_table, key))
 
     measured: dict[str, dict[str, int]] = {}
     for row in sizes:
@@ -251,8 +260,16 @@ def assemble(
         for col in table.columns.values():
             key = (name, col.name.lower())
             col.ndv = ndv.get(key, first_cardinality.get(key))
+            col.distribution = points.get(key, ())
         table.finish(measured.get(name))
     return list(by_table.values())
+
+
+def _type_of(tables: dict[str, Table], key: tuple[str, str]) -> str:
+    """The SQL type of column ``key`` = (table, lower-case column), else ""."""
+    table = tables.get(key[0])
+    column = table.column(key[1]) if table is not None else None
+    return column.type if column is not None else ""
 
 
 def _int(value) -> int | None:
