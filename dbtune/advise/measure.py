@@ -9,17 +9,19 @@ Per table (one at a time, the schema left as it was found):
    KEY UPDATE: the class's sample) is timed inside a transaction that is rolled back, and
    each read class's statement (SELECT) is timed with ``ANALYZE``;
 2. the leading candidates (:func:`leading`: the best estimated read gains, at most
-   :data:`LEADING`) are built together, IGNORED (MariaDB 10.6+) or INVISIBLE (MySQL 8):
-   the optimizer cannot use them, but every write maintains them;
-3. the writes are timed again: the extra time per index, relative to the statement's own
-   time, is the class's measured cost per index on that table
-   (:attr:`~dbtune.advise.writecost.Write.per_index`);
-4. each candidate in turn is made visible and the reads are ANALYZEd with it, alternating
-   with it ignored again (a busy machine's drift falls on both sides): the measured
-   time ratio and rows (:class:`~dbtune.advise.whatif.ReadMeasure`) replace the estimate
-   for that (class, candidate) in the search (:meth:`TableState.estimate`);
-5. the candidates are dropped and the writes timed once more (each figure is the fastest
-   of its runs before and after, which keeps a busy machine's noise out of the difference).
+   :data:`LEADING`, and for each UPDATE / DELETE the candidate that serves its WHERE best)
+   are built together, IGNORED (MariaDB 10.6+) or INVISIBLE (MySQL 8), and each in turn is
+   made visible while the reads are ANALYZEd, alternating with it ignored again (a busy
+   machine's drift falls on both sides): the measured time ratio and rows
+   (:class:`~dbtune.advise.whatif.ReadMeasure`) replace the estimate for that (class,
+   candidate) in the search (:meth:`TableState.estimate`);
+3. the writes, AutoAdmin's way (a read part plus a maintenance part): each candidate is
+   built alone, ignored, :data:`WRITE_PASSES` times, and each write that maintains it is
+   timed with it and again once it is dropped: its own upkeep, relative to the bare time
+   either side (:attr:`~dbtune.advise.writecost.Write.upkeep`: a narrow index and a wide
+   one are priced apart). Where a write's WHERE is read through it once it is visible
+   (EXPLAIN), the write is timed that way too: the read part it saves is a measured read of
+   the write class's need, which the search counts as a gain.
 
 A table of more than :data:`SAMPLE_ROWS` rows is measured on a sampled copy (its newest
 rows, :func:`sampled_copy`, dropped afterwards): its writes only, each rewritten by sqlglot
