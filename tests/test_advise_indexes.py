@@ -848,53 +848,6 @@ def test_cli_perfschema_workload(dbtune_server, dbtune_database) -> None:
                                           and "not verified" in advice["reason"])
 
 
-#: what a DBA writes by hand for the marketplace workload (docs/advise-indexes.md): table ->
-#: the leading columns as a set (equality columns may come in either order)
-EXPERT = [("user_sessions", {"token"}), ("audit_log", {"entity_type", "entity_id"}),
-          ("orders", {"customer_id", "created_at"}),
-          ("marketplace_listings", {"marketplace", "sku"}),
-          ("marketplace_listings", {"marketplace", "updated_at"}), ("order_items", {"order_id"})]
-
-
-@pytest.mark.server
-@pytest.mark.slow
-def test_marketplace_proof(dbtune_server, dbtune_database) -> None:
-    """Slow log of a replay -> advice (verified) -> applied -> the same replay is faster."""
-    from dbtune.bench.story import ADVISE_BUDGET
-    from dbtune.digest import digest_slowlog
-    from dbtune.workload.marketplace import load_marketplace
-    from dbtune.workload.runner import run_workload
-    from dbtune.workload.spec import marketplace_spec
-
-    scale = 0.1
-    load_marketplace(dbtune_server, dbtune_database, scale=scale)
-    with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
-        cursor.execute("SHOW TABLES")
-        for (name,) in cursor.fetchall():
-            cursor.execute(f"ANALYZE TABLE `{name}` PERSISTENT FOR ALL")
-            cursor.fetchall()
-        cat = Catalog.from_server(connection, dbtune_database)
-
-    def replay():
-        return run_workload(dbtune_server, marketplace_spec(scale), count=1500, concurrency=2,
-                            seed=5, database=dbtune_database)
-
-    before = replay()
-    digest = digest_slowlog(dbtune_server.slow_log_path, database=dbtune_database)
-    # the expert-sized budget the bench uses: with 10/3 the last places go by measured
-    # shares, which move with the machine's load at this small scale
-    plan = advise_indexes(digest, cat, verify_on=dbtune_server, **ADVISE_BUDGET)
-    assert plan.rejected == [] and all(a.verified for a in plan.advice)
-    for table, lead in EXPERT:
-        assert any(a.table == table and set(a.columns[: len(lead)]) == lead
-                   for a in plan.advice), (table, lead)
-    with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
-        for statement in plan.statements():
-            cursor.execute(statement)
-    after = replay()
-    assert after.mean_ms < before.mean_ms / 2, (before.mean_ms, after.mean_ms)
-
-
 def test_plan_and_hygiene_render_in_every_format_through_the_report_layer() -> None:
     from dbtune.advise.hygiene import find_hygiene, hygiene_report
     from dbtune.report.document import FORMATS, render

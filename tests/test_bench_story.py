@@ -20,7 +20,11 @@ pytestmark = [
 def test_marketplace_fixture_advise_story_end_to_end_json():
     outcome = CliRunner().invoke(main, [
         "bench", "--fixture", "marketplace", "--advise", "--scale", "0.02", "--backend", "local",
-        "--count", "400", "--warmup", "40", "--checks", "3", "--format", "json"])
+        "--count", "400", "--warmup", "40", "--checks", "3", "--format", "json",
+        # 400 statements a round leave most classes 2-10 a phase, judged on their point
+        # estimates: at 2x one run read sync_failures_report 2.9x slower on 4 statements
+        # (interval 1.5-5.8) at this scale; the strict guard is tested in test_bench_guard.py
+        "--max-regression", "5"])
     assert outcome.exit_code == 0, outcome.output
     document = json.loads(outcome.stdout)
     assert document["target"] == "mean<30ms" and document["met"] is True

@@ -15,7 +15,7 @@ from dbtune.advise.plan import ClassEffect, IndexAdvice, IndexPlan
 from dbtune.advise.run import Advising
 from dbtune.advise.tables import TableState
 from dbtune.advise.whatif import MeasuredEstimate
-from dbtune.advise.writecost import WRITE_FACTOR, maintaining, slowdown
+from dbtune.advise.writecost import WRITE_FACTOR, maintaining
 from dbtune.catalog import Index, Table
 
 #: a measured write class the plan's indexes on its table make this much slower is named
@@ -135,19 +135,20 @@ def table_advice(state: TableState, table: Table, run: Advising) -> list[IndexAd
             write_share=state.write_share(columns), write_cost=state.write_cost(columns),
             write_classes=[c for c, _ in state.writers(columns)], others=list(others.values()),
             rows_assumed=table.rows is None, write_basis=state.write_basis(columns),
-            write_slowdown={w.class_id: w.per_index for w in maintaining(state.writes, columns)
+            write_slowdown={w.class_id: w.upkeep_of(columns)
+                            for w in maintaining(state.writes, columns)
                             if w.per_index is not None})
         advice.reason = reason(advice, uses)
         out.append(advice)
     warned = set()
-    for class_id, factor in slowdown(state.writes, [a.columns for a in out]).items():
+    for class_id, factor in state.slowdown([a.columns for a in out]).items():
         first = next((a for a in out if class_id in a.write_slowdown), None)
         if factor >= WARN_SLOWDOWN and first is not None and class_id not in warned:
             warned.add(class_id)
             built = sum(class_id in a.write_slowdown for a in out)
             first.warnings.append(
                 f"write class {class_id} ({shares[class_id]:.2%} of query time) measured "
-                f"+{first.write_slowdown[class_id]:.0%} per index: the plan's {built} "
+                f"+{first.write_slowdown[class_id]:.0%} for this index: the plan's {built} "
                 f"{'indexes' if built > 1 else 'index'} on {table.name} "
                 f"make{'' if built > 1 else 's'} it about "
                 f"{factor:.1f}x slower per statement (--max-write-slowdown caps it)")

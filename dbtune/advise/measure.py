@@ -9,17 +9,19 @@ Per table (one at a time, the schema left as it was found):
    KEY UPDATE: the class's sample) is timed inside a transaction that is rolled back, and
    each read class's statement (SELECT) is timed with ``ANALYZE``;
 2. the leading candidates (:func:`leading`: the best estimated read gains, at most
-   :data:`LEADING`) are built together, IGNORED (MariaDB 10.6+) or INVISIBLE (MySQL 8):
-   the optimizer cannot use them, but every write maintains them;
-3. the writes are timed again: the extra time per index, relative to the statement's own
-   time, is the class's measured cost per index on that table
-   (:attr:`~dbtune.advise.writecost.Write.per_index`);
-4. each candidate in turn is made visible and the reads are ANALYZEd with it, alternating
-   with it ignored again (a busy machine's drift falls on both sides): the measured
-   time ratio and rows (:class:`~dbtune.advise.whatif.ReadMeasure`) replace the estimate
-   for that (class, candidate) in the search (:meth:`TableState.estimate`);
-5. the candidates are dropped and the writes timed once more (each figure is the fastest
-   of its runs before and after, which keeps a busy machine's noise out of the difference).
+   :data:`LEADING`, and for each UPDATE / DELETE the candidate that serves its WHERE best)
+   are built together, IGNORED (MariaDB 10.6+) or INVISIBLE (MySQL 8), and each in turn is
+   made visible while the reads are ANALYZEd, alternating with it ignored again (a busy
+   machine's drift falls on both sides): the measured time ratio and rows
+   (:class:`~dbtune.advise.whatif.ReadMeasure`) replace the estimate for that (class,
+   candidate) in the search (:meth:`TableState.estimate`);
+3. the writes, AutoAdmin's way (a read part plus a maintenance part): each candidate is
+   built alone, ignored, :data:`WRITE_PASSES` times, and each write that maintains it is
+   timed with it and again once it is dropped: its own upkeep, relative to the bare time
+   either side (:attr:`~dbtune.advise.writecost.Write.upkeep`: a narrow index and a wide
+   one are priced apart). Where a write's WHERE is read through it once it is visible
+   (EXPLAIN), the write is timed that way too: the read part it saves is a measured read of
+   the write class's need, which the search counts as a gain.
 
 A table of more than :data:`SAMPLE_ROWS` rows is measured on a sampled copy (its newest
 rows, :func:`sampled_copy`, dropped afterwards): its writes only, each rewritten by sqlglot
@@ -33,6 +35,7 @@ measured (``run.measure_notes``, the plan's "Measured on the server" section).
 from __future__ import annotations
 
 import json
+import math
 import re
 import time
 from collections.abc import Callable, Sequence
@@ -45,7 +48,7 @@ from dbtune.advise.ddl import ONLINE_INDEX, add_index, alter_table, drop_index, 
 from dbtune.advise.run import Advising
 from dbtune.advise.tables import TableState
 from dbtune.advise.whatif import ReadMeasure
-from dbtune.advise.writecost import maintaining
+from dbtune.advise.writecost import Write, maintaining
 from dbtune.catalog import Table, quote
 from dbtune.parsing import parse_statement
 from dbtune.sandbox import Server, require_disposable
@@ -54,6 +57,9 @@ from dbtune.sandbox import Server, require_disposable
 LEADING = 6
 #: runs of each statement per phase (the fastest counts)
 REPEATS = 5
+#: each candidate is built alone this many times for the writes (the least upkeep counts:
+#: one pass on a busy machine read +74% and +684% for two indexes of one DELETE)
+WRITE_PASSES = 2
 #: a statement slower than this (ms) runs once per phase
 SLOW_MS = 250.0
 #: a table with more rows is measured on a copy of this many of its rows (writes only)
@@ -117,7 +123,10 @@ def unmeasurable(table: Table) -> str | None:
 
 def leading(state: TableState, min_gain: float) -> list[tuple[str, ...]]:
     """The candidates of one table worth measuring: estimated read gain (alone, over how
-    the table is served today) at least ``min_gain``, best first, at most :data:`LEADING`."""
+    the table is served today) at least ``min_gain``, best first, at most :data:`LEADING`;
+    then, for each write class whose WHERE a candidate can serve, the one the model rates
+    best for it (:func:`serving_writes`), whatever its estimated gain: the read part it
+    saves that write is measured, not assumed."""
     today = [state.baseline(n)[0].cost for n in state.needs]
     current = state.relative(today)
     gains = []
@@ -127,7 +136,24 @@ def leading(state: TableState, min_gain: float) -> list[tuple[str, ...]]:
         if current - after >= min_gain:
             gains.append((current - after, columns))
     gains.sort(key=lambda g: -g[0])
-    return [columns for _, columns in gains[:LEADING]]
+    chosen = [columns for _, columns in gains[:LEADING]]
+    return chosen + [c for c in serving_writes(state) if c not in chosen]
+
+
+def serving_writes(state: TableState) -> list[tuple[str, ...]]:
+    """Per write class with a WHERE on the table (UPDATE, DELETE), the candidate led by
+    one of its equality or range columns that the model rates cheapest for it."""
+    written = {w.class_id for w in state.writes}
+    out: list[tuple[str, ...]] = []
+    for need in state.needs:
+        if need.kind == "select" or need.class_id not in written:
+            continue
+        serving = [c for c in state.candidates if c[0] in (*need.eq, *need.ranges)]
+        if serving:
+            best = min(serving, key=lambda c: (state.estimate(need, c).cost, len(c), c))
+            if best not in out:
+                out.append(best)
+    return out
 
 
 def measure_table(connection: Any, server: Server, state: TableState, table: Table,
@@ -190,42 +216,125 @@ def _measure(connection: Any, server: Server, state: TableState, table: Table, o
              writes: dict[str, tuple[str, str | None, float | None]],
              reads: dict[str, tuple[str, str | None, float | None]],
              shares: dict[str, float]) -> str:
-    """The measurement on table ``on`` (``table`` itself or its sampled copy)."""
+    """The measurement on table ``on`` (``table`` itself or its sampled copy): the reads
+    with every candidate built ignored and each one visible in turn; then each candidate
+    built alone (:func:`_write_costs`) for the writes."""
     mysql = server.flavour == "mysql"
     names = [f"dbtune_whatif_{i}" for i in range(len(candidates))]
     where = table_sql(on, table.schema)
-    before = {c: time_write(connection, sql, db) for c, (sql, db, _) in writes.items()}
-    base = {c: analyze(connection, sql, db, mysql) for c, (sql, db, _) in reads.items()}
-    clauses = [add_index(n, c, invisible=mysql) + ("" if mysql else " IGNORED")
-               for n, c in zip(names, candidates, strict=True)]
-    _execute(connection, alter_table(where, clauses, **ONLINE_INDEX))
-    try:
-        with_all = {c: time_write(connection, sql, db) for c, (sql, db, _) in writes.items()}
-        for name, columns in zip(names, candidates, strict=True):
-            for class_id, (sql, db, _) in reads.items():
-                measure = read_with(connection, where, name, sql, db, mysql, base[class_id])
-                if measure is not None:
-                    state.record(class_id, columns, measure)
-    finally:
-        _execute(connection, alter_table(where, [drop_index(n) for n in names],
-                                         **ONLINE_INDEX))
-    after = {c: time_write(connection, sql, db) for c, (sql, db, _) in writes.items()}
-    costs = []
-    for i, write in enumerate(state.writes):
-        times = [t for t in (before.get(write.class_id), after.get(write.class_id)) if t]
-        built = len([c for c in candidates if maintaining([write], c)])
-        loaded = with_all.get(write.class_id)
-        if not times or not loaded or not built:
-            continue
-        per_index = max(0.0, loaded / min(times) - 1.0) / built
-        state.writes[i] = write._replace(per_index=per_index,
-                                         class_share=shares[write.class_id])
-        costs.append(f"{write.class_id} {min(times):,.2f} -> {loaded:,.2f} ms with {built} "
-                     f"(+{per_index:.0%} per index)")
-    measured = len({c for c, _ in state.measured})
+    bare = {c: [time_write(connection, sql, db)] for c, (sql, db, _) in writes.items()}
+    if reads:
+        base = {c: analyze(connection, sql, db, mysql) for c, (sql, db, _) in reads.items()}
+        clauses = [add_index(n, c, invisible=mysql) + ("" if mysql else " IGNORED")
+                   for n, c in zip(names, candidates, strict=True)]
+        _execute(connection, alter_table(where, clauses, **ONLINE_INDEX))
+        try:
+            for name, columns in zip(names, candidates, strict=True):
+                for class_id, (sql, db, _) in reads.items():
+                    measure = read_with(connection, where, name, sql, db, mysql,
+                                        base[class_id])
+                    if measure is not None:
+                        state.record(class_id, columns, measure)
+        finally:
+            _execute(connection, alter_table(where, [drop_index(n) for n in names],
+                                             **ONLINE_INDEX))
+    costs = _write_costs(connection, state, where, mysql, candidates, writes, bare, shares)
+    measured = len({c for c, _ in state.measured if c in reads})
     return (f"{table.name}: {len(candidates)} candidates built ignored; writes: "
             f"{'; '.join(costs) or 'none replayed'}; {measured} read class"
             f"{'es' if measured != 1 else ''} ANALYZEd with each")
+
+
+def _write_costs(connection: Any, state: TableState, where: str, mysql: bool,
+                 candidates: Sequence[tuple[str, ...]],
+                 writes: dict[str, tuple[str, str | None, float | None]],
+                 bare: dict[str, list[float | None]], shares: dict[str, float]) -> list[str]:
+    """Each candidate built alone (ignored), the writes timed with it and right after it is
+    dropped again: its own upkeep per write class, against the bare times either side (a
+    busy machine's drift falls on both). Where a write reads its WHERE through it once
+    visible (EXPLAIN), the write is timed that way too: the read part it saves, recorded as
+    a measured read of the class's need. Records the figures on ``state``; notes in words."""
+    loaded: dict[tuple[str, tuple[str, ...]], float] = {}
+    serving: dict[tuple[str, tuple[str, ...]], float] = {}
+    before = {c: times[-1] for c, times in bare.items()}
+    for columns in [c for _ in range(WRITE_PASSES) for c in candidates]:
+        mine = [c for c in writes if maintaining([_write_of(state, c)], columns)]
+        if not mine:
+            continue
+        name = "dbtune_whatif_w"
+        _execute(connection, alter_table(where, [add_index(name, columns, invisible=mysql)
+                                                 + ("" if mysql else " IGNORED")],
+                                         **ONLINE_INDEX))
+        try:
+            took = {}
+            for class_id in mine:
+                sql, db, _ = writes[class_id]
+                took[class_id] = time_write(connection, sql, db)
+                read = write_with(connection, where, name, sql, db, mysql)
+                if took[class_id] is not None and read is not None:
+                    serving[(class_id, columns)] = min(serving.get((class_id, columns), math.inf),
+                                                       took[class_id] - read)
+        finally:
+            _execute(connection, alter_table(where, [drop_index(name)], **ONLINE_INDEX))
+        for class_id in mine:
+            sql, db, _ = writes[class_id]
+            after = time_write(connection, sql, db)
+            bare[class_id].append(after)
+            pair = [t for t in (before[class_id], after) if t]
+            if took[class_id] is not None and pair:
+                ratio = took[class_id] / min(pair)
+                loaded[(class_id, columns)] = min(loaded.get((class_id, columns), ratio), ratio)
+            before[class_id] = after
+    notes = []
+    for i, write in enumerate(state.writes):
+        times = [t for t in bare.get(write.class_id, []) if t]
+        upkeep = tuple((c, max(0.0, loaded[(write.class_id, c)] - 1.0)) for c in candidates
+                       if (write.class_id, c) in loaded)
+        if not times or not upkeep:
+            continue
+        base = min(times)
+        state.writes[i] = write._replace(per_index=sum(u for _, u in upkeep) / len(upkeep),
+                                         upkeep=upkeep, class_share=shares[write.class_id])
+        saved = [(c, ms) for (class_id, c), ms in serving.items() if class_id == write.class_id]
+        for columns, ms in saved:
+            state.record(write.class_id, columns,
+                         ReadMeasure(base, max(0.0, base - ms), None, used=True))
+        own = ", ".join(f"{'+'.join(c)} +{u:.0%}" for c, u in upkeep)
+        read = "".join(f"; reading its WHERE through {'+'.join(c)} saves {ms:,.2f} ms"
+                       for c, ms in saved)
+        notes.append(f"{write.class_id} {base:,.2f} ms, each index's upkeep: {own}{read}")
+    return notes
+
+
+def _write_of(state: TableState, class_id: str) -> Write:
+    return next(w for w in state.writes if w.class_id == class_id)
+
+
+def write_with(connection: Any, where: str, name: str, sql: str, database: str | None,
+               mysql: bool) -> float | None:
+    """One write with the ignored index ``name`` made visible, when the optimizer reads its
+    WHERE through it (EXPLAIN): its fastest time (ms); None when it does not use it, or
+    fails."""
+    _execute(connection, _visibility(where, name, True, mysql))
+    try:
+        if not _explained_key(connection, sql, database, name):
+            return None
+        return time_write(connection, sql, database)
+    finally:
+        _execute(connection, _visibility(where, name, False, mysql))
+
+
+def _explained_key(connection: Any, sql: str, database: str | None, name: str) -> bool:
+    """Does EXPLAIN FORMAT=JSON of ``sql`` read a table through index ``name``?"""
+    try:
+        if database:
+            connection.select_db(database)
+        with connection.cursor() as cursor:
+            cursor.execute("EXPLAIN FORMAT=JSON " + sql)
+            plan = json.loads(cursor.fetchone()[0])
+    except (pymysql.MySQLError, ValueError, TypeError):
+        return False
+    return _mariadb_rows(plan, name)[1]
 
 
 def read_with(connection: Any, where: str, name: str, sql: str, database: str | None,

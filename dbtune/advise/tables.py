@@ -60,10 +60,22 @@ class TableState:
         cost = write_cost(self.writes, columns)
         if self.max_slowdown is not None:
             kept = [c for c in self.chosen if tuple(columns[: len(c)]) != tuple(c)]
-            if any(f > self.max_slowdown for f in slowdown(self.writes,
-                                                          [*kept, columns]).values()):
+            if any(f > self.max_slowdown for f in self.slowdown([*kept, columns]).values()):
                 return cost + OVER_SLOWDOWN
         return cost
+
+    def slowdown(self, indexes: Sequence[tuple[str, ...]]) -> dict[str, float]:
+        """Measured write class -> the factor the new ``indexes`` make it slower: its read
+        part with the best of them, where that was measured (a DELETE whose WHERE one of
+        them serves), plus their upkeep (:func:`~dbtune.advise.writecost.slowdown`)."""
+        measured = {w.class_id for w in self.writes if w.per_index is not None}
+        read = {}
+        for need in self.needs:
+            if need.kind != "select" and need.class_id in measured:
+                found = self.best(need, list(indexes))[0]
+                if isinstance(found, MeasuredEstimate):
+                    read[need.class_id] = found.cost / self.baseline(need)[0].cost
+        return slowdown(self.writes, indexes, read)
 
     def write_basis(self, columns: Sequence[str]) -> str:
         """"measured", "estimated", "partly measured" or "none" (:func:`write_basis`)."""

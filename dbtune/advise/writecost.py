@@ -11,19 +11,26 @@ Two ways to price an index for a write, and every figure says which it is
 
 - **measured** (:mod:`dbtune.advise.measure`, with a disposable server): the class's
   statement timed in a rolled-back transaction with and without candidate indexes built
-  IGNORED / INVISIBLE (still maintained, never read): ``per_index`` is the measured extra
-  time per index, relative to the statement's own time, so one more index costs
-  ``class_share x per_index`` of the workload (a batch DELETE of 1,000 rows measured about
-  +100% per index on the marketplace fixture);
+  IGNORED / INVISIBLE (still maintained, never read). As AutoAdmin splits an UPDATE, the
+  write is a read part plus a maintenance part: ``upkeep`` holds each measured candidate's
+  own maintenance (the extra time relative to the statement's own time, measured by
+  dropping the candidates one at a time), so an index on ``columns`` costs
+  ``class_share x upkeep_of(columns)`` of the workload; ``per_index``, the average over the
+  candidates built, prices an index that was not built (a widened one). The read part an
+  index saves a write (a DELETE whose WHERE it serves) is a measured read of the class's
+  need (:mod:`dbtune.advise.whatif`), not a write cost;
 - **estimated** (offline, ``--schema`` only, or a class that could not be replayed): the
   constant :data:`WRITE_FACTOR` of the time the class spends changing rows.
 
 >>> writes = [Write("ins", 0.2, None), Write("upd", 0.1, frozenset({"b"}))]
 >>> writers(writes, ["a"]), round(write_cost(writes, ["b"]), 3)
 ([('ins', 0.2)], 0.03)
->>> measured = [Write("del", 0.001, None, per_index=1.0, class_share=0.002)]
->>> write_cost(measured, ["a"]), write_basis(measured, ["a"])
-(0.002, 'measured')
+>>> measured = [Write("del", 0.001, None, per_index=1.0, class_share=0.002,
+...                   upkeep=((("a",), 1.5), (("b",), 0.5)))]
+>>> write_cost(measured, ["a"]), write_cost(measured, ["b"]), write_cost(measured, ["c"])
+(0.003, 0.001, 0.002)
+>>> write_basis(measured, ["a"])
+'measured'
 """
 
 from __future__ import annotations
@@ -56,12 +63,26 @@ class Write(NamedTuple):
     per_index: float | None = None
     #: the class's whole share of workload time (what ``per_index`` is relative to)
     class_share: float = 0.0
+    #: measured: (candidate columns, the extra time that one index's upkeep adds,
+    #: relative to the statement's time without it), per candidate built
+    upkeep: tuple[tuple[tuple[str, ...], float], ...] = ()
 
-    @property
-    def cost(self) -> float:
-        """Share of workload time one more index on its table adds to this write."""
-        if self.per_index is not None:
-            return self.class_share * self.per_index
+    def upkeep_of(self, columns: Sequence[str]) -> float | None:
+        """The measured extra time (relative) an index on ``columns`` adds: its own figure
+        where it was built, else the class's average :attr:`per_index` (None: not measured).
+
+        >>> Write("d", 0.0, None, per_index=0.8, upkeep=((("a",), 0.2),)).upkeep_of(["a"])
+        0.2
+        """
+        own = dict(self.upkeep).get(tuple(columns))
+        return own if own is not None else self.per_index
+
+    def cost_of(self, columns: Sequence[str]) -> float:
+        """Share of workload time an index on ``columns`` adds to this write (measured, else
+        :data:`WRITE_FACTOR` of the time it spends changing rows)."""
+        upkeep = self.upkeep_of(columns)
+        if upkeep is not None:
+            return self.class_share * upkeep
         return self.share * WRITE_FACTOR
 
 
@@ -83,8 +104,8 @@ def maintaining(writes: Sequence[Write], columns: Sequence[str]) -> list[Write]:
 
 def write_cost(writes: Sequence[Write], columns: Sequence[str]) -> float:
     """Share of workload time an index on ``columns`` adds to the writes that maintain it:
-    measured where the write was measured, else estimated (:attr:`Write.cost`)."""
-    return sum(w.cost for w in maintaining(writes, columns))
+    measured where the write was measured, else estimated (:meth:`Write.cost_of`)."""
+    return sum(w.cost_of(columns) for w in maintaining(writes, columns))
 
 
 def write_basis(writes: Sequence[Write], columns: Sequence[str]) -> str:
@@ -95,14 +116,21 @@ def write_basis(writes: Sequence[Write], columns: Sequence[str]) -> str:
             frozenset({False}): "estimated"}.get(frozenset(kinds), "partly measured")
 
 
-def slowdown(writes: Sequence[Write], indexes: Sequence[Sequence[str]]) -> dict[str, float]:
+def slowdown(writes: Sequence[Write], indexes: Sequence[Sequence[str]],
+             read: dict[str, float] | None = None) -> dict[str, float]:
     """Measured writes only: class id -> the factor ``indexes`` (new indexes on the table)
-    make the class slower by their maintenance (1.0: not at all).
+    make the class slower: its read part with them (``read``: class id -> the statement's
+    measured time ratio with the best of them for its WHERE, at most 1; default 1) plus
+    each index's upkeep (1.0: not at all).
 
     >>> slowdown([Write("del", 0.0, None, per_index=0.9)], [("a",), ("b",)])
     {'del': 2.8}
+    >>> slowdown([Write("del", 0.0, None, per_index=0.9)], [("a",)], read={"del": 0.5})
+    {'del': 1.4}
     """
-    return {w.class_id: 1.0 + w.per_index * sum(bool(maintaining([w], c)) for c in indexes)
+    read = read or {}
+    return {w.class_id: min(1.0, read.get(w.class_id, 1.0))
+            + sum(w.upkeep_of(c) or 0.0 for c in indexes if maintaining([w], c))
             for w in writes if w.per_index is not None}
 
 

@@ -129,15 +129,18 @@ def bench_on(server: Server, database: str | None, *, fixture: str | None = None
              migration: str | Path | None = None, rollback: str | Path | None = None,
              advise: bool = False, targets: list[Target] | None = None, rounds: int = 2,
              max_regression: float = MAX_REGRESSION, alert: Alert | None = None,
-             replay: Replay | None = None,
+             replay: Replay | None = None, max_write_slowdown: float | None = None,
              on_load: Callable[[str, int], None] | None = None, **bench_options):
     """Everything ``dbtune bench`` does once it has a server: data, workload, change, rounds.
 
     Data: the ``fixture`` and/or a ``load`` script. Workload: ``slowlog`` or ``sql`` file,
     else the fixture's spec. Change: ``migration`` (+ ``rollback``) files, or ``advise``.
     ``database`` None: ``marketplace`` for the fixture, else the slow log's database, else
-    ``bench``. ``on_load(table, rows)`` follows the fixture load; ``bench_options`` go to
-    :func:`~dbtune.bench.rounds.run_bench` (``on_round``, ``on_progress``).
+    ``bench``. ``max_write_slowdown``: with ``advise``, the advisor's ``max_slowdown`` (no
+    write class made slower than that by the advice's measured upkeep; None: no cap).
+    ``on_load(table, rows)`` follows
+    the fixture load; ``bench_options`` go to :func:`~dbtune.bench.rounds.run_bench`
+    (``on_round``, ``on_progress``).
     """
     from dbtune.bench.workloads import slowlog_workload, sql_file_workload
     from dbtune.workload.spec import marketplace_spec
@@ -154,7 +157,7 @@ def bench_on(server: Server, database: str | None, *, fixture: str | None = None
     else:
         raise InputError("no workload: give --fixture, --slowlog FILE or --sql FILE")
     database = database or ("marketplace" if fixture else workload.database or "bench")
-    change = (advice_migration(server, database) if advise
+    change = (advice_migration(server, database, max_slowdown=max_write_slowdown) if advise
               else Migration.from_files(migration, rollback))  # type: ignore[arg-type]
     with server.connect() as connection, connection.cursor() as cursor:
         cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{_name(database)}`")

@@ -41,7 +41,11 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option("--max-regression", type=click.FloatRange(min=1), default=2.0, show_default=True,
               help="Fail (exit 1) when any class, however rare, gets slower than this factor "
                    "(95% interval above 1; a class of fewer than 20 statements a phase: its point "
-                   "estimate beyond 2.5 times this).")
+                   "estimate, said in the report).")
+@click.option("--max-write-slowdown", type=click.FloatRange(min=0),
+              help="With --advise: no write class may be made slower than this factor by the "
+                   "advised indexes' measured upkeep, measured alone on one connection [default: "
+                   "no cap: the read gains and write costs of the whole workload decide].")
 @fail_on_option(("mean", "p50", "p95", "p99"), of="a class's latency after the change")
 @click.option("--rounds", type=click.IntRange(min=1), default=2, show_default=True,
               help="Rounds per phase.")
@@ -56,7 +60,7 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
                                   "else the slow log's database, else bench].")
 @report_options
 def bench(fixture, scale, load, slowlog, sql_file, migration, rollback, advise, target,
-          max_regression, fail_on, rounds,
+          max_regression, max_write_slowdown, fail_on, rounds,
           count, duration, concurrency, warmup, checks, read_only, seed, backend, server_options,
           disposable, database, fmt, output,
           width) -> None:
@@ -97,7 +101,7 @@ def bench(fixture, scale, load, slowlog, sql_file, migration, rollback, advise, 
                               slowlog=slowlog, sql=sql_file, migration=migration,
                               rollback=rollback, advise=advise, targets=targets,
                               max_regression=max_regression, alert=fail_on, rounds=rounds,
-                              replay=replay,
+                              replay=replay, max_write_slowdown=max_write_slowdown or None,
                               on_load=progress.rows, on_round=progress.round,
                               on_progress=progress.statements)
     emit(BenchReport(result), output, fmt, width)
