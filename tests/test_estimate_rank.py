@@ -49,8 +49,9 @@ def test_two_classes_measured_on_a_sandbox(dbtune_server, dbtune_database, sessi
                Klass("expiry", "SELECT id, token FROM s WHERE user_id = 5 AND expires_at > "
                      "'2026-01-08' ORDER BY expires_at LIMIT 10", 0.5,
                      sample_db=dbtune_database)]
-    run = rank.measured_run(classes, catalog, dbtune_server)
+    run, wanted = rank.measured_run(classes, catalog, dbtune_server)
     frame = rank.pairs(run)
+    assert rank.coverage(frame, wanted)["unmeasured"] == 0
     candidates = frame["candidate"].nunique()
     assert candidates >= 2 and set(frame["class"]) == {"user", "expiry"}
     assert len(frame) == 2 * candidates  # every candidate measured with both classes
@@ -65,3 +66,51 @@ def test_two_classes_measured_on_a_sandbox(dbtune_server, dbtune_database, sessi
         cursor.execute("SELECT COUNT(*) FROM information_schema.statistics WHERE "
                        "table_schema = %s AND index_name <> 'PRIMARY'", (dbtune_database,))
         assert cursor.fetchone()[0] == 0  # the what-if left the schema as it was
+
+
+def test_coverage_counts_what_was_not_measured() -> None:
+    frame = pd.DataFrame([{"table": "t", "class": "a", "candidate": "x"},
+                          {"table": "t", "class": "b", "candidate": "x"}])
+    wanted = {("t", "a", "x"), ("t", "b", "x"), ("t", "b", "y"), ("u", "a", "z"),
+              ("u", "b", "z")}
+    assert rank.coverage(frame, wanted) == {"expected": 5, "unmeasured": 3,
+                                            "table_skipped": 2, "pair_skipped": 1}
+
+
+@pytest.mark.server
+@pytest.mark.slow
+def test_tiny_tpch_captured_labelled_and_measured(dbtune_server, tmp_path) -> None:
+    """The TPC-H path at SF 0.002 (about 12,000 lineitems): loaded by
+    advice_quality_workloads.py, captured, every class named by its query number, and the
+    what-if of two of its queries (Q3: three tables joined with date ranges; Q17: a
+    correlated subquery on lineitem) compared, every expected pair accounted for."""
+    pytest.importorskip("duckdb", reason="duckdb is not installed: pip install -e '.[bench]'")
+    import advice_quality_workloads as quality
+
+    with dbtune_server.connect() as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT @@GLOBAL.long_query_time")
+        long_query_time = cursor.fetchone()[0]
+    try:
+        classes, catalog, labels = rank.captured(dbtune_server, quality.tpch_workload(0.002),
+                                                 tmp_path)
+        assert sorted(labels.values(), key=lambda n: int(n[1:])) == [
+            f"Q{n}" for n in range(1, 23)]
+        named = {labels[c.id]: c for c in classes if c.id in labels}
+        run, wanted = rank.measured_run([named["Q3"], named["Q17"]], catalog, dbtune_server)
+        frame = rank.pairs(run)
+    finally:
+        with dbtune_server.connect() as connection, connection.cursor() as cursor:
+            cursor.execute(f"SET GLOBAL long_query_time = {long_query_time}")
+            cursor.execute("DROP DATABASE IF EXISTS tpch")
+    shape = rank.shapes(run)
+    q3, q17 = named["Q3"].id, named["Q17"].id
+    assert shape["tpch.lineitem", q3] == "3 tables; eq l_orderkey; range l_shipdate"
+    assert shape["tpch.lineitem", q17] == "2 tables; range l_quantity"
+    assert shape["tpch.customer", q3] == "3 tables; eq c_mktsegment"
+    got = set(zip(frame["table"], frame["class"], frame["candidate"], strict=True))
+    assert got <= wanted and {t for t, _, _ in got} >= {"tpch.lineitem"}
+    assert {c for t, c, _ in got if t == "tpch.lineitem"} == {q3, q17}
+    covered = rank.coverage(frame, wanted)
+    assert covered["expected"] == len(frame) + covered["unmeasured"]
+    per_class, _, summary = rank.compare(frame)
+    assert summary["pairs"] == len(frame) and set(per_class["class"]) <= {q3, q17}
