@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from test_advise_indexes import Klass
 
-from dbtune.advise.guard import guard_plan, read_classes
+from dbtune.advise.guard import guard_plan, read_classes, with_bound
 from dbtune.advise.indexes import STAGES, advise_indexes
 from dbtune.catalog import Catalog
 
@@ -102,3 +102,14 @@ def test_only_read_classes_of_indexed_tables_are_guarded(
     plan = advise_indexes(classes, skewed,
                           stages=[s for s in STAGES if s.__name__ != "guard"])
     assert {e.class_id for e in read_classes(plan)} == {"lookup", "by_w", "report"}
+
+
+@pytest.mark.server
+def test_the_bound_is_the_callers(dbtune_server, dbtune_database, skewed) -> None:
+    """``--max-regression`` (:func:`with_bound`): under a bound the report's slowdown does
+    not reach, f(k) stays, and the note names that bound."""
+    plan = advise_indexes(workload(dbtune_database, REPORT), skewed, verify_on=dbtune_server,
+                          stages=with_bound(STAGES, 1000.0))
+    assert "k" in {a.columns[0] for a in plan.advice}
+    (note,) = [n for n in plan.measured if n.startswith("guard round")]
+    assert "no class more than 1000x slower" in note

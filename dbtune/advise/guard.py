@@ -36,9 +36,10 @@ not reached by then are named as not guarded.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,7 +127,7 @@ def guard(run: Advising, max_regression: float = MAX_REGRESSION) -> None:
     plan indexes with the plan and without; drop the index that makes a class more than
     ``max_regression`` times slower, let the selection take the next best, and guard again
     (:data:`ROUNDS`). Raises NotDisposableError on a server not marked disposable
-    (``functools.partial(guard, max_regression=3.0)`` for another bound)."""
+    (:func:`with_bound` for another bound)."""
     if run.server is None or run.plan is None or not run.plan.advice:
         return
     require_disposable(run.server, "build the plan's indexes to guard it")
@@ -151,7 +152,7 @@ def guard(run: Advising, max_regression: float = MAX_REGRESSION) -> None:
             for advice, _ in verdict.culprits:
                 run.plan.advice.remove(advice)
             break
-        _reselect(run, [a.columns for a, _ in dropped])
+        _reselect(run, {(run.key_of(a.table, a.schema), a.columns) for a, _ in dropped})
     run.plan.rejected += [(a, f"per-class guard: {why}") for a, why in dropped]
     run.plan.measured += notes
     explain_kept(run.plan, verdict)
@@ -173,12 +174,25 @@ def explain_kept(plan: IndexPlan, verdict: Verdict) -> None:
                             if cid in readers]
 
 
-def _reselect(run: Advising, forbidden: Sequence[tuple[str, ...]]) -> None:
-    """The selection again without the ``forbidden`` indexes (the next best for their
-    classes), the plan rebuilt, checked and verified; what it rejected before stays."""
+def with_bound(stages: Sequence[Callable[[Advising], None]], max_regression: float
+               ) -> list[Callable[[Advising], None]]:
+    """``stages`` with :func:`guard` bound to ``max_regression`` (what ``dbtune advise
+    indexes --max-regression`` runs).
+
+    >>> [s.__name__ for s in with_bound([guard], 3.0)]
+    ['guard']
+    """
+    bound = functools.wraps(guard)(functools.partial(guard, max_regression=max_regression))
+    return [bound if stage is guard else stage for stage in stages]
+
+
+def _reselect(run: Advising, forbidden: set[tuple[str, tuple[str, ...]]]) -> None:
+    """The selection again without the ``forbidden`` (table key, columns) (the next best
+    for their classes), the plan rebuilt, checked and verified; what it rejected before
+    stays."""
     assert run.plan is not None and run.server is not None
-    for state in run.tables.values():
-        state.candidates = [c for c in state.candidates if c not in forbidden]
+    for key, state in run.tables.items():
+        state.candidates = [c for c in state.candidates if (key, c) not in forbidden]
     before, notes = run.plan.rejected, list(run.limit_notes)
     select_indexes(run)
     run.limit_notes = notes
