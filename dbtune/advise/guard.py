@@ -155,14 +155,22 @@ def guard(run: Advising, max_regression: float = MAX_REGRESSION) -> None:
         _reselect(run, {(run.key_of(a.table, a.schema), a.columns) for a, _ in dropped})
     run.plan.rejected += [(a, f"per-class guard: {why}") for a, why in dropped]
     run.plan.measured += notes
-    explain_kept(run.plan, verdict)
+    explain_kept(run.plan, verdict, dropped)
 
 
-def explain_kept(plan: IndexPlan, verdict: Verdict) -> None:
+def explain_kept(plan: IndexPlan, verdict: Verdict,
+                 dropped: Sequence[tuple[IndexAdvice, str]] = ()) -> None:
     """Each kept index's reason gets its own classes' measured times with the plan and
-    without; a class still over the bound is a warning on every index of its tables."""
+    without, and names the dropped index it now serves classes of; a class still over the
+    bound is a warning on every index of its tables."""
     timings = {t.effect.class_id: t for t in verdict.timings}
     for advice in plan.advice:
+        mine = {c.class_id for c in advice.classes}
+        replaced = [f"{a.table} ({', '.join(a.columns)})" for a, _ in dropped
+                    if a.table == advice.table and mine & {c.class_id for c in a.classes}]
+        if replaced:
+            advice.reason += (f"; serves classes of {', '.join(replaced)} in its place "
+                              "(dropped by the per-class guard)")
         own = [timings[c.class_id] for c in advice.classes if c.class_id in timings]
         if own:
             advice.reason += ("; measured with the plan's indexes vs without (guard): "
