@@ -65,9 +65,13 @@ MIN_LOSS_MS = 1.0
 #: seconds one statement may run without the plan's indexes (a class slower is not guarded)
 STATEMENT_CAP = 10.0
 #: with the set, a statement is stopped at max_regression x its time without, times this
-#: (it has regressed by then), and never below :data:`MIN_CAP`
+#: (it has regressed by then), and never below :data:`MIN_CAP` (s: the first run after a
+#: visibility change may reopen the table, and a busy machine stalls short statements)
 CAP_MARGIN = 1.25
-MIN_CAP = 0.05
+MIN_CAP = 0.5
+#: an index is a culprit only if the class runs at most this fraction of its time without
+#: it (ignoring one that the class does not use changes nothing but noise)
+HELPS = 0.8
 #: runs each way of a statement faster than :data:`SLOW_MS` (the fastest counts)
 REPEATS = 3
 SLOW_MS = 250.0
@@ -290,7 +294,7 @@ def _cap(without: float, max_regression: float) -> float:
     """Seconds a statement may run with the set: past it, it has regressed.
 
     >>> _cap(400.0, 2.0), _cap(1.0, 2.0)
-    (1.0, 0.05)
+    (1.0, 0.5)
     """
     return max(without * max_regression * CAP_MARGIN / 1000.0, MIN_CAP)
 
@@ -366,9 +370,10 @@ def find_culprits(session: _Session, timing: Timing, suspects: Sequence[IndexAdv
                   max_regression: float) -> tuple[list[tuple[IndexAdvice, float]],
                                                   float | None]:
     """Ignore each of ``suspects`` in turn (the rest of the set visible); drop the one whose
-    absence makes the class fastest, until it is within ``max_regression`` of its time
-    without the set. Returns ([(culprit, class ms without it)], None), or with the class's
-    ms at the end when dropping every suspect that helped does not bring it back."""
+    absence makes the class fastest (by at least 1 - :data:`HELPS` of its time), until it
+    is within ``max_regression`` of its time without the set. Returns ([(culprit, class
+    ms without it)], None), or with the class's ms at the end when dropping every suspect
+    that helped does not bring it back."""
     visible = [a for a in session.built if id(a) in session.visible]
     out: list[tuple[IndexAdvice, float]] = []
     current = timing.with_set
@@ -386,8 +391,8 @@ def find_culprits(session: _Session, timing: Timing, suspects: Sequence[IndexAdv
         if not trials:
             break
         took, advice = min(trials, key=lambda t: t[0])
-        if took >= current:
-            break  # no single index helps
+        if math.isinf(took) or took > current * HELPS:
+            break  # no index alone helps beyond a busy machine's noise
         out.append((advice, took))
         visible.remove(advice)
         remaining.remove(advice)
