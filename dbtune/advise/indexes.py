@@ -26,7 +26,10 @@ sqlglot's optimizer RULES):
    only what the optimizer uses;
 9. :func:`~dbtune.advise.repair.repair` - a class a kept index makes slower gets an index of
    its own, and the plan is verified again;
-10. :func:`~dbtune.advise.prune.drop_superseded` - with hygiene: existing indexes the new
+10. :func:`~dbtune.advise.guard.guard` - with a disposable server: every read class of an
+    indexed table timed with the plan's indexes and without; an index that makes a class
+    more than 2x slower is dropped and the selection takes the next best;
+11. :func:`~dbtune.advise.prune.drop_superseded` - with hygiene: existing indexes the new
     ones make redundant are dropped too.
 """
 
@@ -37,6 +40,7 @@ from typing import Any
 
 from dbtune.advise.assemble import build_plan
 from dbtune.advise.candidates import generate_candidates
+from dbtune.advise.guard import guard
 from dbtune.advise.hygiene import HygieneFinding, hygiene_advice
 from dbtune.advise.measure import measure_whatif
 from dbtune.advise.needs import class_shares, find_needs, weigh_needs
@@ -66,6 +70,7 @@ STAGES: tuple[Stage, ...] = (
     check_plan,
     verify,
     repair,
+    guard,
     drop_superseded,
 )
 

@@ -45,16 +45,24 @@ from dbtune.cli import common
               help="With --verify: no write class may get slower than this factor by the "
                    "measured upkeep of the new indexes [default: no cap; write cost is "
                    "weighed against read gain].")
+@click.option("--max-regression", type=click.FloatRange(min=1), default=2.0,
+              show_default=True,
+              help="With --verify: every read class of an indexed table is timed with the "
+                   "plan's indexes and without; an index that makes one more than this many "
+                   "times slower is dropped (the per-class guard; as dbtune bench "
+                   "--max-regression).")
 @common.report_options
 def indexes(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path, ...],
             row_counts: dict[str, int], server_options: common.ServerOptions,
             database: str | None,
             disposable: bool, max_indexes: int, max_per_table: int,
             budget_mb: float | None, min_gain: float, hygiene: bool, verify: bool,
-            max_write_slowdown: float | None, fmt: str, output: Path | None,
+            max_write_slowdown: float | None, max_regression: float, fmt: str, output: Path | None,
             width: int | None) -> None:
     """Indexes that serve the workload best: three-star candidates, merged, under a budget."""
     from dbtune.advise import advise_indexes, find_hygiene
+    from dbtune.advise.guard import with_bound
+    from dbtune.advise.indexes import STAGES
     from dbtune.advise.workload import workload_from
     from dbtune.catalog import load_catalog
     from dbtune.sandbox import start_server
@@ -71,7 +79,8 @@ def indexes(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path, ..
                        hygiene=find_hygiene(catalog) if hygiene else None)
         if verify:
             with start_server("dsn", dsn=spec, disposable=True) as server:
-                plan = advise_indexes(workload, catalog, verify_on=server, **options)
+                plan = advise_indexes(workload, catalog, verify_on=server,
+                                      stages=with_bound(STAGES, max_regression), **options)
         else:
             plan = advise_indexes(workload, catalog, **options)
     common.emit(plan, output, fmt, width)

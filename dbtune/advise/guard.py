@@ -1,0 +1,456 @@
+"""The measured per-class guard of the advice (with a disposable server): no class may run
+more than ``max_regression`` times slower with the plan's indexes than without them.
+
+Verification (:mod:`dbtune.advise.verify`) judges a plan on EXPLAIN's rows and the
+advisor's own cost model; what a join order flipped by a new index costs, EXPLAIN cannot
+say. On TPC-DS ``date_dim(d_date, d_week_seq)``, advised for other classes, turns Q32 and
+Q92 into date-first plans 20x slower than the bare schema; on TPC-H
+``lineitem(l_partkey, l_quantity)`` makes Q14 6.9x slower. The guard runs after repair,
+on real execution time:
+
+1. every index of the plan is built on the server, IGNORED (MariaDB 10.6+) or INVISIBLE
+   (MySQL 8), so the optimizer cannot use them until they are made visible (instant);
+2. every read class (one SELECT) of a table the plan indexes is ANALYZEd
+   (:func:`dbtune.advise.measure.analyze`: the server's own time) with the set ignored,
+   then visible, under a statement time cap (:data:`STATEMENT_CAP`; with the set, at most
+   ``max_regression`` x the time without, and a little more: past it the class has
+   regressed, whatever it would have taken);
+3. a class more than ``max_regression`` times slower with the set (and by at least
+   :data:`MIN_LOSS_MS`) is timed again both ways (a busy machine's spike is not a
+   regression); still slower, its culprit is found by ignoring the plan's indexes on its
+   tables one at a time (:func:`find_culprits`): the one whose absence helps most goes,
+   until the class is back within the bound;
+4. the culprits leave the plan for ``plan.rejected``, with the class and the measured
+   figures; the selection then runs again without them (the next-best alternatives for
+   their classes), the new plan is verified, and guarded again (at most
+   :data:`ROUNDS` rounds; the last one only drops);
+5. the indexes are dropped; the plan's "Measured on the server" section says what was
+   timed, what it found and what it cost (``plan.measured``).
+
+Write classes are not timed here: their upkeep is the measured what-if's
+(:mod:`dbtune.advise.measure`, ``max_slowdown``). Reads on big tables are timed on the
+tables themselves (a sample of another size would not show the join order the optimizer
+picks on the real one); the caps and :data:`TIME_BUDGET` bound the cost, and the classes
+not reached by then are named as not guarded.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pymysql
+from sqlglot import exp
+
+from dbtune.advise.assemble import build_plan
+from dbtune.advise.ddl import ONLINE_INDEX, add_index, alter_table
+from dbtune.advise.measure import analyze, supports_ignored
+from dbtune.advise.plan import ClassEffect, IndexAdvice, IndexPlan
+from dbtune.advise.prune import check_plan
+from dbtune.advise.run import Advising
+from dbtune.advise.selection import select_indexes
+from dbtune.advise.verify import verify_plan
+from dbtune.parsing import parse_statement
+from dbtune.sandbox import Server, require_disposable
+
+#: a class more than this many times slower with the plan than without fails the guard
+#: (the default of ``dbtune bench --max-regression``, :data:`dbtune.bench.verdict.MAX_REGRESSION`)
+MAX_REGRESSION = 2.0
+#: ...and slower by at least this (ms of server time): below it, a busy machine's noise
+MIN_LOSS_MS = 1.0
+#: seconds one statement may run without the plan's indexes (a class slower is not guarded)
+STATEMENT_CAP = 10.0
+#: with the set, a statement is stopped at max_regression x its time without, times this
+#: (it has regressed by then), and never below :data:`MIN_CAP` (s: the first run after a
+#: visibility change may reopen the table, and a busy machine stalls short statements)
+CAP_MARGIN = 1.25
+MIN_CAP = 0.5
+#: an index is a culprit only if the class runs at most this fraction of its time without
+#: it (ignoring one that the class does not use changes nothing but noise)
+HELPS = 0.8
+#: runs each way of a statement faster than :data:`SLOW_MS` (the fastest counts)
+REPEATS = 3
+SLOW_MS = 250.0
+#: seconds the guard may spend per round; the classes not reached are named as not guarded
+TIME_BUDGET = 300.0
+#: guard rounds: each but the last lets the selection replace what it dropped
+ROUNDS = 2
+#: the what-if indexes' names: this prefix and a number
+PREFIX = "dbtune_guard_"
+
+
+@dataclass
+class Timing:
+    """One class timed without and with the plan's indexes (server ms; inf: capped)."""
+
+    effect: ClassEffect
+    without: float
+    with_set: float
+
+    @property
+    def ratio(self) -> float:
+        """Time with the set / time without.
+
+        >>> Timing(ClassEffect("q", 0.1, 1, 1), 4.0, 10.0).ratio
+        2.5
+        """
+        return self.with_set / max(self.without, 1e-3)
+
+    def regressed(self, max_regression: float) -> bool:
+        """More than ``max_regression`` times slower, and by at least :data:`MIN_LOSS_MS`.
+
+        >>> t = Timing(ClassEffect("q", 0.1, 1, 1), 0.2, 0.9)
+        >>> t.regressed(2.0), Timing(t.effect, 20.0, 45.0).regressed(2.0)
+        (False, True)
+        """
+        return (self.with_set > max_regression * self.without
+                and self.with_set - self.without >= MIN_LOSS_MS)
+
+
+@dataclass
+class Verdict:
+    """What one guard round found."""
+
+    #: read classes timed both ways
+    timings: list[Timing] = field(default_factory=list)
+    #: (index, why) for every index the guard drops
+    culprits: list[tuple[IndexAdvice, str]] = field(default_factory=list)
+    #: (class id, in words): classes still slower than the bound with every culprit dropped
+    unresolved: list[tuple[str, str]] = field(default_factory=list)
+    #: classes not timed (the statement fails, is capped without the set, the budget ran out)
+    skipped: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def guard(run: Advising, max_regression: float = MAX_REGRESSION) -> None:
+    """Stage (with a disposable server, after repair): time every read class of a table the
+    plan indexes with the plan and without; drop the index that makes a class more than
+    ``max_regression`` times slower, let the selection take the next best, and guard again
+    (:data:`ROUNDS`). Raises NotDisposableError on a server not marked disposable
+    (:func:`with_bound` for another bound)."""
+    if run.server is None or run.plan is None or not run.plan.advice:
+        return
+    require_disposable(run.server, "build the plan's indexes to guard it")
+    if not supports_ignored(run.server):
+        run.plan.measured.append(f"guard: not run: {run.server.flavour} {run.server.version} "
+                                 "has no IGNORED / INVISIBLE indexes (MariaDB 10.6+, MySQL 8)")
+        return
+    dropped: list[tuple[IndexAdvice, str]] = []
+    notes: list[str] = []
+    verdict = Verdict()
+    for number in range(1, ROUNDS + 1):
+        verdict = guard_plan(run.plan, run.server, max_regression)
+        notes.append(describe(verdict, number, len(run.plan.advice), max_regression))
+        for advice, _ in verdict.culprits:
+            chosen = run.tables[run.key_of(advice.table, advice.schema)].chosen
+            if advice.columns in chosen:
+                chosen.remove(advice.columns)
+        dropped += verdict.culprits
+        if not verdict.culprits:
+            break
+        if number == ROUNDS:
+            for advice, _ in verdict.culprits:
+                run.plan.advice.remove(advice)
+            break
+        _reselect(run, {(run.key_of(a.table, a.schema), a.columns) for a, _ in dropped})
+    run.plan.rejected += [(a, f"per-class guard: {why}") for a, why in dropped]
+    run.plan.measured += notes
+    explain_kept(run.plan, verdict, dropped)
+
+
+def explain_kept(plan: IndexPlan, verdict: Verdict,
+                 dropped: Sequence[tuple[IndexAdvice, str]] = ()) -> None:
+    """Each kept index's reason gets its own classes' measured times with the plan and
+    without, and names the dropped index it now serves classes of; a class still over the
+    bound is a warning on every index of its tables."""
+    timings = {t.effect.class_id: t for t in verdict.timings}
+    for advice in plan.advice:
+        mine = {c.class_id for c in advice.classes}
+        replaced = [f"{a.table} ({', '.join(a.columns)})" for a, _ in dropped
+                    if a.table == advice.table and mine & {c.class_id for c in a.classes}]
+        if replaced:
+            advice.reason += (f"; serves classes of {', '.join(replaced)} in its place "
+                              "(dropped by the per-class guard)")
+        own = [timings[c.class_id] for c in advice.classes if c.class_id in timings]
+        if own:
+            advice.reason += ("; measured with the plan's indexes vs without (guard): "
+                              + ", ".join(f"{t.effect.class_id} {_ms(t.without)} -> "
+                                          f"{_ms(t.with_set)}" for t in own[:4])
+                              + (f" and {len(own) - 4} more" if len(own) > 4 else ""))
+        readers = {e.class_id for e in [*advice.classes, *advice.others]}
+        advice.warnings += [f"per-class guard: {why}" for cid, why in verdict.unresolved
+                            if cid in readers]
+
+
+def with_bound(stages: Sequence[Callable[[Advising], None]], max_regression: float
+               ) -> list[Callable[[Advising], None]]:
+    """``stages`` with :func:`guard` bound to ``max_regression`` (what ``dbtune advise
+    indexes --max-regression`` runs).
+
+    >>> [s.__name__ for s in with_bound([guard], 3.0)]
+    ['guard']
+    """
+    bound = functools.wraps(guard)(functools.partial(guard, max_regression=max_regression))
+    return [bound if stage is guard else stage for stage in stages]
+
+
+def _reselect(run: Advising, forbidden: set[tuple[str, tuple[str, ...]]]) -> None:
+    """The selection again without the ``forbidden`` (table key, columns) (the next best
+    for their classes), the plan rebuilt, checked and verified; what it rejected before
+    stays."""
+    assert run.plan is not None and run.server is not None
+    for key, state in run.tables.items():
+        state.candidates = [c for c in state.candidates if (key, c) not in forbidden]
+    before, notes = run.plan.rejected, list(run.limit_notes)
+    select_indexes(run)
+    run.limit_notes = notes
+    build_plan(run)
+    check_plan(run)
+    known = {(a.table, a.columns) for a, _ in run.plan.rejected}
+    run.plan.rejected += [(a, w) for a, w in before if (a.table, a.columns) not in known]
+    verify_plan(run.plan, run.server)
+
+
+def guard_plan(plan: IndexPlan, server: Server, max_regression: float = MAX_REGRESSION
+               ) -> Verdict:
+    """Build ``plan``'s indexes ignored, time its read classes with and without them, find
+    the culprits of every class more than ``max_regression`` slower; drop the indexes.
+    The plan itself is not changed: the verdict says what to drop."""
+    require_disposable(server, "build the plan's indexes to guard it")
+    mysql = server.flavour == "mysql"
+    started = time.monotonic()
+    verdict = Verdict()
+    names = {id(a): f"{PREFIX}{i}" for i, a in enumerate(plan.advice)}
+    with server.connect() as connection:
+        built: list[IndexAdvice] = []
+        try:
+            for advice in plan.advice:
+                try:
+                    _execute(connection, alter_table(advice.table_sql, [add_index(
+                        names[id(advice)], advice.columns, invisible=mysql)
+                        + ("" if mysql else " IGNORED")], **ONLINE_INDEX))
+                except pymysql.MySQLError:
+                    continue  # verification rejects what the server cannot build
+                built.append(advice)
+            session = _Session(connection, mysql, built, names)
+            _judge(session, plan, verdict, max_regression, started)
+        finally:
+            for advice in built:
+                _execute(connection, alter_table(advice.table_sql, [
+                    f"DROP INDEX `{names[id(advice)]}`"], **ONLINE_INDEX))
+    verdict.seconds = time.monotonic() - started
+    return verdict
+
+
+class _Session:
+    """The plan's indexes built ignored on one connection: which are visible, and timing."""
+
+    def __init__(self, connection: Any, mysql: bool, built: list[IndexAdvice],
+                 names: dict[int, str]) -> None:
+        self.connection, self.mysql, self.built, self.names = connection, mysql, built, names
+        self.visible: set[int] = set()
+
+    def show(self, advice: Sequence[IndexAdvice]) -> None:
+        """Make exactly ``advice`` visible (the rest of the plan ignored)."""
+        wanted = {id(a) for a in advice}
+        tables: dict[str, list[str]] = {}
+        for a in self.built:
+            if (id(a) in wanted) != (id(a) in self.visible):
+                state = ("VISIBLE" if id(a) in wanted else "INVISIBLE") if self.mysql else (
+                    "NOT IGNORED" if id(a) in wanted else "IGNORED")
+                tables.setdefault(a.table_sql, []).append(
+                    f"ALTER INDEX `{self.names[id(a)]}` {state}")
+        for table, clauses in tables.items():
+            _execute(self.connection, alter_table(table, clauses))
+        self.visible = wanted & {id(a) for a in self.built}
+
+    def time(self, effect: ClassEffect, cap_s: float) -> float | None:
+        """Server ms of ``effect``'s statement (fastest of :data:`REPEATS` when fast; inf
+        when stopped at ``cap_s``); None when it fails."""
+        limit = (f"SET SESSION max_execution_time = {max(int(cap_s * 1000), 1)}" if self.mysql
+                 else f"SET SESSION max_statement_time = {cap_s:.3f}")
+        _execute(self.connection, limit)
+        best: float | None = None
+        try:
+            for _ in range(REPEATS):
+                started = time.monotonic()
+                found = analyze(self.connection, effect.sql, effect.db, self.mysql, repeats=1)
+                if found is None:
+                    return math.inf if time.monotonic() - started >= 0.8 * cap_s else best
+                best = found[0] if best is None else min(best, found[0])
+                if best > SLOW_MS:
+                    break
+        finally:
+            _execute(self.connection, "SET SESSION max_execution_time = 0" if self.mysql
+                     else "SET SESSION max_statement_time = 0")
+        return best
+
+
+def _cap(without: float, max_regression: float) -> float:
+    """Seconds a statement may run with the set: past it, it has regressed.
+
+    >>> _cap(400.0, 2.0), _cap(1.0, 2.0)
+    (1.0, 0.5)
+    """
+    return max(without * max_regression * CAP_MARGIN / 1000.0, MIN_CAP)
+
+
+def _judge(session: _Session, plan: IndexPlan, verdict: Verdict, max_regression: float,
+           started: float) -> None:
+    """Time every read class both ways; find the culprits of those that regress."""
+    watched = read_classes(plan)
+    without: dict[str, float] = {}
+    session.show([])
+    for effect in watched:
+        if time.monotonic() - started > TIME_BUDGET:
+            verdict.skipped.append(f"{effect.class_id} (the guard's {TIME_BUDGET:.0f} s "
+                                   "budget was spent)")
+            continue
+        took = session.time(effect, STATEMENT_CAP)
+        if took is None or math.isinf(took):
+            verdict.skipped.append(f"{effect.class_id} ({'fails' if took is None else 'over '}"
+                                   f"{'' if took is None else f'{STATEMENT_CAP:g} s'} without "
+                                   "the plan's indexes)")
+            continue
+        without[effect.class_id] = took
+    session.show(session.built)
+    for effect in watched:
+        if effect.class_id not in without:
+            continue
+        took = session.time(effect, _cap(without[effect.class_id], max_regression))
+        if took is not None:
+            verdict.timings.append(Timing(effect, without[effect.class_id], took))
+    for timing in sorted(verdict.timings, key=lambda t: -(t.with_set - t.without) * t.effect.share):
+        if not timing.regressed(max_regression):
+            continue
+        _confirm(session, timing, max_regression)
+        if timing.regressed(max_regression):
+            _blame(session, plan, timing, verdict, max_regression)
+    session.show([])
+
+
+def _confirm(session: _Session, timing: Timing, max_regression: float) -> None:
+    """Time a suspected regression once more each way (the current set, then without it);
+    the fastest of each side counts."""
+    shown = [a for a in session.built if id(a) in session.visible]
+    again = session.time(timing.effect, _cap(timing.without, max_regression))
+    if again is not None:
+        timing.with_set = min(timing.with_set, again)
+    session.show([])
+    base = session.time(timing.effect, STATEMENT_CAP)
+    if base is not None and not math.isinf(base):
+        timing.without = min(timing.without, base)
+    session.show(shown)
+
+
+def _blame(session: _Session, plan: IndexPlan, timing: Timing, verdict: Verdict,
+           max_regression: float) -> None:
+    """Find and record the culprits of one regressed class (:func:`find_culprits`)."""
+    dropped = {id(a) for a, _ in verdict.culprits}
+    suspects = [a for a in session.built if id(a) not in dropped
+                and timing.effect.class_id in {e.class_id for e in [*a.classes, *a.others]}]
+    found, left = find_culprits(session, timing, suspects, max_regression)
+    label = f"{timing.effect.class_id} {_abbreviate(timing.effect.sql)}"
+    for advice, ms in found:
+        verdict.culprits.append((advice, (
+            f"with the plan's indexes {label} ran {_ms(timing.with_set)} against "
+            f"{_ms(timing.without)} without them ({_times(timing.ratio)}, over the "
+            f"{max_regression:g}x bound); with this one ignored, {_ms(ms)}")))
+    if left is not None:
+        verdict.unresolved.append((timing.effect.class_id, (
+            f"{label}: {_ms(left)} with the plan against {_ms(timing.without)} without, no "
+            "index of its tables alone to blame")))
+
+
+def find_culprits(session: _Session, timing: Timing, suspects: Sequence[IndexAdvice],
+                  max_regression: float) -> tuple[list[tuple[IndexAdvice, float]],
+                                                  float | None]:
+    """Ignore each of ``suspects`` in turn (the rest of the set visible); drop the one whose
+    absence makes the class fastest (by at least 1 - :data:`HELPS` of its time), until it
+    is within ``max_regression`` of its time without the set. Returns ([(culprit, class
+    ms without it)], None), or with the class's ms at the end when dropping every suspect
+    that helped does not bring it back."""
+    visible = [a for a in session.built if id(a) in session.visible]
+    out: list[tuple[IndexAdvice, float]] = []
+    current = timing.with_set
+    remaining = list(suspects)
+    while remaining:
+        trials = []
+        for advice in remaining:
+            session.show([a for a in visible if a is not advice])
+            cap = (_cap(timing.without, max_regression) if math.isinf(current)
+                   else max(current * CAP_MARGIN / 1000.0, MIN_CAP))
+            took = session.time(timing.effect, cap)
+            if took is not None:
+                trials.append((took, advice))
+        session.show(visible)
+        if not trials:
+            break
+        took, advice = min(trials, key=lambda t: t[0])
+        if math.isinf(took) or took > current * HELPS:
+            break  # no index alone helps beyond a busy machine's noise
+        out.append((advice, took))
+        visible.remove(advice)
+        remaining.remove(advice)
+        current = took
+        if not Timing(timing.effect, timing.without, took).regressed(max_regression):
+            session.show(visible)
+            return out, None
+    session.show(visible)
+    return out, current
+
+
+def read_classes(plan: IndexPlan) -> list[ClassEffect]:
+    """The read classes (one SELECT each) of the tables the plan indexes, largest share
+    first."""
+    seen: dict[str, ClassEffect] = {}
+    for advice in plan.advice:
+        for effect in [*advice.classes, *advice.others]:
+            if effect.class_id not in seen and isinstance(parse_statement(effect.sql),
+                                                          exp.Query):
+                seen[effect.class_id] = effect
+    return sorted(seen.values(), key=lambda e: -e.share)
+
+
+def describe(verdict: Verdict, number: int, indexes: int, max_regression: float) -> str:
+    """One round of the guard in words (a line of ``plan.measured``)."""
+    worst = max(verdict.timings, key=lambda t: t.ratio, default=None)
+    faster = sum(1 for t in verdict.timings if t.with_set < t.without)
+    text = (f"guard round {number}: {len(verdict.timings)} read classes timed with the "
+            f"plan's {indexes} indexes and without them ({verdict.seconds:,.0f} s); "
+            f"{faster} faster with them")
+    if worst is not None:
+        text += (f", the worst {worst.effect.class_id} {_times(worst.ratio)} "
+                 f"({_ms(worst.without)} -> {_ms(worst.with_set)})")
+    if verdict.culprits:
+        text += "; dropped: " + ", ".join(
+            f"{a.table} ({', '.join(a.columns)})" for a, _ in verdict.culprits)
+    else:
+        text += f"; no class more than {max_regression:g}x slower"
+    if verdict.unresolved:
+        text += "; still slower: " + "; ".join(w for _, w in verdict.unresolved)
+    if verdict.skipped:
+        text += "; not guarded: " + ", ".join(verdict.skipped)
+    return text
+
+
+def _ms(value: float) -> str:
+    return "over the cap" if math.isinf(value) else f"{value:,.1f} ms"
+
+
+def _times(ratio: float) -> str:
+    return "stopped at the cap" if math.isinf(ratio) else f"{ratio:.1f}x"
+
+
+def _abbreviate(sql: str, width: int = 48) -> str:
+    text = " ".join(sql.split())
+    return f"[{text if len(text) <= width else text[:width - 3] + '...'}]"
+
+
+def _execute(connection: Any, sql: str) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(sql)

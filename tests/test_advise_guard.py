@@ -1,0 +1,115 @@
+"""dbtune.advise.guard: the measured per-class guard on a real sandbox. An index chosen for
+one class that makes another much slower (a walk in index order EXPLAIN prices wrong) is dropped,
+with the class and the measured times; a plan that slows no class keeps every index."""
+
+from __future__ import annotations
+
+import pytest
+from test_advise_indexes import Klass
+
+from dbtune.advise.guard import guard_plan, read_classes, with_bound
+from dbtune.advise.indexes import STAGES, advise_indexes
+from dbtune.catalog import Catalog
+
+ROWS = 60_000
+#: a selective lookup: wants f(k)
+LOOKUP = "SELECT v, pad FROM f WHERE k = 777"
+#: a selective lookup on another column: wants f(w)
+BY_W = "SELECT k, pad FROM f WHERE w = 4242"
+#: the rare v = 3 rows hold the largest k: through f(k) the optimizer expects ten of them
+#: within the first few entries of the walk in k order (it knows nothing of v) and reads
+#: the whole table by clustered lookups instead of scanning it once and sorting 60 rows
+REPORT = "SELECT id, pad FROM f WHERE v = 3 ORDER BY k LIMIT 10"
+#: a class the indexes leave alone
+COUNT = "SELECT COUNT(*) FROM f WHERE v = 3"
+
+
+@pytest.fixture
+def skewed(dbtune_server, dbtune_database) -> Catalog:
+    """f (60,000 rows of 200 bytes): k grows with id (1,000 values), w distinct, v = 3
+    only on the last 60 rows; and the live catalog."""
+    with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
+        cursor.execute("CREATE TABLE f (id INT PRIMARY KEY, k INT NOT NULL, w INT NOT NULL, "
+                       "v INT NOT NULL, pad CHAR(200) NOT NULL) ENGINE=InnoDB")
+        cursor.execute(f"INSERT INTO f SELECT seq, seq DIV 60 + 1, (seq * 7919) % {ROWS}, "
+                       f"IF(seq > {ROWS - 60}, 3, 10 + seq % 997), REPEAT('p', 200) "
+                       f"FROM seq_1_to_{ROWS}")
+        cursor.execute("ANALYZE TABLE f")
+        cursor.fetchall()
+        return Catalog.from_server(connection, dbtune_database)
+
+
+def workload(database: str, report: str) -> list[Klass]:
+    return [Klass("lookup", LOOKUP, 0.45, sample_db=database),
+            Klass("by_w", BY_W, 0.45, sample_db=database),
+            Klass("report", report, 0.003, sample_db=database)]
+
+
+def secondary(server, database: str) -> set[str]:
+    with server.connect(database) as connection, connection.cursor() as cursor:
+        cursor.execute("SELECT index_name FROM information_schema.statistics WHERE "
+                       "table_schema = %s AND index_name <> 'PRIMARY'", (database,))
+        return {row[0] for row in cursor.fetchall()}
+
+
+@pytest.mark.server
+def test_an_index_that_makes_a_join_several_times_slower_is_dropped_and_said(
+        dbtune_server, dbtune_database, skewed) -> None:
+    """Without the guard f(k) is advised (EXPLAIN shows the report's walk in k order
+    stopping after ten rows, and verification keeps it); with it the report runs many times
+    slower through f(k) than without the plan, f(k) is found as the culprit among f's two
+    new indexes and dropped, f(w) stays."""
+    classes = workload(dbtune_database, REPORT)
+    unguarded = advise_indexes(classes, skewed, verify_on=dbtune_server,
+                               stages=[s for s in STAGES if s.__name__ != "guard"])
+    assert {a.columns[0] for a in unguarded.advice} >= {"k", "w"}
+    timed = guard_plan(unguarded, dbtune_server)
+    (report,) = [t for t in timed.timings if t.effect.class_id == "report"]
+    assert report.regressed(2.0), (report.without, report.with_set)
+    assert [a.columns[0] for a, _ in timed.culprits] == ["k"]
+
+    plan = advise_indexes(classes, skewed, verify_on=dbtune_server)
+    assert "k" not in {a.columns[0] for a in plan.advice}
+    assert "w" in {a.columns[0] for a in plan.advice}
+    (why,) = [why for a, why in plan.rejected if a.columns[0] == "k"]
+    assert why.startswith("per-class guard:") and "report" in why and " ms" in why
+    assert any(n.startswith("guard round 1") and "dropped: f (k" in n for n in plan.measured)
+    assert secondary(dbtune_server, dbtune_database) == set()
+
+
+@pytest.mark.server
+def test_a_plan_that_slows_no_class_keeps_every_index(
+        dbtune_server, dbtune_database, skewed) -> None:
+    """The same indexes, with a report they leave alone: every class is timed, nothing is
+    dropped, and each kept index's reason carries its measured times."""
+    plan = advise_indexes(workload(dbtune_database, COUNT), skewed, verify_on=dbtune_server)
+    assert {a.columns[0] for a in plan.advice} >= {"k", "w"}
+    assert not [why for _, why in plan.rejected if why.startswith("per-class guard")]
+    (note,) = [n for n in plan.measured if n.startswith("guard round")]
+    assert "3 read classes timed" in note and "no class more than 2x slower" in note
+    assert all("(guard)" in a.reason for a in plan.advice)
+    assert secondary(dbtune_server, dbtune_database) == set()
+
+
+@pytest.mark.server
+def test_only_read_classes_of_indexed_tables_are_guarded(
+        dbtune_server, dbtune_database, skewed) -> None:
+    """A write class of an indexed table is left to the measured what-if (never run by
+    the guard)."""
+    classes = [*workload(dbtune_database, COUNT),
+               Klass("purge", "DELETE FROM f WHERE v = 999 LIMIT 5", 0.01,
+                     sample_db=dbtune_database)]
+    plan = advise_indexes(classes, skewed,
+                          stages=[s for s in STAGES if s.__name__ != "guard"])
+    assert {e.class_id for e in read_classes(plan)} == {"lookup", "by_w", "report"}
+
+
+@pytest.mark.server
+def test_the_bound_is_the_callers(dbtune_server, dbtune_database, skewed) -> None:
+    """``--max-regression`` (:func:`with_bound`): under a bound the report's slowdown does
+    not reach, f(k) stays, and the note names that bound."""
+    plan = advise_indexes(workload(dbtune_database, REPORT), skewed, verify_on=dbtune_server,
+                          stages=with_bound(STAGES, 1000.0))
+    assert "k" in {a.columns[0] for a in plan.advice}
+    (note,) = [n for n in plan.measured if n.startswith("guard round")]
+    assert "no class more than 1000x slower" in note
