@@ -258,12 +258,17 @@ def prekeys(sqls: list[str]) -> list[str]:
     joined = "\x00".join(sqls)
     if ('"' in joined or "\\" in joined or "/*" in joined
             or joined.count("\x00") != len(sqls) - 1):
-        return _mixed_prekeys(sqls)
+        return _mixed_prekeys(sqls, joined)
     digits = _zero_digits(joined)
     parts = digits.split("'")
     strings = "".join(parts[1::2])
-    if len(parts) % 2 and "\x00" not in strings and "(" not in strings and ")" not in strings:
-        blanked = "''".join(parts[::2])  # quotes pair within each statement
+    if len(parts) % 2 and "\x00" not in strings:  # quotes pair within each statement
+        if "(" in strings or ")" in strings:  # such strings stay (the INSERT rule)
+            parts[1::2] = ["'" + x + "'" if "(" in x or ")" in x else "''"
+                           for x in parts[1::2]]
+            blanked = "".join(parts)
+        else:
+            blanked = "''".join(parts[::2])
     else:
         blanked = _QUOTED_BLOCK.sub(_empty_string, digits)
     keys = blanked.split("\x00")
@@ -299,17 +304,22 @@ def _empty_string(m: re.Match[str]) -> str:
     return token if "(" in token or ")" in token else "''"
 
 
-def _mixed_prekeys(sqls: list[str]) -> list[str]:
-    """prekeys() of a block that holds double quotes, backslashes, comments or NUL."""
+def _mixed_prekeys(sqls: list[str], joined: str) -> list[str]:
+    """prekeys() of a block (``joined``: its statements joined by NUL) that holds double
+    quotes, backslashes, comments or NUL."""
     keys = list(sqls)
-    plain: list[int] = []
-    for i, sql in enumerate(sqls):
-        if "/*" in sql or "\x00" in sql or _PREKEY_AS_WRITTEN.match(sql):
-            continue
-        if '"' in sql or "\\" in sql:
-            keys[i] = _zero_digits(sql)
-        else:
-            plain.append(i)
+    # whether a statement may be keyed as written (a superset: NUL inside statements)
+    check = bool(_PREKEY_AS_WRITTEN.match(joined) or _CALL_IN_BLOCK.search(joined)
+                 or "administrator command:" in joined.lower())
+    odd = {i for i, sql in enumerate(sqls) if '"' in sql or "\\" in sql or "/*" in sql
+           or "\x00" in sql or (check and _PREKEY_AS_WRITTEN.match(sql))}
+    plain = [i for i in range(len(sqls)) if i not in odd]
+    quoted = [i for i in sorted(odd) if not ("/*" in sqls[i] or "\x00" in sqls[i] or (
+        check and _PREKEY_AS_WRITTEN.match(sqls[i])))]
+    if quoted:  # digit runs only, in one pass over them all (no NUL in them)
+        zeroed = _zero_digits("\x00".join([sqls[i] for i in quoted])).split("\x00")
+        for i, key in zip(quoted, zeroed, strict=True):
+            keys[i] = key
     if plain:
         for i, key in zip(plain, prekeys([sqls[i] for i in plain]), strict=True):
             keys[i] = key

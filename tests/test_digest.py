@@ -290,6 +290,31 @@ def test_block_prekeys_of_the_fixture_statements() -> None:
     assert prekeys(plain) == [prekey(s) for s in plain]
 
 
+JSON_AND_AGENTS = [
+    "INSERT INTO audit_log (payload) VALUES ('{\"qty\": 12, \"sku\": \"P0003137\"}')",
+    "INSERT INTO user_sessions (ua, id) VALUES ('Mozilla/5.0 (X11; Linux x86_64)', 42)",
+    "SELECT id FROM products WHERE sku = 'P0002623'",
+    "call refresh(7)",
+    "SELECT 'a(b', 'c', 15 FROM t WHERE x IN ('d', 'e)')",
+]
+
+
+def test_block_prekeys_of_json_payloads_and_strings_with_parentheses() -> None:
+    """The block paths of the real capture: double quotes in one statement, parentheses
+    inside strings (kept as written), CALL kept as written."""
+    assert prekeys(JSON_AND_AGENTS) == [prekey(s) for s in JSON_AND_AGENTS] == [
+        "INSERT INTO audit_log (payload) VALUES ('{\"qty\": 0, \"sku\": \"P0\"}')",
+        "INSERT INTO user_sessions (ua, id) VALUES ('Mozilla/0.0 (X0; Linux x0_0)', 0)",
+        "SELECT id FROM products WHERE sku = ''",
+        "call refresh(7)",
+        "SELECT 'a(b', '', 0 FROM t WHERE x IN ('', 'e)')",
+    ]
+    plain = JSON_AND_AGENTS[1:]
+    assert prekeys(plain) == [prekey(s) for s in plain]
+    for sql in JSON_AND_AGENTS:
+        assert fingerprint(prekey(sql)) == fingerprint(sql)
+
+
 @pytest.mark.parametrize("log", ["mysql-8.0-log-slow-extra.log", "example-marketplace.log"])
 def test_host_filter_matches_the_host_name_or_the_ip(log) -> None:
     """``--host 10.0.0.13`` finds ``@ web-3 [10.0.0.13]`` (issue 10), on either reader path."""

@@ -367,3 +367,56 @@ def test_not_a_slow_log_is_decided_from_the_first_part(tmp_path: Path) -> None:
 def test_time_formats(text: str, expected: datetime | None) -> None:
     value = time_us(text)
     assert (None if value is None else us_to_datetime(value)) == expected
+
+
+MARIADB_DEFAULT_VERBOSITY = b"""\
+/usr/sbin/mariadbd, Version: 10.11.19-MariaDB-log (Debian 12). started with:
+Tcp port: 3306  Unix socket: /run/mysqld/mysqld.sock
+Time\t\t    Id Command\tArgument
+# Time: 261203 13:44:22
+# User@Host: root[root] @  [127.0.0.1]
+# Thread_id: 5  Schema:   QC_hit: No
+# Query_time: 0.000060  Lock_time: 0.000000  Rows_sent: 0  Rows_examined: 0
+# Rows_affected: 0  Bytes_sent: 11
+SET timestamp=1796305461;
+SET GLOBAL long_query_time = 0;
+# User@Host: app[app] @  [127.0.0.1]
+# Thread_id: 7  Schema: shop  QC_hit: No
+# Query_time: 0.000044  Lock_time: 0.000000  Rows_sent: 0  Rows_examined: 0
+# Rows_affected: 0  Bytes_sent: 111
+use `shop`;
+SET timestamp=1796305462;
+SET NAMES utf8mb4;
+# User@Host: app[app] @  [127.0.0.1]
+# Thread_id: 7  Schema: shop  QC_hit: No
+# Query_time: 0.003936  Lock_time: 0.000401  Rows_sent: 1  Rows_examined: 15000
+# Rows_affected: 0  Bytes_sent: 288
+SET timestamp=1796305462;
+SELECT id FROM sessions WHERE token = 'ab';
+"""
+
+
+@pytest.mark.parametrize("block_size", [64, 1 << 20])
+def test_mariadb_default_verbosity_is_read_column_wise(block_size: int) -> None:
+    """A leading banner, an empty Schema and SET statements keep a block column-wise."""
+    got, want, regular = both_ways(MARIADB_DEFAULT_VERBOSITY, block_size)
+    assert got == want
+    assert regular == len(list(iter_blocks(io.BytesIO(MARIADB_DEFAULT_VERBOSITY),
+                                           block_size=block_size)))
+    entries = got[0]
+    assert [e[0] for e in entries] == ["SET GLOBAL long_query_time = 0", "SET NAMES utf8mb4",
+                                       "SELECT id FROM sessions WHERE token = 'ab'"]
+    assert [e[2] for e in entries] == [None, "shop", "shop"]
+    assert entries[0][6]["Schema"] == "" and [e[5] for e in entries] == [10, 17, 23]
+    assert got[1].banner_lines == 3
+
+
+@pytest.mark.parametrize("header", [b"SET insert_id=5;", b"SET timestamp=1796305463;",
+                                    b"use `other`;"])
+def test_header_set_and_use_lines_are_not_statements(header: bytes) -> None:
+    """The entry reader takes these lines for headers; the column reader leaves such an
+    entry to it (so both read the next line as the statement)."""
+    data = MARIADB_DEFAULT_VERBOSITY.replace(b"SET NAMES utf8mb4;", header + b"\nSELECT 1;")
+    got, want, _ = both_ways(data, 1 << 20)
+    assert got == want
+    assert got[0][1][0] == "SELECT 1"

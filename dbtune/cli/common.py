@@ -271,11 +271,11 @@ def fail_on_option(statistics: tuple[str, ...] | None = None,
     ``statistics`` (default: a digest's, :data:`dbtune.model.STATS`)."""
 
     def parse(ctx: click.Context, param: click.Parameter, value: str | None):
+        if value is None:  # click calls this for every run: import only when asked
+            return None
         from dbtune.bench.verdict import Alert
         from dbtune.model import STATS
 
-        if value is None:
-            return None
         try:
             return Alert.parse(value, statistics or STATS)
         except ValueError as exc:

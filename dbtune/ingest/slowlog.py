@@ -40,7 +40,7 @@ from dbtune.ingest.slowlog_grammar import (
     NO_QUERY,
     NOT_METRICS,
     NUMBER,
-    PAIRS,
+    PAIRS_OR_EMPTY,
     SET_LINE,
     SET_TIMESTAMP,
     TIME,
@@ -66,6 +66,8 @@ _ADMIN = ";\n" + ADMIN
 NO_TIME = np.iinfo(np.int64).max
 _NO_DIGITS = str.maketrans("", "", "0123456789.")
 _QT_COLUMN = re.compile(rf"(?:{NUMBER.pattern}\n)+")
+#: Banner lines at the start of a block.
+_LEADING_BANNER = re.compile(rf"(?:(?:{BANNER.pattern[1:]})[^\n]*\n)+")
 
 
 @dataclass(slots=True)
@@ -315,7 +317,24 @@ class Scanner:
         the whole text; any other block entry by entry.
         """
         block = self._regular(text)
+        if block is None and not text.startswith("#"):
+            block = self._after_banner(text)
         return block if block is not None else Block.from_entries(self.scan(text))
+
+    def _after_banner(self, text: str) -> Block | None:
+        """The block of ``text`` if it is a server banner (a log's first lines, or a
+        restart or ``FLUSH SLOW LOGS``) followed by a run of regular entries, else None."""
+        m = _LEADING_BANNER.match(text)
+        if m is None or not text.startswith("#", m.end()):
+            return None
+        banner = text.count("\n", 0, m.end())
+        self.line += banner
+        block = self._regular(text[m.end():])
+        if block is None:
+            self.line -= banner
+        else:
+            self.stats.banner_lines += banner
+        return block
 
     def _regular(self, text: str) -> Block | None:
         """The block of ``text`` if it is a run of regular entries, else None."""
@@ -338,8 +357,9 @@ class Scanner:
             _zero_admin(layouts, admin)
         schemas = np.full(n, None, dtype=object)
         for names, rows, table in layouts:
-            if "Schema" in names:  # never empty here: values are non-blank tokens
-                schemas[rows] = table[:, names.index("Schema")]
+            if "Schema" in names:  # empty (no default database): the db is unknown
+                column = table[:, names.index("Schema")]
+                schemas[rows] = np.where(column == "", None, column)
         db_list: list[str | None] = schemas.tolist()
         if any(uses):
             cache: dict[str, str] = {}
@@ -718,7 +738,7 @@ def _layouts(heads: tuple[str, ...], n: int) -> list[Layout] | None:
             rows = np.flatnonzero(every == code)
             group = list(map(heads.__getitem__, rows.tolist()))
         names = tuple(sys.intern(template[j - 1][:-1])  # type: ignore[index]
-                      for j, x in enumerate(template) if x is None)
+                      for j, x in enumerate(template) if x is None or x == "")
         if "Query_time" not in names or len(set(names)) != len(names):
             return None
         values = _template_values(template, group)
@@ -770,6 +790,7 @@ def _template_values(template: tuple[str | None, ...], group: list[str] | tuple[
     return np.hstack(columns) if len(columns) > 1 else columns[0]
 
 
+_VALUE, _EMPTY = r" +(\S+)", "()"
 _LINE_PATTERNS: dict[tuple[str | None, ...], list[tuple[re.Pattern, int, bool]]] = {}
 
 
@@ -782,25 +803,33 @@ def _line_patterns(template: tuple[str | None, ...]) -> list[tuple[re.Pattern, i
         for token in template:
             if token == "#":
                 found.append(["#"])
-            else:
-                found[-1].append(r" +(\S+)" if token is None else " +" + re.escape(token))
+            elif token is None:
+                found[-1].append(_VALUE)
+            else:  # a name, or an empty value: an empty group, so it is a column too
+                found[-1].append(" +" + re.escape(token) if token else _EMPTY)
         if len(_LINE_PATTERNS) > 1000:
             _LINE_PATTERNS.clear()
         found = _LINE_PATTERNS[template] = [
-            (re.compile("^" + "".join(parts) + " *$", re.M), parts.count(r" +(\S+)"),
+            (re.compile("^" + "".join(parts) + " *$", re.M),
+             parts.count(_VALUE) + parts.count(_EMPTY),
              " +Query_time:" in parts) for parts in found]
     return found
 
 
 def _template(head: str) -> tuple[str | None, ...] | None:
-    """The tokens of a header's attribute lines, None for each value; None if irregular."""
+    """The tokens of a header's attribute lines: "#" per line, each name with its ":",
+    None for each value, "" for an empty value; None if irregular.
+
+    >>> _template("# Thread_id: 5  Schema:   QC_hit: No\\n")
+    ('#', 'Thread_id:', None, 'Schema:', '', 'QC_hit:', None)
+    """
     if not ATTR_LINES.fullmatch(head):
         return None
     out: list[str | None] = []
     for line in head.split("\n")[:-1]:
         out.append("#")
-        for name, _ in PAIRS.findall(line):
-            out.extend((name + ":", None))
+        for name, value in PAIRS_OR_EMPTY.findall(line):
+            out.extend((name + ":", None if value else ""))
     return tuple(out)
 
 

@@ -84,14 +84,17 @@ HEAD = re.compile(
 )
 #: One regular entry, matched over a whole block (findall): the entry, Time, User@Host,
 #: attribute lines, use, SET timestamp, admin command, statement. '#' and '# explain:'
-#: lines may follow the attribute lines. It only starts at the block's start or after an
-#: entry's ";\n", so findall fails in linear time on a block that is not a run of them.
+#: lines may follow the attribute lines. A statement may start with ``SET`` (``SET NAMES
+#: utf8mb4;``, which every new connection of many clients sends) unless it is one of the
+#: SET lines the entry reader takes for header lines (:data:`SET_HEADERS`). It only
+#: starts at the block's start or after an entry's ";\n", so findall fails in linear time
+#: on a block that is not a run of them.
 ENTRY = re.compile(
     r"(?:\A|(?<=;\n))"
     rf"((?:{TIME} {_TIME_VALUE}\n)?(?:{USER_HOST} (\S[^\n]*)\n)?((?:# +[A-Z][^\n]*\n|#\n)*)"
     rf"(?:#(?: explain:[^\n]*)?\n)*(?:{USE}([^;\n]+);\n)?(?:SET timestamp=(\d+);\n)?"
     rf"(?:# {_ADMIN_ARG};"
-    rf"|(?!#|{USE}|SET )([^;]*(?:;(?!\n#)[^;]*)*);)(?:\n|\Z))"
+    rf"|(?!#|{USE}|{_SET})([^;]*(?:;(?!\n#)[^;]*)*);)(?:\n|\Z))"
 )
 #: Over a block of '#' lines: pairs on attribute lines, ('', '') for any other line; an
 #: empty value (MariaDB's "Schema:  QC_hit: No") stays empty.
@@ -108,8 +111,14 @@ NUMBER = re.compile(r"-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?")
 # "Name: value" with a non-empty value, for the column-wise reader's header templates.
 _PAIR = rf"({NAME}): +((?![A-Za-z_]+:)\S*[^\s:])"
 PAIRS = re.compile(_PAIR)
-#: Attribute lines holding only such pairs, and '#' lines.
-ATTR_LINES = re.compile(rf"(?:#\n|# +(?!Time:){_PAIR}(?: +{_PAIR})* *\n)*")
+# The same, or a name with an empty value, which MariaDB writes for a connection without
+# a default database (``# Thread_id: 5  Schema:   QC_hit: No``); not first on its line,
+# where the entry reader does not take the line for an attribute line.
+_PAIR_OR_EMPTY = rf"({NAME}):(?: +((?![A-Za-z_]+:)\S*[^\s:]))?(?!\S)"
+#: (name, value or '') of each pair of an attribute line.
+PAIRS_OR_EMPTY = re.compile(_PAIR_OR_EMPTY)
+#: Attribute lines holding only such pairs (the first with a value), and '#' lines.
+ATTR_LINES = re.compile(rf"(?:#\n|# +(?!Time:){_PAIR}(?: +{_PAIR_OR_EMPTY})* *\n)*")
 #: Lines pt-query-digest takes for header lines; an entry of nothing else, up to its ';'.
 META_ONLY = re.compile(rf"(?:(?:#|{USE}|{_SET})[^\n]*(?:\n|\Z))+")
 #: What follows the '#' of a piece that starts a new entry (pt: "\s*[A-Z][a-z_]+: ").
