@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from test_advise_indexes import Klass, _find
 
-from dbtune.advise.indexes import advise_indexes
+from dbtune.advise.indexes import STAGES, advise_indexes
 from dbtune.advise.needs import needs_for_class
 from dbtune.catalog import Catalog
 
@@ -180,7 +180,11 @@ def test_two_reports_on_one_range_get_one_index_covering_both(dbtune_server,
     other's range too, so the greedy search took one - which one turned on a near-tie of
     their shares - and left the other class its row lookups (marketplace's
     ``top_products_report`` with ``(created_at, marketplace, total)``). The merged index
-    covers both, whichever share is larger."""
+    covers both, whichever share is larger. Judged on the estimates and EXPLAIN (without the
+    timed stages, whose noise on a loaded machine can tip the near-tie this test is about:
+    they have tests of their own)."""
+    untimed = [s for s in STAGES if s.__name__ not in ("measure_whatif", "guard")]
+    assert len(untimed) == len(STAGES) - 2
     cat = load(dbtune_server, dbtune_database, *SALES)
     daily = ("SELECT DATE(created_at) AS day, shop, COUNT(*), SUM(total) FROM sale "
              "WHERE created_at >= '2026-04-20' AND created_at < '2026-04-27' "
@@ -193,7 +197,7 @@ def test_two_reports_on_one_range_get_one_index_covering_both(dbtune_server,
     for shares in ((0.018, 0.012), (0.012, 0.018)):
         classes = [busy, Klass("daily", daily, shares[0], sample_db=dbtune_database),
                    Klass("top", top, shares[1], sample_db=dbtune_database)]
-        plan = advise_indexes(classes, cat, verify_on=dbtune_server)
+        plan = advise_indexes(classes, cat, verify_on=dbtune_server, stages=untimed)
         (advice,) = [a for a in plan.advice if a.columns[0] == "created_at"]
         assert advice.columns[0] == "created_at", advice.columns
         assert set(advice.columns) >= {"created_at", "shop", "total", "status"}, advice.columns
