@@ -434,22 +434,29 @@ def test_verification_accepts_an_index_that_reorders_a_join() -> None:
 SCALE = 0.02
 
 
+def load_analyzed_marketplace(server, database: str, scale: float) -> Catalog:
+    """Load the marketplace fixture at ``scale``, collect its column statistics
+    (``ANALYZE ... PERSISTENT FOR ALL``) and return its live catalog."""
+    from dbtune.workload.marketplace import load_marketplace
+
+    load_marketplace(server, database, scale=scale)
+    with server.connect(database) as connection, connection.cursor() as cursor:
+        cursor.execute("SHOW TABLES")
+        for (name,) in cursor.fetchall():
+            cursor.execute(f"ANALYZE TABLE `{name}` PERSISTENT FOR ALL")
+            cursor.fetchall()
+        return Catalog.from_server(connection, database)
+
+
 @pytest.fixture
 def marketplace(dbtune_server, dbtune_database) -> tuple[Catalog, list]:
     """The marketplace fixture at small scale, its live catalog (with column statistics)
     and the digest of a short replay from the server's own slow log."""
     from dbtune.digest import digest_slowlog
-    from dbtune.workload.marketplace import load_marketplace
     from dbtune.workload.runner import run_workload
     from dbtune.workload.spec import marketplace_spec
 
-    load_marketplace(dbtune_server, dbtune_database, scale=SCALE)
-    with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
-        cursor.execute("SHOW TABLES")
-        for (name,) in cursor.fetchall():
-            cursor.execute(f"ANALYZE TABLE `{name}` PERSISTENT FOR ALL")
-            cursor.fetchall()
-        cat = Catalog.from_server(connection, dbtune_database)
+    cat = load_analyzed_marketplace(dbtune_server, dbtune_database, SCALE)
     run_workload(dbtune_server, marketplace_spec(SCALE), count=600, concurrency=1, seed=3,
                  database=dbtune_database)
     digest = digest_slowlog(dbtune_server.slow_log_path, database=dbtune_database)

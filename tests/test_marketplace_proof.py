@@ -6,9 +6,9 @@ unverified applied, the replay at least twice as fast) and says which part faile
 from __future__ import annotations
 
 import pytest
+from test_advise_indexes import load_analyzed_marketplace
 
 from dbtune.advise.indexes import advise_indexes
-from dbtune.catalog import Catalog
 
 #: what a DBA writes by hand for the marketplace workload (docs/advise-indexes.md): table ->
 #: the leading columns as a set (equality columns may come in either order)
@@ -32,18 +32,11 @@ def test_marketplace_proof(dbtune_server, dbtune_database) -> None:
     """Slow log of a replay -> advice (verified) -> applied -> the same replay is faster."""
     from dbtune.bench.story import ADVISE_BUDGET
     from dbtune.digest import digest_slowlog
-    from dbtune.workload.marketplace import load_marketplace
     from dbtune.workload.runner import run_workload
     from dbtune.workload.spec import marketplace_spec
 
     scale = 0.1
-    load_marketplace(dbtune_server, dbtune_database, scale=scale)
-    with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
-        cursor.execute("SHOW TABLES")
-        for (name,) in cursor.fetchall():
-            cursor.execute(f"ANALYZE TABLE `{name}` PERSISTENT FOR ALL")
-            cursor.fetchall()
-        cat = Catalog.from_server(connection, dbtune_database)
+    cat = load_analyzed_marketplace(dbtune_server, dbtune_database, scale)
 
     def replay():
         return run_workload(dbtune_server, marketplace_spec(scale), count=1500, concurrency=2,
