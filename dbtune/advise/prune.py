@@ -13,6 +13,7 @@ from dbtune.advise.assemble import build_plan
 from dbtune.advise.hygiene import HygieneFinding, covers, find_hygiene
 from dbtune.advise.plan import IndexAdvice
 from dbtune.advise.run import Advising
+from dbtune.advise.selection import pays
 from dbtune.catalog import Catalog, Index
 
 
@@ -56,7 +57,8 @@ def _first_problem(advice: Sequence[IndexAdvice], min_gain: float
                                           Index(a.name, list(a.columns)))), None)
         if longer is not None:
             return a, f"a left prefix of {longer.name} ({', '.join(longer.columns)}) in the plan"
-    poor = [a for a in advice if a.net_share < min_gain]
+    poor = [a for a in advice if not pays(a.net_share, max(
+        (c.saved / c.weight for c in a.classes if c.saved and c.weight), default=0.0), min_gain)]
     if not poor:
         return None
     worst = min(poor, key=lambda a: a.net_share)
