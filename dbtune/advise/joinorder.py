@@ -110,6 +110,8 @@ def block_order(members: Sequence[int], patterns: Sequence[AccessPattern],
     search over subsets up to :data:`EXHAUSTIVE_TABLES` tables, else greedy. A table is only
     read once a table it joins is (no cross join while a join remains), and the
     NULL-supplying side of an outer join never first."""
+    names = {patterns[m].table for m in members}
+
     def fanout(i: int, read: frozenset[int]) -> float:
         columns = [c for c, other in joined[i].items() if other is None or other & read]
         return filtered[i] * _join_fraction(infos[i], columns)
@@ -120,7 +122,8 @@ def block_order(members: Sequence[int], patterns: Sequence[AccessPattern],
             firsts = [i for i in rest if not patterns[i].nullable_side]
             return firsts or rest
         linked = [i for i in rest if any(o is not None and o & read
-                                         for o in joined[i].values())]
+                                         for o in joined[i].values())
+                  and outer_ready(patterns[i], {patterns[m].table for m in read}, names)]
         return linked or rest
 
     start: frozenset[int] = frozenset()
@@ -145,6 +148,26 @@ def block_order(members: Sequence[int], patterns: Sequence[AccessPattern],
         best.update(following)
         layer = list(following)
     return list(best[frozenset(members)][2])
+
+
+def outer_ready(pattern: AccessPattern, read: set[str], names: set[str]) -> bool:
+    """May ``pattern`` be read once the tables ``read`` are? Always, unless it is the
+    NULL-supplying side of an outer join: then only after every table of the block
+    (``names``) its own join predicates name - a LEFT JOIN's inner table is read after the
+    tables of its ON clause, never between them through an equality it only shares.
+
+    >>> from dbtune.access import access_patterns
+    >>> sql = ("SELECT 1 FROM item i JOIN sales s ON s.item = i.id "
+    ...        "LEFT JOIN returns r ON r.item = s.item AND r.ord = s.ord")
+    >>> returns = access_patterns(sql).accesses[2]
+    >>> outer_ready(returns, {"item"}, {"item", "sales", "returns"})
+    False
+    >>> outer_ready(returns, {"item", "sales"}, {"item", "sales", "returns"})
+    True
+    """
+    if not pattern.nullable_side:
+        return True
+    return all(j.other_table in read for j in pattern.joins if j.other_table in names)
 
 
 def _joins(members: Sequence[int], patterns: Sequence[AccessPattern],
