@@ -102,6 +102,26 @@ def equality_only(need: Need, info: TableInfo) -> list[tuple[str, ...]]:
     return _finish(_star1(need, info), info)
 
 
+def flip_cover(need: Need, info: TableInfo) -> list[tuple[str, ...]]:
+    """A covering index on each join column the optimizer could reach the table through
+    from a filtered table read after it (:attr:`Need.flips`): should an index on that
+    column flip the join order, a covering one reads no clustered rows
+    (:func:`dbtune.advise.estimate.flipped`).
+
+    >>> info = TableInfo("sales", widths={"day": 4, "qty": 4, "amt": 4}, pk=("item", "ord"))
+    >>> need = Need("q", "sales", eq=("item",), reads=frozenset({"item", "day", "qty", "amt"}),
+    ...             joined=("item",), flips={"day": 366.0})
+    >>> flip_cover(need, info)
+    [('day', 'amt', 'qty')]
+    """
+    out = []
+    for column in need.flips:
+        covered = _cover(need, info, [column])
+        if len(covered) > 1:
+            out += _finish(covered, info)
+    return out
+
+
 CandidateRule = Callable[[Need, TableInfo], list[tuple[str, ...]]]
 
 #: the candidate rules, run in this order for every (class, table) need
@@ -110,6 +130,7 @@ CANDIDATE_RULES: tuple[CandidateRule, ...] = (
     range_instead_of_order,
     without_cover,
     equality_only,
+    flip_cover,
 )
 
 

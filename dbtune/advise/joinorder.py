@@ -45,6 +45,10 @@ class JoinStep:
     lookups: float = 1.0
     #: read first in its query block
     first: bool = False
+    #: join column -> rows a table joined through it, read after this one, keeps by its own
+    #: filters: the optimizer could read that table first and reach this one through an
+    #: index on the column instead (:func:`flip_columns`)
+    flips: tuple[tuple[str, float], ...] = ()
 
 
 def own_fraction(class_id: str, pattern: AccessPattern, info: TableInfo,
@@ -94,7 +98,8 @@ def join_order(class_id: str, patterns: Sequence[AccessPattern], infos: Sequence
         read: set[int] = set()
         for position, i in enumerate(block_order(members, patterns, filtered, joined, infos)):
             columns = tuple(c for c, other in joined[i].items() if other is None or other & read)
-            steps[i] = JoinStep(columns, rows, first=position == 0)
+            steps[i] = JoinStep(columns, rows, first=position == 0,
+                                flips=flip_columns(joined[i], read, filtered, infos))
             rows = max(1.0, rows * filtered[i] * _join_fraction(infos[i], columns))
             read.add(i)
         if number == 0:
@@ -148,6 +153,28 @@ def block_order(members: Sequence[int], patterns: Sequence[AccessPattern],
         best.update(following)
         layer = list(following)
     return list(best[frozenset(members)][2])
+
+
+def flip_columns(joined: Mapping[str, set[int] | None], read: set[int],
+                 filtered: Mapping[int, float], infos: Sequence[TableInfo]
+                 ) -> tuple[tuple[str, float], ...]:
+    """(join column, rows) for each join column of a table towards tables read after it
+    (none of them in ``read``) of which one has filters of its own: ``rows`` is the fewest
+    rows such a table keeps (``filtered``), the lookups this table would get were the
+    optimizer to read that table first, through an index on the column.
+
+    >>> infos = [TableInfo("sales", rows=1e5), TableInfo("days", rows=1830)]
+    >>> flip_columns({"day": {1}, "item": {2}}, {2}, {1: 366.0, 2: 500.0}, infos)
+    (('day', 366.0),)
+    """
+    out = []
+    for column, others in joined.items():
+        if others is None or others & read:
+            continue
+        kept = [filtered[m] for m in others if filtered[m] < max(1.0, infos[m].rows)]
+        if kept:
+            out.append((column, min(kept)))
+    return tuple(out)
 
 
 def outer_ready(pattern: AccessPattern, read: set[str], names: set[str]) -> bool:

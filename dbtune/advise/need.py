@@ -42,6 +42,11 @@ class Need:
     #: range column -> fraction of the table the class's constant range on it keeps, by the
     #: catalog's value distribution (:mod:`dbtune.advise.rangestats`); measured ones win
     range_estimates: Mapping[str, float] = field(default_factory=dict)
+    #: the join columns among ``eq`` (towards the tables read before this one)
+    joined: tuple[str, ...] = ()
+    #: join column towards a filtered table read after this one -> that table's rows: the
+    #: lookups were the optimizer to read it first (:attr:`JoinStep.flips`)
+    flips: Mapping[str, float] = field(default_factory=dict)
 
 
 @dataclass

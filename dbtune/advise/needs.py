@@ -218,4 +218,7 @@ def need_for(class_id: str, access: Any, pattern: Any, table: Table, aggregated:
         reads=None if pattern.star else frozenset(known(pattern.read)),
         limit=limit,
         lookups=step.lookups,
+        joined=known(step.joined),
+        flips={col.name: rows for c, rows in step.flips
+               if (col := table.column(c)) is not None and col.name not in eq},
     )

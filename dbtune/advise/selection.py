@@ -3,7 +3,8 @@
 
 Each step either adds a candidate or widens an index already chosen, taking the step with
 the best net benefit (read gain by :mod:`dbtune.advise.estimate` minus write cost by
-:mod:`dbtune.advise.writecost`; per byte under a byte budget), until no step gains at least
+:mod:`dbtune.advise.writecost` minus what it may cost classes whose join order it could
+flip, :meth:`TableState.flip_risk`; per byte under a byte budget), until no step gains at least
 ``min_gain`` of the workload's time or a limit is reached.
 
 Costs are in "share of total workload time": a need of weight 0.2 (20% of all query time)
@@ -208,13 +209,15 @@ def _steps(key: str, state: TableState) -> list[Step]:
         size = index_bytes(columns, state.info)
         mine = [state.estimate(n, columns).cost for n in needs]
         after = state.relative(map(min, now, mine))
-        gain = current - after - state.write_cost(columns)
+        risk = state.flip_risk(columns)
+        gain = current - after - state.write_cost(columns) - risk
         cut = max((1 - m / c for n, m, c in zip(needs, mine, now, strict=True) if n.weight > 0),
                   default=0.0)
         steps.append(Step(key, columns, None, gain, size, after, cut))
         for old in state.chosen:
             if columns[: len(old)] == old:
-                extra = state.write_cost(columns) - state.write_cost(old)
+                extra = (state.write_cost(columns) - state.write_cost(old)
+                         + risk - state.flip_risk(old))
                 after = state.relative(map(min, without[old], mine))
                 steps.append(Step(key, columns, old, current - after - extra,
                                   max(size - index_bytes(old, state.info), 1.0), after))

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from dbtune.advise.estimate import Estimate, estimate, full_scan
+from dbtune.advise.estimate import Estimate, estimate, flipped, full_scan
 from dbtune.advise.need import Need, TableInfo
 from dbtune.advise.whatif import MeasuredEstimate, ReadMeasure, disagrees
 from dbtune.advise.writecost import Write, slowdown, write_basis, write_cost, write_share, writers
@@ -76,6 +76,18 @@ class TableState:
                 if isinstance(found, MeasuredEstimate):
                     read[need.class_id] = found.cost / self.baseline(need)[0].cost
         return slowdown(self.writes, indexes, read)
+
+    def flip_risk(self, columns: tuple[str, ...]) -> float:
+        """Share of workload time a new index on ``columns`` may cost the classes whose join
+        order it could flip for the worse (:func:`~dbtune.advise.estimate.flipped`), against
+        how each reads the table today."""
+        risk = 0.0
+        for need in self.needs:
+            today = self.baseline(need)[0]
+            path = flipped(need, columns, self.info, today)
+            if path is not None:
+                risk += need.weight * (path.cost / today.cost - 1)
+        return risk
 
     def write_basis(self, columns: Sequence[str]) -> str:
         """"measured", "estimated", "partly measured" or "none" (:func:`write_basis`)."""
