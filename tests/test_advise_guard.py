@@ -42,7 +42,7 @@ def skewed(dbtune_server, dbtune_database) -> Catalog:
 def workload(database: str, report: str) -> list[Klass]:
     return [Klass("lookup", LOOKUP, 0.45, sample_db=database),
             Klass("by_w", BY_W, 0.45, sample_db=database),
-            Klass("report", report, 0.003, sample_db=database)]
+            Klass("report", report, 0.0004, sample_db=database)]
 
 
 def secondary(server, database: str) -> set[str]:
