@@ -16,6 +16,7 @@ from dbtune.advise.estimate import estimate, full_scan
 from dbtune.advise.indexes import advise_indexes
 from dbtune.advise.joinorder import join_order
 from dbtune.advise.need import Need, TableInfo
+from dbtune.advise.needs import table_info
 from dbtune.catalog import Catalog
 from dbtune.catalog.histogram import axis_value, fraction_between, mariadb_points, mysql_points
 from dbtune.catalog.server import assemble
@@ -236,3 +237,41 @@ def test_an_index_that_would_flip_a_join_onto_clustered_lookups_is_made_covering
     (fact,) = [t for t in _find(json.loads(text), "table") if t["table_name"] == "s"]
     # whichever order the optimizer takes, the fact rows come without clustered lookups
     assert fact.get("key") == "PRIMARY" or fact.get("using_index"), fact
+
+
+# ------------------------------------------------------------- the inner side of an outer join
+OUTER = (
+    "CREATE TABLE item (id INT PRIMARY KEY, cat INT NOT NULL)",
+    "INSERT INTO item SELECT seq, seq % 10 FROM seq_1_to_2000",
+    "CREATE TABLE sales (item INT NOT NULL, ord INT NOT NULL, qty INT NOT NULL, "
+    "PRIMARY KEY (item, ord))",
+    "INSERT INTO sales SELECT 1 + seq % 2000, seq, seq % 50 FROM seq_1_to_60000",
+    "CREATE TABLE rets (item INT NOT NULL, ord INT NOT NULL, qty INT NOT NULL, "
+    "PRIMARY KEY (item, ord))",
+    "INSERT INTO rets SELECT 1 + seq % 2000, seq, 1 FROM seq_1_to_60000 WHERE seq % 10 = 0",
+)
+#: TPC-DS Q75's shape: the returns are LEFT JOINed on both keys of a sale
+SALES_AND_RETURNS = ("SELECT SUM(s.qty - COALESCE(r.qty, 0)) FROM item i "
+                     "JOIN sales s ON s.item = i.id LEFT JOIN rets r ON r.item = s.item "
+                     "AND r.ord = s.ord WHERE i.cat = 3")
+
+
+@pytest.mark.server
+def test_the_inner_side_of_an_outer_join_is_priced_after_the_tables_of_its_on_clause(
+        dbtune_server, dbtune_database) -> None:
+    """The returns table shares ``item`` with the filtered item table (through the sale),
+    and is smaller than sales: it was priced as read second, before the sales its ON
+    clause names - an order MariaDB cannot take. Now it is read last, as EXPLAIN reads it."""
+    cat = load(dbtune_server, dbtune_database, *OUTER)
+    tables = [cat.tables[n] for n in ("item", "sales", "rets")]
+    steps = join_order("q", access_patterns(SALES_AND_RETURNS).accesses,
+                       [table_info(t) for t in tables])
+    item, sales, rets = steps
+    assert item.first and sales.joined == ("item",)
+    assert set(rets.joined) == {"item", "ord"}, rets
+    assert rets.lookups > sales.lookups  # one probe per sale, not per item
+    with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN FORMAT=JSON {SALES_AND_RETURNS}")
+        (text,) = cursor.fetchone()
+    order = [t["table_name"] for t in _find(json.loads(text), "table")]
+    assert order.index("r") > order.index("s"), order
