@@ -259,6 +259,12 @@ def prekeys(sqls: list[str]) -> list[str]:
     if ('"' in joined or "\\" in joined or "/*" in joined
             or joined.count("\x00") != len(sqls) - 1):
         return _mixed_prekeys(sqls, joined)
+    return _plain_prekeys(sqls, joined)
+
+
+def _plain_prekeys(sqls: list[str], joined: str) -> list[str]:
+    """prekeys() of a block (``joined``: its statements joined by NUL) without double
+    quotes, backslashes, comments or NUL."""
     digits = _zero_digits(joined)
     parts = digits.split("'")
     strings = "".join(parts[1::2])
@@ -321,7 +327,8 @@ def _mixed_prekeys(sqls: list[str], joined: str) -> list[str]:
         for i, key in zip(quoted, zeroed, strict=True):
             keys[i] = key
     if plain:
-        for i, key in zip(plain, prekeys([sqls[i] for i in plain]), strict=True):
+        chosen = [sqls[i] for i in plain]
+        for i, key in zip(plain, _plain_prekeys(chosen, "\x00".join(chosen)), strict=True):
             keys[i] = key
     return keys
 

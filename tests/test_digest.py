@@ -315,6 +315,42 @@ def test_block_prekeys_of_json_payloads_and_strings_with_parentheses() -> None:
         assert fingerprint(prekey(sql)) == fingerprint(sql)
 
 
+def _mixed_block_log(tmp_path: Path) -> Path:
+    """A log whose blocks mix JSON payloads (double quotes, backslashes), strings with
+    parentheses and plain statements: the block prekeys' mixed path, many blocks."""
+    lines = []
+    for i in range(6000):
+        lines.append(f"# Time: 2026-12-04T10:{i // 600 % 60:02d}:{i % 60:02d}.000000Z\n"
+                     f"# Query_time: 0.{i % 997:06d}  Lock_time: 0.000001  Rows_sent: {i % 7}"
+                     f"  Rows_examined: {i % 13}")
+        sql = JSON_AND_AGENTS[i % len(JSON_AND_AGENTS)].replace("12", str(i))
+        if i % 11 == 0:
+            sql = f"UPDATE t SET payload = '{{\\\"n\\\": {i}}}' WHERE id = {i}"
+        lines.append(sql + ";")
+    path = tmp_path / "mixed.log"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+def test_digest_groups_events_as_the_reference_reader_and_fingerprint(tmp_path: Path) -> None:
+    """The fast paths (column-wise blocks, block prekeys, cached fingerprints) give every
+    class the events, query time and worst sample that read_events and fingerprint()
+    of each event give, on every fixture and a log of mixed blocks."""
+    logs = [*sorted(FIXTURES.glob("*.log")), _mixed_block_log(tmp_path)]
+    for log in logs:
+        want: dict[str, list] = defaultdict(lambda: [0, 0, -1.0, ""])
+        for event in read_events(log):
+            found = want[fingerprint(event.sql)]
+            found[0] += 1
+            found[1] += round(event.query_time * 1e6)
+            if event.query_time > found[2]:
+                found[2], found[3] = event.query_time, event.sql
+        got = {c.fingerprint: [c.count, round(c.metrics["query_time"]["sum"] * 1e6),
+                               c.metrics["query_time"]["max"], c.sample]
+               for c in digest_slowlog(log, jobs=1).classes}
+        assert got == {fp: v for fp, v in want.items()}, log.name
+
+
 @pytest.mark.parametrize("log", ["mysql-8.0-log-slow-extra.log", "example-marketplace.log"])
 def test_host_filter_matches_the_host_name_or_the_ip(log) -> None:
     """``--host 10.0.0.13`` finds ``@ web-3 [10.0.0.13]`` (issue 10), on either reader path."""

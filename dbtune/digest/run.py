@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 import threading
@@ -175,6 +174,8 @@ def _results(tasks: list[tuple[ByteRange, Filters]], jobs: int, bar: Any
         for part, filters in tasks:
             yield part, _attempt(part, filters, bar)
         return
+    import multiprocessing  # a pool only: one job does without its imports
+
     context = multiprocessing.get_context("spawn")
     with context.Pool(min(jobs, len(tasks))) as pool:
         for (part, _), done in zip(tasks, pool.imap(_digest_task, tasks), strict=True):
