@@ -53,6 +53,7 @@ from dbtune.advise.plan import ClassEffect, IndexAdvice, IndexPlan
 from dbtune.advise.prune import check_plan
 from dbtune.advise.run import Advising
 from dbtune.advise.selection import select_indexes
+from dbtune.advise.session import lost, one_line, open_session, revive
 from dbtune.advise.verify import verify_plan
 from dbtune.parsing import parse_statement
 from dbtune.sandbox import Server, require_disposable
@@ -143,7 +144,12 @@ def guard(run: Advising, max_regression: float = MAX_REGRESSION) -> None:
     notes: list[str] = []
     verdict = Verdict()
     for number in range(1, ROUNDS + 1):
-        verdict = guard_plan(run.plan, run.server, max_regression)
+        try:
+            verdict = guard_plan(run.plan, run.server, max_regression)
+        except pymysql.MySQLError as exc:  # the server stopped answering: say so, keep the plan
+            notes.append(f"guard round {number}: stopped, the server did not answer "
+                         f"({one_line(exc)})")
+            break
         notes.append(describe(verdict, number, len(run.plan.advice), max_regression))
         for advice, _ in verdict.culprits:
             chosen = run.tables[run.key_of(advice.table, advice.schema)].chosen
@@ -225,7 +231,7 @@ def guard_plan(plan: IndexPlan, server: Server, max_regression: float = MAX_REGR
     started = time.monotonic()
     verdict = Verdict()
     names = {id(a): f"{PREFIX}{i}" for i, a in enumerate(plan.advice)}
-    with server.connect() as connection:
+    with open_session(server) as connection:
         built: list[IndexAdvice] = []
         try:
             for advice in plan.advice:
@@ -233,8 +239,12 @@ def guard_plan(plan: IndexPlan, server: Server, max_regression: float = MAX_REGR
                     _execute(connection, alter_table(advice.table_sql, [add_index(
                         names[id(advice)], advice.columns, invisible=mysql)
                         + ("" if mysql else " IGNORED")], **ONLINE_INDEX))
-                except pymysql.MySQLError:
-                    continue  # verification rejects what the server cannot build
+                except pymysql.MySQLError as exc:
+                    if lost(exc):
+                        revive(connection)
+                    verdict.skipped.append(f"{advice.table} ({', '.join(advice.columns)}) "
+                                           f"not built: {one_line(exc)}")
+                    continue
                 built.append(advice)
             session = _Session(connection, mysql, built, names)
             _judge(session, plan, verdict, max_regression, started)
@@ -278,7 +288,14 @@ class _Session:
         try:
             for _ in range(REPEATS):
                 started = time.monotonic()
-                found = analyze(self.connection, effect.sql, effect.db, self.mysql, repeats=1)
+                try:
+                    found = analyze(self.connection, effect.sql, effect.db, self.mysql,
+                                    repeats=1)
+                except pymysql.MySQLError as exc:
+                    if not lost(exc):
+                        raise
+                    revive(self.connection)
+                    return None
                 if found is None:
                     return math.inf if time.monotonic() - started >= 0.8 * cap_s else best
                 best = found[0] if best is None else min(best, found[0])
