@@ -27,11 +27,18 @@ on real execution time:
 5. the indexes are dropped; the plan's "Measured on the server" section says what was
    timed, what it found and what it cost (``plan.measured``).
 
-Write classes are not timed here: their upkeep is the measured what-if's
-(:mod:`dbtune.advise.measure`, ``max_slowdown``). Reads on big tables are timed on the
-tables themselves (a sample of another size would not show the join order the optimizer
-picks on the real one); the caps and :data:`TIME_BUDGET` bound the cost, and the classes
-not reached by then are named as not guarded.
+The same bound holds for the **write classes** (INSERT, UPDATE, DELETE, REPLACE) of the
+tables the plan indexes: each one's statement is timed in a rolled-back transaction
+(:func:`dbtune.advise.measure.time_write`) before the set is built and with it built and
+visible (the upkeep of every new index it maintains, and the read part the set may save
+it); one more than ``max_regression`` times slower is timed again, and its culprit is found
+by dropping the plan's indexes on its table one at a time (an ignored index is still
+maintained): the one whose absence makes it fastest goes, as for a read. The what-if
+prices each index's upkeep alone; this times the set together, as the workload will run.
+
+Reads on big tables are timed on the tables themselves (a sample of another size would not
+show the join order the optimizer picks on the real one); the caps and :data:`TIME_BUDGET`
+bound the cost, and the classes not reached by then are named as not guarded.
 """
 
 from __future__ import annotations
@@ -48,7 +55,7 @@ from sqlglot import exp
 
 from dbtune.advise.assemble import build_plan
 from dbtune.advise.ddl import ONLINE_INDEX, add_index, alter_table
-from dbtune.advise.measure import analyze, supports_ignored
+from dbtune.advise.measure import analyze, is_write, supports_ignored, time_write
 from dbtune.advise.plan import ClassEffect, IndexAdvice, IndexPlan
 from dbtune.advise.prune import check_plan
 from dbtune.advise.run import Advising
@@ -118,6 +125,8 @@ class Verdict:
 
     #: read classes timed both ways
     timings: list[Timing] = field(default_factory=list)
+    #: write classes timed both ways (rolled back)
+    write_timings: list[Timing] = field(default_factory=list)
     #: (index, why) for every index the guard drops
     culprits: list[tuple[IndexAdvice, str]] = field(default_factory=list)
     #: (class id, in words): classes still slower than the bound with every culprit dropped
@@ -145,7 +154,7 @@ def guard(run: Advising, max_regression: float = MAX_REGRESSION) -> None:
     verdict = Verdict()
     for number in range(1, ROUNDS + 1):
         try:
-            verdict = guard_plan(run.plan, run.server, max_regression)
+            verdict = guard_plan(run.plan, run.server, max_regression, write_classes(run))
         except pymysql.MySQLError as exc:  # the server stopped answering: say so, keep the plan
             notes.append(f"guard round {number}: stopped, the server did not answer "
                          f"({one_line(exc)})")
@@ -221,17 +230,19 @@ def _reselect(run: Advising, forbidden: set[tuple[str, tuple[str, ...]]]) -> Non
     verify_plan(run.plan, run.server)
 
 
-def guard_plan(plan: IndexPlan, server: Server, max_regression: float = MAX_REGRESSION
-               ) -> Verdict:
-    """Build ``plan``'s indexes ignored, time its read classes with and without them, find
-    the culprits of every class more than ``max_regression`` slower; drop the indexes.
-    The plan itself is not changed: the verdict says what to drop."""
+def guard_plan(plan: IndexPlan, server: Server, max_regression: float = MAX_REGRESSION,
+               writes: Sequence[tuple[ClassEffect, str]] = ()) -> Verdict:
+    """Build ``plan``'s indexes ignored, time its read classes with and without them (and
+    ``writes``, write classes of the tables it indexes: :func:`write_classes`), find the
+    culprits of every class more than ``max_regression`` slower; drop the indexes. The
+    plan itself is not changed: the verdict says what to drop."""
     require_disposable(server, "build the plan's indexes to guard it")
     mysql = server.flavour == "mysql"
     started = time.monotonic()
     verdict = Verdict()
     names = {id(a): f"{PREFIX}{i}" for i, a in enumerate(plan.advice)}
     with open_session(server) as connection:
+        bare = {w.class_id: time_write(connection, w.sql, w.db) for w, _ in writes}
         built: list[IndexAdvice] = []
         try:
             for advice in plan.advice:
@@ -248,6 +259,7 @@ def guard_plan(plan: IndexPlan, server: Server, max_regression: float = MAX_REGR
                 built.append(advice)
             session = _Session(connection, mysql, built, names)
             _judge(session, plan, verdict, max_regression, started)
+            _judge_writes(session, writes, bare, verdict, max_regression, started)
         finally:
             for advice in built:
                 _execute(connection, alter_table(advice.table_sql, [
@@ -263,6 +275,19 @@ class _Session:
                  names: dict[int, str]) -> None:
         self.connection, self.mysql, self.built, self.names = connection, mysql, built, names
         self.visible: set[int] = set()
+
+    def without(self, advice: IndexAdvice) -> None:
+        """Drop one built index (writes maintain an ignored one: only its absence shows its
+        upkeep); :meth:`rebuild` puts it back."""
+        _execute(self.connection, alter_table(advice.table_sql, [
+            f"DROP INDEX `{self.names[id(advice)]}`"], **ONLINE_INDEX))
+
+    def rebuild(self, advice: IndexAdvice) -> None:
+        """Build a dropped index again, visible or ignored as it was."""
+        state = ("" if id(advice) in self.visible else " INVISIBLE") if self.mysql else (
+            "" if id(advice) in self.visible else " IGNORED")
+        _execute(self.connection, alter_table(advice.table_sql, [add_index(
+            self.names[id(advice)], advice.columns) + state], **ONLINE_INDEX))
 
     def show(self, advice: Sequence[IndexAdvice]) -> None:
         """Make exactly ``advice`` visible (the rest of the plan ignored)."""
@@ -348,6 +373,105 @@ def _judge(session: _Session, plan: IndexPlan, verdict: Verdict, max_regression:
         if timing.regressed(max_regression):
             _blame(session, plan, timing, verdict, max_regression)
     session.show([])
+
+
+def _judge_writes(session: _Session, writes: Sequence[tuple[ClassEffect, str]],
+                  bare: dict[str, float | None], verdict: Verdict, max_regression: float,
+                  started: float) -> None:
+    """Time every write class with the set built and visible against its time before the
+    set was built (``bare``); a regressed one is timed again, then its culprits found by
+    dropping the plan's indexes on its table (``writes``: (class, table)) one at a time
+    (:func:`find_write_culprits`)."""
+    session.show(session.built)
+    for effect, table in writes:
+        if bare.get(effect.class_id) is None:
+            verdict.skipped.append(f"{effect.class_id} (the write fails or changes no row)")
+            continue
+        if time.monotonic() - started > TIME_BUDGET:
+            verdict.skipped.append(f"{effect.class_id} (the guard's {TIME_BUDGET:.0f} s "
+                                   "budget was spent)")
+            continue
+        took = time_write(session.connection, effect.sql, effect.db)
+        if took is None:
+            continue
+        timing = Timing(effect, bare[effect.class_id], took)
+        verdict.write_timings.append(timing)
+        if timing.regressed(max_regression):
+            again = time_write(session.connection, effect.sql, effect.db)
+            timing.with_set = min(timing.with_set, again if again is not None else math.inf)
+        if not timing.regressed(max_regression):
+            continue
+        dropped = {id(a) for a, _ in verdict.culprits}
+        suspects = [a for a in session.built if a.table_sql == table and id(a) not in dropped]
+        found, left = find_write_culprits(session, timing, suspects, max_regression)
+        label = f"{effect.class_id} {_abbreviate(effect.sql)}"
+        for advice, ms in found:
+            verdict.culprits.append((advice, (
+                f"with the plan's indexes the write {label} ran {_ms(timing.with_set)} "
+                f"against {_ms(timing.without)} without them ({_times(timing.ratio)}, over "
+                f"the {max_regression:g}x bound); with this one dropped, {_ms(ms)}")))
+        if left is not None:
+            verdict.unresolved.append((effect.class_id, (
+                f"the write {label}: {_ms(left)} with the plan against "
+                f"{_ms(timing.without)} without, no index of its table alone to blame")))
+    session.show([])
+
+
+def find_write_culprits(session: _Session, timing: Timing, suspects: Sequence[IndexAdvice],
+                        max_regression: float) -> tuple[list[tuple[IndexAdvice, float]],
+                                                        float | None]:
+    """Drop each of ``suspects`` in turn (rebuilt after) and time the write; of those whose
+    absence makes it faster by at least 1 - :data:`HELPS`, the one that saves the reads
+    least (``saved_share``: the read gains are what the plan is for) is a culprit and stays
+    out of the next trials, until the write is within ``max_regression`` of its bare time.
+    Returns like :func:`find_culprits`."""
+    out: list[tuple[IndexAdvice, float]] = []
+    current, remaining = timing.with_set, list(suspects)
+    gone: list[IndexAdvice] = []
+    try:
+        while remaining:
+            trials = []
+            for advice in remaining:
+                session.without(advice)
+                try:
+                    took = time_write(session.connection, timing.effect.sql, timing.effect.db)
+                finally:
+                    session.rebuild(advice)
+                if took is not None:
+                    trials.append((took, advice))
+            helping = [t for t in trials if t[0] <= current * HELPS]
+            if not helping:
+                break  # no index alone helps beyond a busy machine's noise
+            took, advice = min(helping, key=lambda t: (t[1].saved_share, t[0]))
+            out.append((advice, took))
+            remaining.remove(advice)
+            session.without(advice)
+            gone.append(advice)
+            current = took
+            if not Timing(timing.effect, timing.without, took).regressed(max_regression):
+                return out, None
+        return out, current
+    finally:
+        for advice in gone:
+            session.rebuild(advice)
+
+
+def write_classes(run: Advising) -> list[tuple[ClassEffect, str]]:
+    """The write classes (one INSERT / UPDATE / DELETE / REPLACE each) of the tables the
+    plan indexes, largest share first, each with its table (as ``IndexAdvice.table_sql``)."""
+    assert run.plan is not None
+    about, shares = run.about(), run.share_of()
+    out: dict[str, tuple[ClassEffect, str]] = {}
+    for advice in run.plan.advice:
+        state = run.tables[run.key_of(advice.table, advice.schema)]
+        for write in state.writes:
+            sql, db, _ = about[write.class_id]
+            if write.class_id in out or not is_write(sql):
+                continue
+            out[write.class_id] = (ClassEffect(write.class_id, shares[write.class_id], 0.0, 0.0,
+                                               sql=sql, db=db or advice.schema),
+                                   advice.table_sql)
+    return sorted(out.values(), key=lambda w: -w[0].share)
 
 
 def _confirm(session: _Session, timing: Timing, max_regression: float) -> None:
@@ -443,6 +567,11 @@ def describe(verdict: Verdict, number: int, indexes: int, max_regression: float)
     if worst is not None:
         text += (f", the worst {worst.effect.class_id} {_times(worst.ratio)} "
                  f"({_ms(worst.without)} -> {_ms(worst.with_set)})")
+    if verdict.write_timings:
+        slowest = max(verdict.write_timings, key=lambda t: t.ratio)
+        text += (f"; {len(verdict.write_timings)} write classes timed (rolled back), the "
+                 f"slowest {slowest.effect.class_id} {_times(slowest.ratio)} "
+                 f"({_ms(slowest.without)} -> {_ms(slowest.with_set)})")
     if verdict.culprits:
         text += "; dropped: " + ", ".join(
             f"{a.table} ({', '.join(a.columns)})" for a, _ in verdict.culprits)
