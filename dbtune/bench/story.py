@@ -67,7 +67,9 @@ def advice_migration(server: Server, database: str, max_regression: float = MAX_
                      "ddl": a.ddl, "rollback_ddl": a.rollback_ddl,
                      "saved_share": a.saved_share, "verified": a.verified,
                      "regresses": a.regresses, "reason": a.reason}
-                    for a in advice.advice])
+                    for a in advice.advice],
+            measured=[*advice.measured, *(f"left out {a.table} ({', '.join(a.columns)}): {why}"
+                                          for a, why in advice.rejected)])
 
     return plan
 
