@@ -52,9 +52,12 @@ def test_marketplace_proof(dbtune_server, dbtune_database) -> None:
     assert len(EXPERT) - len(missing) >= EXPERT_FOUND, missing
     # the session token, the heaviest class's index, is never the one noise may cost
     assert found(plan, "user_sessions", {"token"})
+    # an expert's index may leave the plan only for a variant on the same leading columns
+    # (the per-class guard drops a wide one whose upkeep makes a write class > 2x slower,
+    # and the selection takes the narrower one next)
     rejected_expert = [(a.name, why) for a, why in plan.rejected
                        if any(a.table == t and set(a.columns[: len(lead)]) == lead
-                              for t, lead in EXPERT)]
+                              and not found(plan, t, lead) for t, lead in EXPERT)]
     assert not rejected_expert, rejected_expert
     with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
         for statement in plan.statements():
