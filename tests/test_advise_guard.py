@@ -164,3 +164,24 @@ def test_a_write_class_the_plan_makes_over_2x_slower_is_guarded_and_named(
     with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM w")
         assert cursor.fetchone()[0] == 20_000
+
+
+@pytest.mark.server
+def test_two_indexes_that_each_make_a_class_slower_are_found_together(
+        dbtune_server, dbtune_database, skewed) -> None:
+    """f(k) and its twin (a second index on k, as two classes' advice may coincide on
+    another server): either one alone makes the report walk f in k order, so ignoring one
+    at a time changes nothing. With both ignored the report is back; made visible again one
+    at a time, the first is kept only if the report stays within the bound - it does not:
+    both are the culprits, found together."""
+    from dataclasses import replace
+
+    plan = advise_indexes(workload(dbtune_database, REPORT), skewed,
+                          stages=[s for s in STAGES if s.__name__ != "guard"])
+    (by_k,) = [a for a in plan.advice if a.columns[0] == "k"]
+    plan.advice.append(replace(by_k, classes=list(by_k.classes), others=list(by_k.others)))
+    timed = guard_plan(plan, dbtune_server)
+    assert [a.columns for a, _ in timed.culprits].count(("k",)) == 2, (
+        [(a.columns, why) for a, why in timed.culprits], timed.unresolved)
+    assert not timed.unresolved
+    assert secondary(dbtune_server, dbtune_database) == set()

@@ -555,9 +555,10 @@ def find_culprits(session: _Session, timing: Timing, suspects: Sequence[IndexAdv
                                                   float | None]:
     """Ignore each of ``suspects`` in turn (the rest of the set visible); drop the one whose
     absence makes the class fastest (by at least 1 - :data:`HELPS` of its time), until it
-    is within ``max_regression`` of its time without the set. Returns ([(culprit, class
-    ms without it)], None), or with the class's ms at the end when dropping every suspect
-    that helped does not bring it back."""
+    is within ``max_regression`` of its time without the set. When no index alone helps
+    (two of them each lead the optimizer to the same bad plan), :func:`find_together`
+    looks for the culprits as a group. Returns ([(culprit, class ms without it)], None),
+    or with the class's ms at the end when that does not bring it back either."""
     visible = [a for a in session.built if id(a) in session.visible]
     out: list[tuple[IndexAdvice, float]] = []
     current = timing.with_set
@@ -584,8 +585,43 @@ def find_culprits(session: _Session, timing: Timing, suspects: Sequence[IndexAdv
         if not Timing(timing.effect, timing.without, took).regressed(max_regression):
             session.show(visible)
             return out, None
+    if len(remaining) > 1:
+        group = find_together(session, timing, visible, remaining, max_regression)
+        if group:
+            return out + group, None
     session.show(visible)
     return out, current
+
+
+def find_together(session: _Session, timing: Timing, visible: list[IndexAdvice],
+                  suspects: Sequence[IndexAdvice], max_regression: float
+                  ) -> list[tuple[IndexAdvice, float]]:
+    """Culprits no single drop reveals: with every suspect ignored the class must be back
+    within ``max_regression`` (else []); then the suspects are made visible again one at a
+    time, the most valuable (``saved_share``) first, and each that brings the regression
+    back is a culprit (ignored again). ``visible`` loses the culprits. Returns [(culprit,
+    class ms without the culprits)]."""
+    ids = {id(a) for a in suspects}
+    rest = [a for a in visible if id(a) not in ids]
+    session.show(rest)
+    took = session.time(timing.effect, max(timing.without * max_regression * CAP_MARGIN
+                                           / 1000.0, MIN_CAP))
+    if took is None or Timing(timing.effect, timing.without, took).regressed(max_regression):
+        session.show(visible)
+        return []
+    kept, culprits = list(rest), []
+    for advice in sorted(suspects, key=lambda a: -a.saved_share):
+        session.show([*kept, advice])
+        again = session.time(timing.effect, max(timing.without * max_regression * CAP_MARGIN
+                                                / 1000.0, MIN_CAP))
+        if again is not None and not Timing(timing.effect, timing.without,
+                                            again).regressed(max_regression):
+            kept.append(advice)
+        else:
+            culprits.append(advice)
+    session.show(kept)
+    visible[:] = kept
+    return [(a, took) for a in culprits]
 
 
 def read_classes(plan: IndexPlan) -> list[ClassEffect]:
