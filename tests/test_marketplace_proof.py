@@ -1,15 +1,17 @@
-"""The marketplace proof: slow log of a replay -> advice (measured, verified) -> applied ->
-the same replay faster. On a shared machine the measured what-if and verification read
-noisy times, so this judges what noise cannot fake (the expert's clear wins found, nothing
-unverified applied, the replay at least twice as fast) and says which part failed."""
+"""The marketplace proof: slow log of a replay -> advice (measured, verified, guarded) ->
+applied -> the same replay faster. The per-class guard keeps the batch DELETE of expired
+sessions within 2x in server time, which may cost the token index: then the DELETE is
+named, and the replay must still be twice as fast. On a shared machine the measured
+what-if and verification read noisy times, so this judges what noise cannot fake (the
+expert's clear wins found, nothing unverified applied, the replay at least twice as fast)
+and says which part failed."""
 
 from __future__ import annotations
 
 import pytest
 from test_advise_indexes import load_analyzed_marketplace
 
-from dbtune.advise.guard import with_bound
-from dbtune.advise.indexes import STAGES, advise_indexes
+from dbtune.advise.indexes import advise_indexes
 
 #: what a DBA writes by hand for the marketplace workload (docs/advise-indexes.md): table ->
 #: the leading columns as a set (equality columns may come in either order)
@@ -45,30 +47,30 @@ def test_marketplace_proof(dbtune_server, dbtune_database) -> None:
 
     before = replay()
     digest = digest_slowlog(dbtune_server.slow_log_path, database=dbtune_database)
-    # at the default 2x bound, the batch DELETE of expired sessions keeps the guard's word:
-    # an index on user_sessions stays only if it leaves the DELETE within 2x (in server
-    # time it does not: each of its 1,000 rows is delete-marked at a random place of a
-    # token index), else it leaves the plan with the DELETE named
-    strict = advise_indexes(digest, cat, verify_on=dbtune_server, **ADVISE_BUDGET)
-    if not found(strict, "user_sessions", {"token"}):
-        assert any(a.table == "user_sessions" and "the write" in why and "expires_at" in why
-                   for a, why in strict.rejected), strict.rejected
-    # the rest of the story at the bound a DBA who accepts that gives (--max-regression 3);
     # the expert-sized budget the bench uses: with 10/3 the last places go by measured
     # shares, which move with the machine's load at this small scale
-    plan = advise_indexes(digest, cat, verify_on=dbtune_server,
-                          stages=with_bound(STAGES, 3.0), **ADVISE_BUDGET)
+    plan = advise_indexes(digest, cat, verify_on=dbtune_server, **ADVISE_BUDGET)
     assert all(a.verified for a in plan.advice), [a.name for a in plan.advice if not a.verified]
-    missing = [(t, sorted(lead)) for t, lead in EXPERT if not found(plan, t, lead)]
-    assert len(EXPERT) - len(missing) >= EXPERT_FOUND, missing
-    # the session token, the heaviest class's index, is never the one noise may cost
-    assert found(plan, "user_sessions", {"token"})
-    # an expert's index may leave the plan only for a variant on the same leading columns
-    # (the per-class guard drops a wide one whose upkeep makes a write class > 2x slower,
-    # and the selection takes the narrower one next)
+    # an expert's index the per-class guard left out for a write class it makes more than
+    # 2x slower (in server time every token index does that to the batch DELETE of expired
+    # sessions: each of its 1,000 rows is delete-marked at a random place) is excused, and
+    # the DELETE must be the class named
+    excused = [(t, lead) for t, lead in EXPERT if not found(plan, t, lead) and any(
+        a.table == t and set(a.columns[: len(lead)]) == lead and "the write" in why
+        for a, why in plan.rejected)]
+    if ("user_sessions", {"token"}) in excused:
+        assert any("DELETE FROM user_sessions WHERE expires_at" in why
+                   for _, why in plan.rejected), plan.rejected
+    else:  # the session token, the heaviest class's index, is never the one noise may cost
+        assert found(plan, "user_sessions", {"token"})
+    expected = [e for e in EXPERT if e not in excused]
+    missing = [(t, sorted(lead)) for t, lead in expected if not found(plan, t, lead)]
+    assert len(expected) - len(missing) >= len(expected) - (len(EXPERT) - EXPERT_FOUND), missing
+    # otherwise an expert's index leaves the plan only for a variant on the same leading
+    # columns (the selection's next best after the guard dropped a wider one)
     rejected_expert = [(a.name, why) for a, why in plan.rejected
                        if any(a.table == t and set(a.columns[: len(lead)]) == lead
-                              and not found(plan, t, lead) for t, lead in EXPERT)]
+                              and not found(plan, t, lead) for t, lead in expected)]
     assert not rejected_expert, rejected_expert
     with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
         for statement in plan.statements():
