@@ -31,10 +31,12 @@ The same bound holds for the **write classes** (INSERT, UPDATE, DELETE, REPLACE)
 tables the plan indexes: each one's statement is timed in a rolled-back transaction
 (:func:`dbtune.advise.measure.time_write`) before the set is built and with it built and
 visible (the upkeep of every new index it maintains, and the read part the set may save
-it); one more than ``max_regression`` times slower is timed again, and its culprit is found
-by dropping the plan's indexes on its table one at a time (an ignored index is still
-maintained): the one whose absence makes it fastest goes, as for a read. The what-if
-prices each index's upkeep alone; this times the set together, as the workload will run.
+it), and judged as it runs in the workload (:class:`WriteTiming`); one more than
+``max_regression`` times slower is timed again, and its culprits are found by dropping the
+plan's indexes on its table (an ignored index is still maintained) and building them back,
+the most valuable for the reads first, while it stays within the bound
+(:func:`find_write_culprits`). The what-if prices each index's upkeep alone; this times the
+set together, as the workload will run.
 
 Reads on big tables are timed on the tables themselves (a sample of another size would not
 show the join order the optimizer picks on the real one); the caps and :data:`TIME_BUDGET`
@@ -55,7 +57,7 @@ from sqlglot import exp
 
 from dbtune.advise.assemble import build_plan
 from dbtune.advise.ddl import ONLINE_INDEX, add_index, alter_table
-from dbtune.advise.measure import analyze, is_write, supports_ignored, time_write
+from dbtune.advise.measure import analyze, is_write, statement_cap, supports_ignored, time_write
 from dbtune.advise.plan import ClassEffect, IndexAdvice, IndexPlan
 from dbtune.advise.prune import check_plan
 from dbtune.advise.run import Advising
@@ -278,7 +280,7 @@ def guard_plan(plan: IndexPlan, server: Server, max_regression: float = MAX_REGR
     verdict = Verdict()
     names = {id(a): f"{PREFIX}{i}" for i, a in enumerate(plan.advice)}
     with open_session(server) as connection:
-        bare = {w.class_id: time_write(connection, w.sql, w.db) for w, _, _ in writes}
+        bare = {w.class_id: timed_write(connection, w, mysql) for w, _, _ in writes}
         built: list[IndexAdvice] = []
         try:
             for advice in plan.advice:
@@ -427,13 +429,13 @@ def _judge_writes(session: _Session, writes: Sequence[tuple[ClassEffect, str, fl
             verdict.skipped.append(f"{effect.class_id} (the guard's {TIME_BUDGET:.0f} s "
                                    "budget was spent)")
             continue
-        took = time_write(session.connection, effect.sql, effect.db)
+        took = timed_write(session.connection, effect, session.mysql)
         if took is None:
             continue
         timing = WriteTiming(effect, bare[effect.class_id], took, logged)
         verdict.write_timings.append(timing)
         if timing.regressed(max_regression):
-            again = time_write(session.connection, effect.sql, effect.db)
+            again = timed_write(session.connection, effect, session.mysql)
             timing.with_set = min(timing.with_set, again if again is not None else math.inf)
         if not timing.regressed(max_regression):
             continue
@@ -459,40 +461,46 @@ def find_write_culprits(session: _Session, timing: WriteTiming,
                         suspects: Sequence[IndexAdvice],
                         max_regression: float) -> tuple[list[tuple[IndexAdvice, float]],
                                                         float | None]:
-    """Drop each of ``suspects`` in turn (rebuilt after) and time the write; of those whose
-    absence makes it faster by at least 1 - :data:`HELPS`, the one that saves the reads
-    least (``saved_share``: the read gains are what the plan is for) is a culprit and stays
-    out of the next trials, until the write is within ``max_regression`` of its bare time.
-    Returns like :func:`find_culprits`."""
-    out: list[tuple[IndexAdvice, float]] = []
-    current, remaining = timing.with_set, list(suspects)
-    gone: list[IndexAdvice] = []
+    """Upkeep adds up, so the write's culprits are found as a group: every suspect dropped,
+    the write timed (still over the bound: none of them is to blame); then they are built
+    back one at a time, the most valuable for the reads first (``saved_share``: the read
+    gains are what the plan is for), each kept if the write stays within
+    ``max_regression``, else a culprit (dropped again). Returns ([(culprit, the write's ms
+    with the indexes kept before it)], None), or ([], the write's ms with none of them)."""
+    for advice in suspects:
+        session.without(advice)
+    kept: set[int] = set()
     try:
-        while remaining:
-            trials = []
-            for advice in remaining:
-                session.without(advice)
-                try:
-                    took = time_write(session.connection, timing.effect.sql, timing.effect.db)
-                finally:
-                    session.rebuild(advice)
-                if took is not None:
-                    trials.append((took, advice))
-            helping = [t for t in trials if t[0] <= current * HELPS]
-            if not helping:
-                break  # no index alone helps beyond a busy machine's noise
-            took, advice = min(helping, key=lambda t: (t[1].saved_share, t[0]))
-            out.append((advice, took))
-            remaining.remove(advice)
-            session.without(advice)
-            gone.append(advice)
-            current = took
-            if not replace(timing, with_set=took).regressed(max_regression):
-                return out, None
-        return out, current
-    finally:
-        for advice in gone:
+        took = timed_write(session.connection, timing.effect, session.mysql)
+        if took is None or replace(timing, with_set=took).regressed(max_regression):
+            return [], took if took is not None else timing.with_set
+        out: list[tuple[IndexAdvice, float]] = []
+        for advice in sorted(suspects, key=lambda a: -a.saved_share):
             session.rebuild(advice)
+            again = timed_write(session.connection, timing.effect, session.mysql)
+            if again is not None and not replace(timing, with_set=again).regressed(
+                    max_regression):
+                kept.add(id(advice))
+                took = again
+            else:
+                session.without(advice)
+                out.append((advice, took))
+        return out, None
+    finally:
+        for advice in suspects:
+            if id(advice) not in kept:
+                session.rebuild(advice)
+
+
+def timed_write(connection: Any, effect: ClassEffect, mysql: bool) -> float | None:
+    """:func:`~dbtune.advise.measure.time_write` of ``effect``'s statement, each run stopped
+    after :data:`STATEMENT_CAP` (MariaDB; MySQL's cap is for SELECTs only): None then, as
+    for a write that fails (not guarded)."""
+    _execute(connection, statement_cap(STATEMENT_CAP, mysql))
+    try:
+        return time_write(connection, effect.sql, effect.db)
+    finally:
+        _execute(connection, statement_cap(0, mysql))
 
 
 def write_classes(run: Advising) -> list[tuple[ClassEffect, str, float | None]]:
