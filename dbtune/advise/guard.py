@@ -31,7 +31,7 @@ The same bound holds for the **write classes** (INSERT, UPDATE, DELETE, REPLACE)
 tables the plan indexes: each one's statement is timed in a rolled-back transaction
 (:func:`dbtune.advise.measure.time_write`) before the set is built and with it built and
 visible (the upkeep of every new index it maintains, and the read part the set may save
-it), and judged as it runs in the workload (:class:`WriteTiming`); one more than
+it), in server time; one more than
 ``max_regression`` times slower is timed again, and its culprits are found by dropping the
 plan's indexes on its table (an ignored index is still maintained) and building them back,
 the most valuable for the reads first, while it stays within the bound
@@ -122,49 +122,13 @@ class Timing:
 
 
 @dataclass
-class WriteTiming(Timing):
-    """A write class timed rolled back, alone on one connection, without and with the
-    plan's set; judged as it runs in the workload: the time the set adds (upkeep, less any
-    read part it saves) on top of the class's time as the log saw it (``logged``, mean ms:
-    its real state and company - a batch DELETE that walks unexpired rows, waits for a
-    busy machine), or of its time alone where nothing was logged, whichever is larger."""
-
-    logged: float | None = None
-
-    @property
-    def base(self) -> float:
-        """The class's own time the added time is judged against (ms)."""
-        return max(self.without, self.logged or 0.0, 1e-3)
-
-    @property
-    def ratio(self) -> float:
-        """The class's time in the workload with the set / without it.
-
-        >>> e = ClassEffect("purge", 0.001, 0, 0)
-        >>> WriteTiming(e, 1.2, 3.0).ratio, WriteTiming(e, 1.2, 3.0, logged=20.0).ratio
-        (2.5, 1.09)
-        """
-        return round((self.base + self.with_set - self.without) / self.base, 4)
-
-    def regressed(self, max_regression: float) -> bool:
-        """More than ``max_regression`` times slower in the workload (:attr:`ratio`), and
-        by at least :data:`MIN_LOSS_MS`.
-
-        >>> e = ClassEffect("purge", 0.001, 0, 0)
-        >>> WriteTiming(e, 1.2, 3.0).regressed(2.0), WriteTiming(e, 1.2, 3.0, 20.0).regressed(2.0)
-        (True, False)
-        """
-        return self.ratio > max_regression and self.with_set - self.without >= MIN_LOSS_MS
-
-
-@dataclass
 class Verdict:
     """What one guard round found."""
 
     #: read classes timed both ways
     timings: list[Timing] = field(default_factory=list)
     #: write classes timed both ways (rolled back)
-    write_timings: list[WriteTiming] = field(default_factory=list)
+    write_timings: list[Timing] = field(default_factory=list)
     #: (index, why) for every index the guard drops
     culprits: list[tuple[IndexAdvice, str]] = field(default_factory=list)
     #: (class id, in words): classes still slower than the bound with every culprit dropped
@@ -269,7 +233,7 @@ def _reselect(run: Advising, forbidden: set[tuple[str, tuple[str, ...]]]) -> Non
 
 
 def guard_plan(plan: IndexPlan, server: Server, max_regression: float = MAX_REGRESSION,
-               writes: Sequence[tuple[ClassEffect, str, float | None]] = ()) -> Verdict:
+               writes: Sequence[tuple[ClassEffect, str]] = ()) -> Verdict:
     """Build ``plan``'s indexes ignored, time its read classes with and without them (and
     ``writes``, write classes of the tables it indexes: :func:`write_classes`), find the
     culprits of every class more than ``max_regression`` slower; drop the indexes. The
@@ -280,7 +244,7 @@ def guard_plan(plan: IndexPlan, server: Server, max_regression: float = MAX_REGR
     verdict = Verdict()
     names = {id(a): f"{PREFIX}{i}" for i, a in enumerate(plan.advice)}
     with open_session(server) as connection:
-        bare = {w.class_id: timed_write(connection, w, mysql) for w, _, _ in writes}
+        bare = {w.class_id: timed_write(connection, w, mysql) for w, _ in writes}
         built: list[IndexAdvice] = []
         try:
             for advice in plan.advice:
@@ -413,15 +377,16 @@ def _judge(session: _Session, plan: IndexPlan, verdict: Verdict, max_regression:
     session.show([])
 
 
-def _judge_writes(session: _Session, writes: Sequence[tuple[ClassEffect, str, float | None]],
+def _judge_writes(session: _Session, writes: Sequence[tuple[ClassEffect, str]],
                   bare: dict[str, float | None], verdict: Verdict, max_regression: float,
                   started: float) -> None:
     """Time every write class with the set built and visible against its time before the
     set was built (``bare``); a regressed one is timed again, then its culprits found by
-    dropping the plan's indexes on its table (``writes``: (class, table, logged mean ms))
-    one at a time (:func:`find_write_culprits`); judged as :class:`WriteTiming` says."""
+    dropping the plan's indexes on its table (``writes``: (class, table)) and building them
+    back (:func:`find_write_culprits`). Judged in server time, alone: on a quiet machine
+    the bench read the marketplace's batch DELETE 3.3x slower where this read 3.1x."""
     session.show(session.built)
-    for effect, table, logged in writes:
+    for effect, table in writes:
         if bare.get(effect.class_id) is None:
             verdict.skipped.append(f"{effect.class_id} (the write fails or changes no row)")
             continue
@@ -432,7 +397,7 @@ def _judge_writes(session: _Session, writes: Sequence[tuple[ClassEffect, str, fl
         took = timed_write(session.connection, effect, session.mysql)
         if took is None:
             continue
-        timing = WriteTiming(effect, bare[effect.class_id], took, logged)
+        timing = Timing(effect, bare[effect.class_id], took)
         verdict.write_timings.append(timing)
         if timing.regressed(max_regression):
             again = timed_write(session.connection, effect, session.mysql)
@@ -443,11 +408,10 @@ def _judge_writes(session: _Session, writes: Sequence[tuple[ClassEffect, str, fl
         suspects = [a for a in session.built if a.table_sql == table and id(a) not in dropped]
         found, left = find_write_culprits(session, timing, suspects, max_regression)
         label = f"{effect.class_id} {_abbreviate(effect.sql)}"
-        logged = f", {_ms(logged)} as logged" if logged else ""
         for advice, ms in found:
             verdict.culprits.append((advice, (
                 f"with the plan's indexes the write {label} ran {_ms(timing.with_set)} "
-                f"against {_ms(timing.without)} without them (rolled back{logged}: "
+                f"against {_ms(timing.without)} without them (rolled back: "
                 f"{_times(timing.ratio)}, over the {max_regression:g}x bound); with this one "
                 f"dropped, {_ms(ms)}")))
         if left is not None:
@@ -457,7 +421,7 @@ def _judge_writes(session: _Session, writes: Sequence[tuple[ClassEffect, str, fl
     session.show([])
 
 
-def find_write_culprits(session: _Session, timing: WriteTiming,
+def find_write_culprits(session: _Session, timing: Timing,
                         suspects: Sequence[IndexAdvice],
                         max_regression: float) -> tuple[list[tuple[IndexAdvice, float]],
                                                         float | None]:
@@ -503,25 +467,21 @@ def timed_write(connection: Any, effect: ClassEffect, mysql: bool) -> float | No
         _execute(connection, statement_cap(0, mysql))
 
 
-def write_classes(run: Advising) -> list[tuple[ClassEffect, str, float | None]]:
+def write_classes(run: Advising) -> list[tuple[ClassEffect, str]]:
     """The write classes (one INSERT / UPDATE / DELETE / REPLACE each) of the tables the
-    plan indexes, largest share first, each with its table (as ``IndexAdvice.table_sql``)
-    and its mean time as logged (ms; None: not known)."""
+    plan indexes, largest share first, each with its table (as ``IndexAdvice.table_sql``)."""
     assert run.plan is not None
     about, shares = run.about(), run.share_of()
-    logged = {c.id: (getattr(c, "metrics", None) or {}).get("query_time", {}).get("mean")
-              for c in run.classes}
-    out: dict[str, tuple[ClassEffect, str, float | None]] = {}
+    out: dict[str, tuple[ClassEffect, str]] = {}
     for advice in run.plan.advice:
         state = run.tables[run.key_of(advice.table, advice.schema)]
         for write in state.writes:
             sql, db, _ = about[write.class_id]
             if write.class_id in out or not is_write(sql):
                 continue
-            mean = logged.get(write.class_id)
             out[write.class_id] = (ClassEffect(write.class_id, shares[write.class_id], 0.0, 0.0,
                                                sql=sql, db=db or advice.schema),
-                                   advice.table_sql, mean * 1000.0 if mean else None)
+                                   advice.table_sql)
     return sorted(out.values(), key=lambda w: -w[0].share)
 
 
