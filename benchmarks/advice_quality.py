@@ -188,14 +188,19 @@ def capture(server: Server, workload: Workload, path: Path) -> None:
             cursor.execute("SET GLOBAL slow_query_log_file = %s", (previous,))
 
 
-def dbtune_advice(server: Server, database: str, log: Path, verify: bool) -> list[str]:
+def dbtune_advice(server: Server, database: str, log: Path, verify: bool
+                  ) -> tuple[list[str], list[str]]:
     """The DDL of ``dbtune advise indexes --slowlog LOG --dsn DSN --database DB`` at defaults
-    (the same library calls the command makes)."""
+    (the same library calls the command makes), and what the measured stages said: the
+    plan's "Measured on the server" lines and every index the guard or verification left
+    out, with why."""
     dsn = server.dsn(reveal_password=True) + database
     catalog = load_catalog(dsn=dsn, database=database)
     classes = workload_from(slowlogs=[str(log)], database=database)
     plan = advise_indexes(classes, catalog, verify_on=server if verify else None)
-    return plan.statements()
+    said = [*plan.measured, *(f"left out {a.table} ({', '.join(a.columns)}): {why}"
+                              for a, why in plan.rejected)]
+    return plan.statements(), said
 
 
 def secondary_indexes(cursor: Any, database: str) -> list[tuple[str, str]]:
@@ -281,10 +286,12 @@ def run_quality(server: Server, workload: Workload, *, rounds: int = 3, scale: f
     capture(server, workload, log)
     say(f"[{workload.name}] workload captured in {time.perf_counter() - started:.0f} s: {log}")
     started = time.perf_counter()
-    advised = dbtune_advice(server, workload.database, log, verify)
+    advised, said = dbtune_advice(server, workload.database, log, verify)
     advice_seconds = time.perf_counter() - started
     say(f"[{workload.name}] dbtune advised {len(advised)} statement(s) in "
         f"{advice_seconds:.0f} s")
+    for line in said:
+        say(f"[{workload.name}]   {line}")
     captured = slowlog_workload(log, workload.database)
     items = captured.items
     names = workload.names()

@@ -4,6 +4,7 @@ keeps it off a server not marked disposable."""
 
 from __future__ import annotations
 
+import time
 from dataclasses import replace
 
 import pytest
@@ -262,3 +263,26 @@ def test_an_index_serving_a_deletes_where_is_measured_as_a_gain(dbtune_server,
     with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
         cursor.execute("SELECT COUNT(*) FROM q")
         assert cursor.fetchone()[0] == ROWS * 2
+
+
+@pytest.mark.server
+def test_the_time_budget_is_checked_within_a_table(dbtune_server, dbtune_database, sessions,
+                                                   monkeypatch) -> None:
+    """One table whose read takes longer than the whole budget (a 1.5 s SLEEP in it): the
+    table is started (within budget), but no candidate is reached after its reads' bare
+    timing - the note names them and their estimates stay - instead of one large table
+    overrunning the stage's budget by its every candidate."""
+    from dbtune.advise import measure
+
+    monkeypatch.setattr(measure, "TIME_BUDGET", 1.0)
+    slow = Klass("slow", "SELECT id, expires_at FROM s WHERE user_id = 77 AND "
+                 "(SELECT SLEEP(1.5)) = 0", 0.7, sample_db=dbtune_database)
+    classes = [slow, *workload(dbtune_database, lookup_share=0.2, purge_share=0.1)[:1]]
+    started = time.monotonic()
+    plan = advise_indexes(classes, sessions, verify_on=dbtune_server,
+                          stages=[s for s in STAGES if s.__name__ not in ("guard", "repair")])
+    note = next(n for n in plan.measured if n.startswith("s:"))
+    assert "time budget (1 s) was spent before: reads with user_id" in note, note
+    assert all(a.benefit_basis == "estimated" for a in plan.advice)
+    assert time.monotonic() - started < 30
+    assert state_of(dbtune_server, dbtune_database) == (set(), ROWS)

@@ -1,7 +1,10 @@
-"""The marketplace proof: slow log of a replay -> advice (measured, verified) -> applied ->
-the same replay faster. On a shared machine the measured what-if and verification read
-noisy times, so this judges what noise cannot fake (the expert's clear wins found, nothing
-unverified applied, the replay at least twice as fast) and says which part failed."""
+"""The marketplace proof: slow log of a replay -> advice (measured, verified, guarded) ->
+applied -> the same replay faster. The per-class guard keeps the batch DELETE of expired
+sessions within 2x in server time, which may cost the token index: then the DELETE is
+named, and the replay must still be twice as fast. On a shared machine the measured
+what-if and verification read noisy times, so this judges what noise cannot fake (the
+expert's clear wins found, nothing unverified applied, the replay at least twice as fast)
+and says which part failed."""
 
 from __future__ import annotations
 
@@ -48,13 +51,26 @@ def test_marketplace_proof(dbtune_server, dbtune_database) -> None:
     # shares, which move with the machine's load at this small scale
     plan = advise_indexes(digest, cat, verify_on=dbtune_server, **ADVISE_BUDGET)
     assert all(a.verified for a in plan.advice), [a.name for a in plan.advice if not a.verified]
-    missing = [(t, sorted(lead)) for t, lead in EXPERT if not found(plan, t, lead)]
-    assert len(EXPERT) - len(missing) >= EXPERT_FOUND, missing
-    # the session token, the heaviest class's index, is never the one noise may cost
-    assert found(plan, "user_sessions", {"token"})
+    # an expert's index the per-class guard left out for a write class it makes more than
+    # 2x slower (in server time every token index does that to the batch DELETE of expired
+    # sessions: each of its 1,000 rows is delete-marked at a random place) is excused, and
+    # the DELETE must be the class named
+    excused = [(t, lead) for t, lead in EXPERT if not found(plan, t, lead) and any(
+        a.table == t and set(a.columns[: len(lead)]) == lead and "the write" in why
+        for a, why in plan.rejected)]
+    if ("user_sessions", {"token"}) in excused:
+        assert any("DELETE FROM user_sessions WHERE expires_at" in why
+                   for _, why in plan.rejected), plan.rejected
+    else:  # the session token, the heaviest class's index, is never the one noise may cost
+        assert found(plan, "user_sessions", {"token"})
+    expected = [e for e in EXPERT if e not in excused]
+    missing = [(t, sorted(lead)) for t, lead in expected if not found(plan, t, lead)]
+    assert len(expected) - len(missing) >= len(expected) - (len(EXPERT) - EXPERT_FOUND), missing
+    # otherwise an expert's index leaves the plan only for a variant on the same leading
+    # columns (the selection's next best after the guard dropped a wider one)
     rejected_expert = [(a.name, why) for a, why in plan.rejected
                        if any(a.table == t and set(a.columns[: len(lead)]) == lead
-                              for t, lead in EXPERT)]
+                              and not found(plan, t, lead) for t, lead in expected)]
     assert not rejected_expert, rejected_expert
     with dbtune_server.connect(dbtune_database) as connection, connection.cursor() as cursor:
         for statement in plan.statements():

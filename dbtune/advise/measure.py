@@ -46,6 +46,7 @@ from sqlglot import exp
 
 from dbtune.advise.ddl import ONLINE_INDEX, add_index, alter_table, drop_index, table_sql
 from dbtune.advise.run import Advising
+from dbtune.advise.session import lost, one_line, open_session, revive
 from dbtune.advise.tables import TableState
 from dbtune.advise.whatif import ReadMeasure
 from dbtune.advise.writecost import Write, maintaining
@@ -66,8 +67,18 @@ SLOW_MS = 250.0
 SAMPLE_ROWS = 500_000
 #: the sampled copy's name: this prefix and the table's name
 COPY_PREFIX = "dbtune_whatif_"
-#: seconds the stage may spend; the tables not reached by then keep their estimates
+#: the what-if indexes' names: this prefix and a number (``..._w`` for the writes' one)
+WHATIF_PREFIX = "dbtune_whatif_"
+#: seconds the stage may spend; checked before each table and, within one, before each
+#: candidate: what is not reached by then keeps its estimates
 TIME_BUDGET = 240.0
+#: seconds one statement may run without a candidate (a read stopped there is timed
+#: against the cap: a lower bound of its time; a write stopped there is not measured)
+STATEMENT_CAP = 10.0
+#: with a candidate visible a read is stopped at this many times its time without (it is
+#: no faster, all the search counts), and never below :data:`MIN_CAP` seconds
+CAP_MARGIN = 1.25
+MIN_CAP = 0.5
 
 _REPLACE = re.compile(r"\s*REPLACE\s", re.I)
 _MYSQL_TIME = re.compile(r"actual time=[\d.]+\.\.([\d.]+)")
@@ -86,7 +97,7 @@ def measure_whatif(run: Advising) -> None:
         return
     deadline = time.monotonic() + TIME_BUDGET
     about, shares = run.about(), run.share_of()
-    with run.server.connect() as connection:
+    with open_session(run.server) as connection:
         for key, state in run.tables.items():
             table = run.catalog_tables[key]
             chosen = leading(state, run.limits.min_gain)
@@ -100,10 +111,14 @@ def measure_whatif(run: Advising) -> None:
                 continue
             try:
                 note = measure_table(connection, run.server, state, table, chosen, about,
-                                     shares)
+                                     shares, deadline)
             except pymysql.MySQLError as exc:  # a candidate the server cannot build, ...
-                note = (f"{table.name}: not measured (server error: "
-                        f"{exc.args[-1] if exc.args else exc}); estimates kept")
+                note = f"{table.name}: not measured (server error: {one_line(exc)})"
+                if lost(exc):
+                    revive(connection)
+                    note += "; reconnected, its statements stopped"
+                    _drop_leftovers(connection, table)
+                note += "; estimates kept"
             run.measure_notes.append(note)
             state.max_slowdown = run.limits.max_slowdown
 
@@ -159,25 +174,26 @@ def serving_writes(state: TableState) -> list[tuple[str, ...]]:
 def measure_table(connection: Any, server: Server, state: TableState, table: Table,
                   candidates: Sequence[tuple[str, ...]],
                   about: dict[str, tuple[str, str | None, float | None]],
-                  shares: dict[str, float]) -> str:
+                  shares: dict[str, float], deadline: float = math.inf) -> str:
     """Build ``candidates`` on ``table`` (ignored), measure, drop; record the figures on
     ``state`` (its writes' ``per_index``, its measured reads). A table of more than
     :data:`SAMPLE_ROWS` rows is measured on a sampled copy instead (:func:`sampled_copy`):
-    writes only. Returns a note in words."""
+    writes only. Past ``deadline`` (time.monotonic()) the candidates not reached keep their
+    estimates. Returns a note in words."""
     writes = {w.class_id: about[w.class_id] for w in state.writes
               if is_write(about[w.class_id][0])}
     if state.info.rows <= SAMPLE_ROWS:
         reads = {n.class_id: about[n.class_id] for n in state.needs
                  if isinstance(parse_statement(about[n.class_id][0]), exp.Query)}
         return _measure(connection, server, state, table, table.name, candidates, writes,
-                        reads, shares)
+                        reads, shares, deadline)
     copy = COPY_PREFIX + table.name[: 64 - len(COPY_PREFIX)]
     moved = {c: (on_copy(sql, table.name, copy), db, logged)
              for c, (sql, db, logged) in writes.items()}
     sampled_copy(connection, table, copy)
     try:
         note = _measure(connection, server, state, table, copy, candidates,
-                        {c: w for c, w in moved.items() if w[0]}, {}, shares)
+                        {c: w for c, w in moved.items() if w[0]}, {}, shares, deadline)
     finally:
         _execute(connection, f"DROP TABLE IF EXISTS {table_sql(copy, table.schema)}")
     return (f"{note} (on a copy of {SAMPLE_ROWS:,} of its {state.info.rows:,.0f} rows: "
@@ -215,21 +231,27 @@ def _measure(connection: Any, server: Server, state: TableState, table: Table, o
              candidates: Sequence[tuple[str, ...]],
              writes: dict[str, tuple[str, str | None, float | None]],
              reads: dict[str, tuple[str, str | None, float | None]],
-             shares: dict[str, float]) -> str:
+             shares: dict[str, float], deadline: float = math.inf) -> str:
     """The measurement on table ``on`` (``table`` itself or its sampled copy): the reads
     with every candidate built ignored and each one visible in turn; then each candidate
-    built alone (:func:`_write_costs`) for the writes."""
+    built alone (:func:`_write_costs`) for the writes; each step only while
+    time.monotonic() is before ``deadline``."""
     mysql = server.flavour == "mysql"
-    names = [f"dbtune_whatif_{i}" for i in range(len(candidates))]
+    names = [f"{WHATIF_PREFIX}{i}" for i in range(len(candidates))]
     where = table_sql(on, table.schema)
     bare = {c: [time_write(connection, sql, db)] for c, (sql, db, _) in writes.items()}
+    late: list[str] = []
     if reads:
-        base = {c: analyze(connection, sql, db, mysql) for c, (sql, db, _) in reads.items()}
+        base = {c: analyze(connection, sql, db, mysql, cap_s=STATEMENT_CAP)
+                for c, (sql, db, _) in reads.items()}
         clauses = [add_index(n, c, invisible=mysql) + ("" if mysql else " IGNORED")
                    for n, c in zip(names, candidates, strict=True)]
         _execute(connection, alter_table(where, clauses, **ONLINE_INDEX))
         try:
             for name, columns in zip(names, candidates, strict=True):
+                if time.monotonic() > deadline:
+                    late.append(f"reads with {'+'.join(columns)}")
+                    continue
                 for class_id, (sql, db, _) in reads.items():
                     measure = read_with(connection, where, name, sql, db, mysql,
                                         base[class_id])
@@ -238,22 +260,27 @@ def _measure(connection: Any, server: Server, state: TableState, table: Table, o
         finally:
             _execute(connection, alter_table(where, [drop_index(n) for n in names],
                                              **ONLINE_INDEX))
-    costs = _write_costs(connection, state, where, mysql, candidates, writes, bare, shares)
+    costs = _write_costs(connection, state, where, mysql, candidates, writes, bare, shares,
+                         deadline, late)
     measured = len({c for c, _ in state.measured if c in reads})
     return (f"{table.name}: {len(candidates)} candidates built ignored; writes: "
             f"{'; '.join(costs) or 'none replayed'}; {measured} read class"
-            f"{'es' if measured != 1 else ''} ANALYZEd with each")
+            f"{'es' if measured != 1 else ''} ANALYZEd with each"
+            + (f"; the stage's time budget ({TIME_BUDGET:.0f} s) was spent before: "
+               f"{', '.join(late)} (estimates kept)" if late else ""))
 
 
 def _write_costs(connection: Any, state: TableState, where: str, mysql: bool,
                  candidates: Sequence[tuple[str, ...]],
                  writes: dict[str, tuple[str, str | None, float | None]],
-                 bare: dict[str, list[float | None]], shares: dict[str, float]) -> list[str]:
+                 bare: dict[str, list[float | None]], shares: dict[str, float],
+                 deadline: float = math.inf, late: list[str] | None = None) -> list[str]:
     """Each candidate built alone (ignored), the writes timed with it and right after it is
     dropped again: its own upkeep per write class, against the bare times either side (a
     busy machine's drift falls on both). Where a write reads its WHERE through it once
     visible (EXPLAIN), the write is timed that way too: the read part it saves, recorded as
-    a measured read of the class's need. Records the figures on ``state``; notes in words."""
+    a measured read of the class's need. Records the figures on ``state``; notes in words.
+    A candidate reached after ``deadline`` is named in ``late`` and not built."""
     loaded: dict[tuple[str, tuple[str, ...]], float] = {}
     serving: dict[tuple[str, tuple[str, ...]], float] = {}
     before = {c: times[-1] for c, times in bare.items()}
@@ -261,7 +288,11 @@ def _write_costs(connection: Any, state: TableState, where: str, mysql: bool,
         mine = [c for c in writes if maintaining([_write_of(state, c)], columns)]
         if not mine:
             continue
-        name = "dbtune_whatif_w"
+        if time.monotonic() > deadline:
+            if late is not None and f"writes with {'+'.join(columns)}" not in late:
+                late.append(f"writes with {'+'.join(columns)}")
+            continue
+        name = f"{WHATIF_PREFIX}w"
         _execute(connection, alter_table(where, [add_index(name, columns, invisible=mysql)
                                                  + ("" if mysql else " IGNORED")],
                                          **ONLINE_INDEX))
@@ -343,23 +374,28 @@ def read_with(connection: Any, where: str, name: str, sql: str, database: str | 
     """One read class with the ignored index ``name`` made visible, then ignored again,
     :data:`REPEATS` times (alternating, so that a busy machine's drift falls on both
     sides): the fastest time each way, and the rows read through it (None when the
-    statement fails)."""
-    without = [base[0]] if base is not None else []
+    statement fails). Without the index a run is stopped at :data:`STATEMENT_CAP` (and
+    counts at the cap: a lower bound), with it at :data:`CAP_MARGIN` x the time without
+    (a run stopped there is no faster: ratio 1)."""
+    without = [min(base[0], STATEMENT_CAP * 1000.0)] if base is not None else []
     withs: list[tuple[float, float | None, bool]] = []
     for _ in range(REPEATS):
+        cap = max(min(without, default=STATEMENT_CAP * 1000.0) * CAP_MARGIN / 1000.0, MIN_CAP)
         _execute(connection, _visibility(where, name, True, mysql))
         try:
-            found = analyze(connection, sql, database, mysql, name, repeats=1)
+            found = analyze(connection, sql, database, mysql, name, repeats=1, cap_s=cap)
         finally:
             _execute(connection, _visibility(where, name, False, mysql))
         if found is None:
             return None
+        if math.isinf(found[0]):
+            found = (cap * 1000.0, None, True)
         withs.append(found)
         if found[0] > SLOW_MS or (base is not None and base[0] > SLOW_MS):
             break  # a slow statement: one run each way is enough (and all there is time for)
-        again = analyze(connection, sql, database, mysql, repeats=1)
+        again = analyze(connection, sql, database, mysql, repeats=1, cap_s=STATEMENT_CAP)
         if again is not None:
-            without.append(again[0])
+            without.append(min(again[0], STATEMENT_CAP * 1000.0))
     if not without:
         return None
     fastest = min(withs, key=lambda w: w[0])
@@ -393,13 +429,15 @@ def time_write(connection: Any, sql: str, database: str | None) -> float | None:
 
 
 def analyze(connection: Any, sql: str, database: str | None, mysql: bool,
-            index: str | None = None, repeats: int = REPEATS
+            index: str | None = None, repeats: int = REPEATS, cap_s: float | None = None
             ) -> tuple[float, float | None, bool] | None:
     """One SELECT under ANALYZE (MariaDB ``ANALYZE FORMAT=JSON``, MySQL ``EXPLAIN
     ANALYZE``): (fastest server time of ``repeats`` runs in ms - optimisation and
     execution, without the round trip and the plan's output, which a busy machine makes
     noisier than a small table's whole scan -, rows examined on the table ``index`` is
-    on, was ``index`` used); None when it fails."""
+    on, was ``index`` used); None when it fails. ``cap_s``: each run is stopped after that
+    many seconds (``max_statement_time``; MySQL ``max_execution_time``): the time is then
+    ``inf``."""
     plans: list[str] = []
     times: list[float] = []
 
@@ -410,14 +448,49 @@ def analyze(connection: Any, sql: str, database: str | None, mysql: bool,
         if server is not None:
             times.append(server)
 
-    took = _fastest(run, connection, database, repeats=repeats)
+    started = time.perf_counter()
+    if cap_s is not None:
+        _execute(connection, statement_cap(cap_s, mysql))
+    try:
+        took = _fastest(run, connection, database, repeats=repeats)
+    finally:
+        if cap_s is not None:
+            _execute(connection, statement_cap(0, mysql))
     if took is None:
+        if cap_s is not None and not plans and time.perf_counter() - started >= 0.8 * cap_s:
+            return math.inf, None, False
         return None
     took = min(times) if len(times) == len(plans) else took
     if mysql:
         return took, None, bool(index) and f"using {index}" in plans[-1]
     rows, used = _mariadb_rows(json.loads(plans[-1]), index)
     return took, rows, used
+
+
+def statement_cap(seconds: float, mysql: bool) -> str:
+    """The session's statement time limit (0: none).
+
+    >>> statement_cap(2.5, False), statement_cap(2.5, True)
+    ('SET SESSION max_statement_time = 2.500', 'SET SESSION max_execution_time = 2500')
+    """
+    if mysql:
+        return f"SET SESSION max_execution_time = {int(seconds * 1000)}"
+    return f"SET SESSION max_statement_time = {seconds:.3f}"
+
+
+def _drop_leftovers(connection: Any, table: Table) -> None:
+    """After a lost connection: the what-if indexes and sampled copy of ``table`` that the
+    interrupted measurement may have left, dropped."""
+    where = table_sql(table.name, table.schema)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT index_name FROM information_schema.statistics WHERE "
+                       "table_schema = COALESCE(%s, DATABASE()) AND table_name = %s AND "
+                       "index_name LIKE %s", (table.schema, table.name, WHATIF_PREFIX + "%"))
+        names = sorted({row[0] for row in cursor.fetchall()})
+    if names:
+        _execute(connection, alter_table(where, [drop_index(n) for n in names]))
+    copy = COPY_PREFIX + table.name[: 64 - len(COPY_PREFIX)]
+    _execute(connection, f"DROP TABLE IF EXISTS {table_sql(copy, table.schema)}")
 
 
 def _mariadb_time(plan: dict[str, Any]) -> float | None:
@@ -471,7 +544,9 @@ def _fastest(action: Callable[[Any], None], connection: Any, database: str | Non
                 best = took if best is None else min(best, took)
                 if took > SLOW_MS:
                     break
-    except pymysql.MySQLError:
+    except pymysql.MySQLError as exc:
+        if lost(exc):
+            raise
         return None
     return best
 

@@ -24,6 +24,7 @@ from dbtune.advise.estimate import COVERING_FACTOR, LOOKUP_FACTOR, SORT_FACTOR
 from dbtune.advise.need import Need, TableInfo
 from dbtune.advise.plan import ClassEffect, IndexAdvice, IndexPlan
 from dbtune.advise.run import Advising
+from dbtune.advise.session import lost, one_line, open_session, revive
 from dbtune.parsing import parse_statement
 from dbtune.sandbox import Server, require_disposable
 
@@ -49,9 +50,15 @@ def measure_statistics(run: Advising) -> None:
 
 
 def verify(run: Advising) -> None:
-    """Stage (with a server): :func:`verify_plan` on the run's plan."""
+    """Stage (with a server): :func:`verify_plan` on the run's plan. A server that stops
+    answering ends the stage with one line in the plan's "Measured on the server" section
+    (the plan stays as selected, unverified)."""
     if run.server is not None and run.plan is not None:
-        verify_plan(run.plan, run.server)
+        try:
+            verify_plan(run.plan, run.server)
+        except pymysql.MySQLError as exc:
+            run.plan.measured.append(f"verification stopped: the server did not answer "
+                                     f"({one_line(exc)}); the plan is not verified")
 
 
 def verify_plan(plan: IndexPlan, server: Server) -> None:
@@ -74,28 +81,23 @@ def verify_plan(plan: IndexPlan, server: Server) -> None:
     for advice in plan.advice:
         for effect in [*advice.classes, *advice.others]:
             watched.setdefault(effect.class_id, effect)
-    with server.connect() as connection:
-        if invisible:
-            _run(connection, "SET SESSION optimizer_switch='use_invisible_indexes=on'")
+    setup = ["SET SESSION optimizer_switch='use_invisible_indexes=on'"] if invisible else []
+    with open_session(server, setup) as connection:
         before = {k: explain(connection, e.sql, e.db) for k, e in watched.items()}
         built: list[IndexAdvice] = []
         try:
             for advice in list(plan.advice):
-                _use_schema(connection, advice)
-                try:
-                    _run(connection, advice.add_ddl(invisible=invisible))
-                except pymysql.MySQLError as exc:
+                why = build(connection, advice, invisible)
+                if why:
                     advice.verified = False
                     plan.advice.remove(advice)
-                    plan.rejected.append((advice, "the server could not build it: "
-                                          f"{exc.args[-1] if exc.args else exc}"))
+                    plan.rejected.append((advice, why))
                     continue
                 built.append(advice)
             after = {k: explain(connection, e.sql, e.db) for k, e in watched.items()}
         finally:
             for advice in reversed(built):
-                _use_schema(connection, advice)
-                _run(connection, advice.rollback_ddl)
+                drop(connection, advice)
     for advice in built:
         why = judge(advice, before, after)
         if why:
@@ -107,18 +109,43 @@ def verify_advice(connection: Any, advice: IndexAdvice, *, invisible: bool = Fal
     """Build, EXPLAIN and drop one index on its own; "" when kept, else the reason."""
     watched = {e.class_id: e for e in [*advice.classes, *advice.others]}
     before = {k: explain(connection, e.sql, e.db) for k, e in watched.items()}
-    _use_schema(connection, advice)
-    try:
-        _run(connection, advice.add_ddl(invisible=invisible))
-    except pymysql.MySQLError as exc:
+    why = build(connection, advice, invisible)
+    if why:
         advice.verified = False
-        return f"the server could not build it: {exc.args[-1] if exc.args else exc}"
+        return why
     try:
         after = {k: explain(connection, e.sql, e.db) for k, e in watched.items()}
     finally:
-        _use_schema(connection, advice)
-        _run(connection, advice.rollback_ddl)
+        drop(connection, advice)
     return judge(advice, before, after)
+
+
+def build(connection: Any, advice: IndexAdvice, invisible: bool) -> str:
+    """Build ``advice`` on ``connection``'s server: "" when built, else the reason in one
+    line. A lost connection (the ALTER outlived the client's read timeout) is reconnected
+    and the ALTER killed (:func:`dbtune.advise.session.revive`); that index only is lost."""
+    try:
+        _use_schema(connection, advice)
+        _run(connection, advice.add_ddl(invisible=invisible))
+    except pymysql.MySQLError as exc:
+        if lost(exc):
+            revive(connection)
+            return f"the server could not build it: the connection was lost ({one_line(exc)})"
+        return f"the server could not build it: {one_line(exc)}"
+    return ""
+
+
+def drop(connection: Any, advice: IndexAdvice) -> None:
+    """Drop a built ``advice`` again (reconnecting once if the connection was lost)."""
+    for attempt in (1, 2):
+        try:
+            _use_schema(connection, advice)
+            _run(connection, advice.rollback_ddl)
+            return
+        except pymysql.MySQLError as exc:
+            if attempt == 2 or not lost(exc):
+                raise
+            revive(connection)
 
 
 def judge(advice: IndexAdvice, before: dict[str, Plan], after: dict[str, Plan]) -> str:
@@ -343,6 +370,8 @@ def explain(connection: Any, sql: str, database: str | None) -> list[dict[str, A
             cursor.execute("EXPLAIN FORMAT=JSON " + sql)
             (text,) = cursor.fetchone()
     except pymysql.MySQLError as exc:
+        if lost(exc):
+            revive(connection)
         return f"{exc.args[-1] if exc.args else exc}"
     plan = json.loads(text)
     sorts = _has_filesort(plan)

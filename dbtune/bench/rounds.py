@@ -35,6 +35,9 @@ class Migration:
     source: str = ""
     #: advice behind the change (when computed by ``--advise``), for the report
     advice: list[dict[str, Any]] = field(default_factory=list)
+    #: what the advisor measured on the server (``--advise``): its "Measured on the server"
+    #: lines and each index it left out, with why
+    measured: list[str] = field(default_factory=list)
 
     @classmethod
     def from_files(cls, up: str | Path, down: str | Path | None = None) -> Migration:

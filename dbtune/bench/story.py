@@ -33,15 +33,18 @@ MARKETPLACE_TARGET = "mean<30ms"
 ADVISE_BUDGET = {"max_indexes": 24, "max_per_table": 6}
 
 
-def advice_migration(server: Server, database: str, **advise_options
-                     ) -> Callable[[Round], Migration]:
+def advice_migration(server: Server, database: str, max_regression: float = MAX_REGRESSION,
+                     **advise_options) -> Callable[[Round], Migration]:
     """A migration computed after the first round: its slow log span digested, index advice
     from that digest and ``Catalog.from_server`` (budget :data:`ADVISE_BUDGET` unless
     ``advise_options`` say otherwise), verified on ``server`` (EXPLAIN before/after, unused or
-    harmful indexes rejected); the advice's DDL up, its rollback down."""
+    harmful indexes rejected) and guarded at the bench's own ``max_regression`` (no read or
+    write class measured slower than that with the advice); the advice's DDL up, its
+    rollback down."""
 
     def plan(first: Round) -> Migration:
-        from dbtune.advise.indexes import advise_indexes
+        from dbtune.advise.guard import with_bound
+        from dbtune.advise.indexes import STAGES, advise_indexes
         from dbtune.catalog import Catalog
         from dbtune.digest import digest_slowlog
 
@@ -55,6 +58,7 @@ def advice_migration(server: Server, database: str, **advise_options
         with server.connect(database) as connection:
             catalog = Catalog.from_server(connection, database)
         advice = advise_indexes(digest, catalog, verify_on=server,
+                                stages=with_bound(STAGES, max_regression),
                                 **{**ADVISE_BUDGET, **advise_options})
         return Migration(
             up=advice.statements(), down=advice.rollback(),
@@ -63,7 +67,9 @@ def advice_migration(server: Server, database: str, **advise_options
                      "ddl": a.ddl, "rollback_ddl": a.rollback_ddl,
                      "saved_share": a.saved_share, "verified": a.verified,
                      "regresses": a.regresses, "reason": a.reason}
-                    for a in advice.advice])
+                    for a in advice.advice],
+            measured=[*advice.measured, *(f"left out {a.table} ({', '.join(a.columns)}): {why}"
+                                          for a, why in advice.rejected)])
 
     return plan
 
@@ -137,7 +143,8 @@ def bench_on(server: Server, database: str | None, *, fixture: str | None = None
     else the fixture's spec. Change: ``migration`` (+ ``rollback``) files, or ``advise``.
     ``database`` None: ``marketplace`` for the fixture, else the slow log's database, else
     ``bench``. ``max_write_slowdown``: with ``advise``, the advisor's ``max_slowdown`` (no
-    write class made slower than that by the advice's measured upkeep; None: no cap).
+    write class made slower than that by the advice's measured upkeep; None: no cap);
+    ``max_regression`` is the advisor's per-class guard bound too.
     ``on_load(table, rows)`` follows
     the fixture load; ``bench_options`` go to :func:`~dbtune.bench.rounds.run_bench`
     (``on_round``, ``on_progress``).
@@ -157,7 +164,8 @@ def bench_on(server: Server, database: str | None, *, fixture: str | None = None
     else:
         raise InputError("no workload: give --fixture, --slowlog FILE or --sql FILE")
     database = database or ("marketplace" if fixture else workload.database or "bench")
-    change = (advice_migration(server, database, max_slowdown=max_write_slowdown) if advise
+    change = (advice_migration(server, database, max_regression,
+                               max_slowdown=max_write_slowdown) if advise
               else Migration.from_files(migration, rollback))  # type: ignore[arg-type]
     with server.connect() as connection, connection.cursor() as cursor:
         cursor.execute(f"CREATE DATABASE IF NOT EXISTS `{_name(database)}`")

@@ -47,10 +47,10 @@ from dbtune.cli import common
                    "weighed against read gain].")
 @click.option("--max-regression", type=click.FloatRange(min=1), default=2.0,
               show_default=True,
-              help="With --verify: every read class of an indexed table is timed with the "
-                   "plan's indexes and without; an index that makes one more than this many "
-                   "times slower is dropped (the per-class guard; as dbtune bench "
-                   "--max-regression).")
+              help="With --verify: every read and write class of an indexed table is timed "
+                   "with the plan's indexes and without (writes rolled back); an index that "
+                   "makes one more than this many times slower is dropped (the per-class "
+                   "guard; as dbtune bench --max-regression).")
 @common.report_options
 def indexes(slowlogs: tuple[str, ...], perfschema: bool, schemas: tuple[Path, ...],
             row_counts: dict[str, int], server_options: common.ServerOptions,

@@ -41,7 +41,8 @@ FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
 @click.option("--max-regression", type=click.FloatRange(min=1), default=2.0, show_default=True,
               help="Fail (exit 1) when any class, however rare, gets slower than this factor "
                    "(95% interval above 1; a class of fewer than 20 statements a phase: its point "
-                   "estimate, said in the report).")
+                   "estimate, said in the report). With --advise, also the advisor's per-class "
+                   "guard: no read or write class measured slower than this with the advice.")
 @click.option("--max-write-slowdown", type=click.FloatRange(min=0),
               help="With --advise: no write class may be made slower than this factor by the "
                    "advised indexes' measured upkeep, measured alone on one connection [default: "
