@@ -46,6 +46,7 @@ from sqlglot import exp
 
 from dbtune.advise.ddl import ONLINE_INDEX, add_index, alter_table, drop_index, table_sql
 from dbtune.advise.run import Advising
+from dbtune.advise.selection import pays
 from dbtune.advise.session import lost, one_line, open_session, revive
 from dbtune.advise.tables import TableState
 from dbtune.advise.whatif import ReadMeasure
@@ -138,7 +139,9 @@ def unmeasurable(table: Table) -> str | None:
 
 def leading(state: TableState, min_gain: float) -> list[tuple[str, ...]]:
     """The candidates of one table worth measuring: estimated read gain (alone, over how
-    the table is served today) at least ``min_gain``, best first, at most :data:`LEADING`;
+    the table is served today) that pays as the selection judges it
+    (:func:`~dbtune.advise.selection.pays`: ``min_gain``, or a tenth of it for an index
+    that halves a class's cost on the table), best first, at most :data:`LEADING`;
     then, for each write class whose WHERE a candidate can serve, the one the model rates
     best for it (:func:`serving_writes`), whatever its estimated gain: the read part it
     saves that write is measured, not assumed."""
@@ -146,10 +149,13 @@ def leading(state: TableState, min_gain: float) -> list[tuple[str, ...]]:
     current = state.relative(today)
     gains = []
     for columns in state.candidates:
-        after = state.relative(min(t, state.estimate(n, columns).cost)
-                               for n, t in zip(state.needs, today, strict=True))
-        if current - after >= min_gain:
-            gains.append((current - after, columns))
+        mine = [min(t, state.estimate(n, columns).cost)
+                for n, t in zip(state.needs, today, strict=True)]
+        gain = current - state.relative(mine)
+        cut = max((1 - m / t for n, m, t in zip(state.needs, mine, today, strict=True)
+                   if n.weight > 0 and t > 0), default=0.0)
+        if pays(gain, cut, min_gain):
+            gains.append((gain, columns))
     gains.sort(key=lambda g: -g[0])
     chosen = [columns for _, columns in gains[:LEADING]]
     return chosen + [c for c in serving_writes(state) if c not in chosen]
