@@ -260,3 +260,21 @@ def test_a_class_kept_near_the_bound_is_named_on_its_indexes(
     (by_k,) = [a for a in plan.advice if a.columns[0] == "k"]
     assert any("report" in w and "near it" in w for w in by_k.warnings), by_k.warnings
     assert secondary(dbtune_server, dbtune_database) == set()
+
+
+@pytest.mark.server
+def test_a_class_is_judged_on_its_fastest_time_without_the_plan_of_every_round(
+        dbtune_server, dbtune_database, skewed) -> None:
+    """``floors``: the guard's rounds time the same bare schema; each class's time without
+    the plan is the fastest of all rounds (kept in ``floors``), so one slow bare sample
+    cannot hide a regression."""
+    plan = advise_indexes(workload(dbtune_database, COUNT), skewed,
+                          stages=[s for s in STAGES if s.__name__ != "guard"])
+    floors: dict[str, float] = {}
+    first = guard_plan(plan, dbtune_server, 1000.0, floors=floors)
+    assert floors == {t.effect.class_id: t.without for t in first.timings} != {}
+    floors["lookup"] = 1e-4
+    second = guard_plan(plan, dbtune_server, 1000.0, floors=floors)
+    (lookup,) = [t for t in second.timings if t.effect.class_id == "lookup"]
+    assert lookup.without == 1e-4 and floors["lookup"] == 1e-4
+    assert secondary(dbtune_server, dbtune_database) == set()
