@@ -477,17 +477,7 @@ def _judge_writes(session: _Session, writes: Sequence[tuple[ClassEffect, str]],
         dropped = {id(a) for a, _ in verdict.culprits}
         suspects = [a for a in session.built if a.table_sql == table and id(a) not in dropped]
         found, left = find_write_culprits(session, timing, suspects, max_regression)
-        label = f"{effect.class_id} {_abbreviate(effect.sql)}"
-        for advice, ms in found:
-            verdict.culprits.append((advice, (
-                f"with the plan's indexes the write {label} ran {_ms(timing.with_set)} "
-                f"against {_ms(timing.without)} without them (rolled back: "
-                f"{_times(timing.ratio)}, over the {max_regression:g}x bound); with this one "
-                f"dropped, {_ms(ms)}")))
-        if left is not None:
-            verdict.unresolved.append((effect.class_id, (
-                f"the write {label}: {_ms(left)} with the plan against "
-                f"{_ms(timing.without)} without, no index of its table alone to blame")))
+        _record(verdict, timing, found, left, max_regression, write=True)
     session.show([])
 
 
@@ -576,16 +566,25 @@ def _blame(session: _Session, plan: IndexPlan, timing: Timing, verdict: Verdict,
     suspects = [a for a in session.built if id(a) not in dropped
                 and timing.effect.class_id in {e.class_id for e in [*a.classes, *a.others]}]
     found, left = find_culprits(session, timing, suspects, max_regression)
+    _record(verdict, timing, found, left, max_regression, write=False)
+
+
+def _record(verdict: Verdict, timing: Timing, found: Sequence[tuple[IndexAdvice, float]],
+            left: float | None, max_regression: float, *, write: bool) -> None:
+    """The reasons of one regressed class's culprits (``found``: each with the class's ms
+    once it was gone) and, when ``left`` is a time, why the class stays slower."""
     label = f"{timing.effect.class_id} {_abbreviate(timing.effect.sql)}"
+    subject, how, gone, tables = (("the write ", "rolled back: ", "dropped", "table") if write
+                                  else ("", "", "ignored", "tables"))
     for advice, ms in found:
         verdict.culprits.append((advice, (
-            f"with the plan's indexes {label} ran {_ms(timing.with_set)} against "
-            f"{_ms(timing.without)} without them ({_times(timing.ratio)}, over the "
-            f"{max_regression:g}x bound); with this one ignored, {_ms(ms)}")))
+            f"with the plan's indexes {subject}{label} ran {_ms(timing.with_set)} against "
+            f"{_ms(timing.without)} without them ({how}{_times(timing.ratio)}, over the "
+            f"{max_regression:g}x bound); with this one {gone}, {_ms(ms)}")))
     if left is not None:
         verdict.unresolved.append((timing.effect.class_id, (
-            f"{label}: {_ms(left)} with the plan against {_ms(timing.without)} without, no "
-            "index of its tables alone to blame")))
+            f"{subject}{label}: {_ms(left)} with the plan against {_ms(timing.without)} "
+            f"without, no index of its {tables} alone to blame")))
 
 
 def find_culprits(session: _Session, timing: Timing, suspects: Sequence[IndexAdvice],
