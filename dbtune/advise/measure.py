@@ -46,7 +46,7 @@ from sqlglot import exp
 
 from dbtune.advise.ddl import ONLINE_INDEX, add_index, alter_table, drop_index, table_sql
 from dbtune.advise.run import Advising
-from dbtune.advise.selection import pays
+from dbtune.advise.selection import class_cut, pays
 from dbtune.advise.session import lost, one_line, open_session, revive
 from dbtune.advise.tables import TableState
 from dbtune.advise.whatif import ReadMeasure
@@ -152,9 +152,7 @@ def leading(state: TableState, min_gain: float) -> list[tuple[str, ...]]:
         mine = [min(t, state.estimate(n, columns).cost)
                 for n, t in zip(state.needs, today, strict=True)]
         gain = current - state.relative(mine)
-        cut = max((1 - m / t for n, m, t in zip(state.needs, mine, today, strict=True)
-                   if n.weight > 0 and t > 0), default=0.0)
-        if pays(gain, cut, min_gain):
+        if pays(gain, class_cut(state.needs, mine, today), min_gain):
             gains.append((gain, columns))
     gains.sort(key=lambda g: -g[0])
     chosen = [columns for _, columns in gains[:LEADING]]

@@ -13,9 +13,11 @@ whose rows examined drop from 1,000,000 to 10 saves almost 0.2.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from dbtune.advise.estimate import index_bytes
+from dbtune.advise.need import Need
 from dbtune.advise.run import Advising
 from dbtune.advise.tables import TableState
 
@@ -41,6 +43,18 @@ def pays(net: float, cut: float, min_gain: float) -> bool:
     (True, False, False)
     """
     return net >= min_gain or (net >= min_gain * RARE_FLOOR and cut >= CLASS_CUT)
+
+
+def class_cut(needs: Sequence[Need], mine: Sequence[float], now: Sequence[float]) -> float:
+    """The largest fraction of one class's cost on a table that costs ``mine`` (one per
+    need, with a new index) cut from ``now`` (without it): the ``cut`` of :func:`pays`.
+
+    >>> a, b = Need("a", "t", weight=0.1), Need("b", "t", weight=0.0)
+    >>> class_cut([a, b], [10.0, 1.0], [40.0, 100.0])  # b has no weight
+    0.75
+    """
+    return max((1 - m / c for n, m, c in zip(needs, mine, now, strict=True)
+                if n.weight > 0 and c > 0), default=0.0)
 
 
 def select_indexes(run: Advising) -> None:
@@ -211,8 +225,7 @@ def _steps(key: str, state: TableState) -> list[Step]:
         after = state.relative(map(min, now, mine))
         risk = state.flip_risk(columns)
         gain = current - after - state.write_cost(columns) - risk
-        cut = max((1 - m / c for n, m, c in zip(needs, mine, now, strict=True) if n.weight > 0),
-                  default=0.0)
+        cut = class_cut(needs, mine, now)
         steps.append(Step(key, columns, None, gain, size, after, cut))
         for old in state.chosen:
             if columns[: len(old)] == old:
